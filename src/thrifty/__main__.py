@@ -1,0 +1,3 @@
+from thrifty.cli.main import entry
+
+entry()

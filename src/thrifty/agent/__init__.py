@@ -1,0 +1,1 @@
+"""The agent loop, its typed event stream, permissions, memory and hooks."""

@@ -1,0 +1,1 @@
+"""Auth sources, prices, metering, ledger, plans and budgets."""

@@ -1,0 +1,1 @@
+"""Argument parsing and the renderers of the event stream."""

@@ -1,0 +1,1 @@
+"""Importers of recorded usage and the reports built on the ledger."""
