@@ -1,13 +1,43 @@
-"""Entry point of the ``thrifty`` command (placeholder until the CLI lands)."""
+"""Entry point of the ``thrifty`` command: subcommands, or headless ``-p`` mode."""
 
 from __future__ import annotations
 
 import sys
 
+from thrifty import __version__
+from thrifty.cli import demo, sim
+from thrifty.cli.errors import EXIT_ERROR, EXIT_INTERRUPTED, OneLineParser, UsageError
+
+
+def build_parser() -> OneLineParser:
+    parser = OneLineParser(
+        prog="thrifty",
+        description="A headless coding agent and Agent SDK that knows who pays for every token.",
+    )
+    parser.add_argument("-v", "--version", action="version", version=f"{__version__} (thrifty)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    demo.add_parser(sub)
+    sim.add_parser(sub)
+    return parser
+
+
+COMMANDS = {"demo": demo.run, "sim": sim.run}
+
 
 def main(argv: list[str] | None = None) -> int:
-    print("thrifty", file=sys.stderr)
-    return 0
+    args_list = sys.argv[1:] if argv is None else argv
+    parser = build_parser()
+    args = parser.parse_args(args_list)
+    if args.command is None:
+        parser.print_help()
+        return EXIT_ERROR
+    try:
+        return COMMANDS[args.command](args)
+    except UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
 
 
 def entry() -> None:

@@ -1,0 +1,25 @@
+"""User-facing failures: one line on stderr and a documented exit code, never a traceback."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import NoReturn
+
+#: Exit codes, documented in the README. 1 matches Claude Code for every error result and for
+#: bad arguments, so scripts written for ``claude -p`` read thrifty's codes the same way.
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_INTERRUPTED = 130
+
+
+class UsageError(Exception):
+    """A mistake by the user: printed as ``error: <message>`` and exit 1."""
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse prints usage plus a message and exits 2; we want one line and exit 1."""
+
+    def error(self, message: str) -> NoReturn:
+        print(f"error: {message} (see '{self.prog} --help')", file=sys.stderr)
+        sys.exit(EXIT_ERROR)
