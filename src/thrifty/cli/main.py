@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 
 from thrifty import __version__
-from thrifty.cli import demo, sim
+from thrifty.cli import demo, headless, sim
 from thrifty.cli.errors import EXIT_ERROR, EXIT_INTERRUPTED, OneLineParser, UsageError
 
 
@@ -26,13 +26,17 @@ COMMANDS = {"demo": demo.run, "sim": sim.run}
 
 def main(argv: list[str] | None = None) -> int:
     args_list = sys.argv[1:] if argv is None else argv
-    parser = build_parser()
-    args = parser.parse_args(args_list)
-    if args.command is None:
-        parser.print_help()
-        return EXIT_ERROR
     try:
-        return COMMANDS[args.command](args)
+        if args_list and args_list[0] in COMMANDS:
+            args = build_parser().parse_args(args_list)
+            return COMMANDS[args.command](args)
+        if args_list in ([], ["-h"], ["--help"]) and sys.stdin.isatty():
+            headless.build_parser().print_help()
+            return EXIT_ERROR if not args_list else 0
+        if args_list in (["-v"], ["--version"]):
+            print(f"{__version__} (thrifty)")
+            return 0
+        return headless.run(args_list)
     except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_ERROR

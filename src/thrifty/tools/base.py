@@ -66,6 +66,38 @@ class ToolContext:
         resolved = path.resolve()
         return any(resolved.is_relative_to(d.resolve()) for d in self.working_dirs)
 
+    def mark_read(self, path: Path) -> None:
+        """Remember the file as seen now, after a Read or after this session's own write."""
+        self.read_files[path] = path.stat().st_mtime
+
+    def stale_error(self, path: Path) -> ToolResult | None:
+        """Why an existing file may not be overwritten yet, or None when it may.
+
+        Writing blind, or over a change the model has not seen (a formatter, the user), loses
+        work; the model is told to Read first, which is cheap and fixes both.
+        """
+        seen = self.read_files.get(path)
+        if seen is None:
+            return error("File has not been read yet. Read it first before writing to it.")
+        if path.stat().st_mtime > seen:
+            return error(
+                "File has been modified since read, either by the user or by a linter. "
+                "Read it again before attempting to write it."
+            )
+        return None
+
+
+def absolute_path(file_path: str) -> Path | ToolResult:
+    """The resolved path, or an error result: file tools take absolute paths only.
+
+    The model is told to pass absolute paths; refusing a relative one (rather than guessing a
+    base) keeps an edit from landing in a directory nobody meant.
+    """
+    p = Path(file_path).expanduser()
+    if not p.is_absolute():
+        return error(f"file_path must be an absolute path, not a relative path: {file_path!r}")
+    return p.resolve()
+
 
 class ToolInput(BaseModel):
     """Base for tool input models: unknown keys are rejected, as the real tools do."""
@@ -86,10 +118,15 @@ class Tool:
 
     def input_schema(self) -> dict[str, Any]:
         schema = self.input_model.model_json_schema(by_alias=True)
-        schema.pop("title", None)
-        for prop in schema.get("properties", {}).values():
-            prop.pop("title", None)
-        return schema
+        defs: dict[str, Any] = schema.pop("$defs", {})
+        try:
+            tidied: dict[str, Any] = _tidy_schema(schema, defs, inline=True, expanding=())
+        except _CyclicSchemaError:
+            tidied = _tidy_schema(schema, defs, inline=False, expanding=())
+            tidied["$defs"] = {
+                name: _tidy_schema(d, defs, inline=False, expanding=()) for name, d in defs.items()
+            }
+        return tidied
 
     def definition(self) -> dict[str, Any]:
         """The entry for the request's ``tools`` array."""
@@ -107,3 +144,52 @@ class Tool:
 
     async def call(self, params: Any, ctx: ToolContext) -> ToolResult:
         raise NotImplementedError
+
+
+class _CyclicSchemaError(Exception):
+    pass
+
+
+_VALUE_KEYWORDS = frozenset({"default", "const", "enum", "examples"})
+
+
+def _tidy_schema(node: Any, defs: dict[str, Any], inline: bool, expanding: tuple[str, ...]) -> Any:
+    """Shape a pydantic schema like the real tools' schemas, which the model is used to.
+
+    An optional field shows as its plain type (the model leaves it out rather than sending null,
+    and null is still accepted), nested models are inlined rather than referenced, and titles are
+    dropped: every byte of a tool definition is paid for on each request that misses the cache.
+    A self-referencing model cannot be inlined, so it keeps its ``$defs``.
+    """
+    if isinstance(node, list):
+        return [_tidy_schema(item, defs, inline, expanding) for item in node]
+    if not isinstance(node, dict):
+        return node
+    ref = node.get("$ref")
+    if inline and isinstance(ref, str) and ref.startswith("#/$defs/"):
+        name = ref.removeprefix("#/$defs/")
+        if name in expanding:
+            raise _CyclicSchemaError(name)
+        merged = {**defs[name], **{k: v for k, v in node.items() if k != "$ref"}}
+        return _tidy_schema(merged, defs, inline, (*expanding, name))
+    out: dict[str, Any] = {}
+    for key, value in node.items():
+        if key == "title" and isinstance(value, str):
+            continue
+        if key in _VALUE_KEYWORDS:
+            out[key] = value  # data, not schema: a default may well hold a key named "title"
+        elif key == "properties" and isinstance(value, dict):
+            out[key] = {prop: _tidy_schema(v, defs, inline, expanding) for prop, v in value.items()}
+        else:
+            out[key] = _tidy_schema(value, defs, inline, expanding)
+    options = out.get("anyOf")
+    if isinstance(options, list) and {"type": "null"} in options:
+        rest = [o for o in options if o != {"type": "null"}]
+        del out["anyOf"]
+        if len(rest) == 1 and isinstance(rest[0], dict):
+            out = {**rest[0], **out}
+        else:
+            out["anyOf"] = rest
+    if "default" in out and out["default"] is None:
+        del out["default"]
+    return out

@@ -1,0 +1,254 @@
+"""The one typed event stream every consumer reads: renderers, the ledger and the SDK.
+
+The loop yields these in order and always ends with exactly one ``Result``. Each event maps to
+one stream-json frame (``to_frame``), so the CLI's output formats are views of this stream and
+never a second code path.
+"""
+
+from __future__ import annotations
+
+import uuid as uuidlib
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+
+def new_uuid() -> str:
+    return str(uuidlib.uuid4())
+
+
+@dataclass(frozen=True)
+class SystemInit:
+    session_id: str
+    cwd: str
+    model: str
+    tools: list[str]
+    permission_mode: str
+    api_key_source: str
+    version: str
+    uuid: str = field(default_factory=new_uuid)
+    kind: Literal["system_init"] = "system_init"
+
+    def to_frame(self) -> dict[str, Any]:
+        return {
+            "type": "system",
+            "subtype": "init",
+            "cwd": self.cwd,
+            "session_id": self.session_id,
+            "tools": self.tools,
+            "mcp_servers": [],
+            "model": self.model,
+            "permissionMode": self.permission_mode,
+            "slash_commands": [],
+            "apiKeySource": self.api_key_source,
+            "claude_code_version": self.version,
+            "output_style": "default",
+            "agents": [],
+            "skills": [],
+            "plugins": [],
+            "uuid": self.uuid,
+        }
+
+
+@dataclass(frozen=True)
+class StreamEvent:
+    """A raw Messages API SSE event, forwarded for ``--include-partial-messages``."""
+
+    session_id: str
+    event: dict[str, Any]
+    uuid: str = field(default_factory=new_uuid)
+    kind: Literal["stream_event"] = "stream_event"
+
+    def to_frame(self) -> dict[str, Any]:
+        return {
+            "type": "stream_event",
+            "event": self.event,
+            "session_id": self.session_id,
+            "parent_tool_use_id": None,
+            "uuid": self.uuid,
+        }
+
+
+@dataclass(frozen=True)
+class ApiUsage:
+    """Usage of one API attempt, emitted as soon as it is known and before anything can fail.
+
+    Failed attempts that returned usage (a stream that broke after ``message_start``) are
+    reported too, with ``complete=False``: they were billed.
+    """
+
+    session_id: str
+    request_id: str | None
+    message_id: str | None
+    model: str
+    usage: dict[str, Any]
+    duration_ms: int
+    complete: bool
+    attempt: int
+    kind: Literal["api_usage"] = "api_usage"
+
+    def to_frame(self) -> None:
+        return None
+
+
+@dataclass(frozen=True)
+class AssistantMessage:
+    session_id: str
+    message: dict[str, Any]
+    request_id: str | None
+    uuid: str = field(default_factory=new_uuid)
+    kind: Literal["assistant"] = "assistant"
+
+    def to_frame(self) -> dict[str, Any]:
+        return {
+            "type": "assistant",
+            "message": self.message,
+            "parent_tool_use_id": None,
+            "session_id": self.session_id,
+            "uuid": self.uuid,
+            "request_id": self.request_id,
+        }
+
+
+@dataclass(frozen=True)
+class UserMessage:
+    """A user turn as sent to the model: the prompt, or tool results."""
+
+    session_id: str
+    content: str | list[dict[str, Any]]
+    #: ``prompt`` (the user's own turn, not echoed in stream-json), ``tool_results``, ``reminder``
+    #: (structured-output enforcement) or ``hook`` (a Stop hook's reason to go on).
+    origin: Literal["prompt", "tool_results", "reminder", "hook"] = "prompt"
+    tool_use_result: Any = None
+    uuid: str = field(default_factory=new_uuid)
+    kind: Literal["user"] = "user"
+
+    def to_frame(self) -> dict[str, Any]:
+        frame: dict[str, Any] = {
+            "type": "user",
+            "message": {"role": "user", "content": self.content},
+            "parent_tool_use_id": None,
+            "session_id": self.session_id,
+            "uuid": self.uuid,
+        }
+        if self.tool_use_result is not None:
+            frame["tool_use_result"] = self.tool_use_result
+        return frame
+
+
+@dataclass(frozen=True)
+class ApiRetry:
+    session_id: str
+    attempt: int
+    max_retries: int
+    retry_delay_ms: int
+    error_status: int | None
+    error: str
+    uuid: str = field(default_factory=new_uuid)
+    kind: Literal["api_retry"] = "api_retry"
+
+    def to_frame(self) -> dict[str, Any]:
+        return {
+            "type": "system",
+            "subtype": "api_retry",
+            "attempt": self.attempt,
+            "max_retries": self.max_retries,
+            "retry_delay_ms": self.retry_delay_ms,
+            "error_status": self.error_status,
+            "error": self.error,
+            "session_id": self.session_id,
+            "uuid": self.uuid,
+        }
+
+
+@dataclass(frozen=True)
+class PermissionDenied:
+    session_id: str
+    tool_name: str
+    tool_use_id: str
+    tool_input: dict[str, Any]
+    message: str
+    uuid: str = field(default_factory=new_uuid)
+    kind: Literal["permission_denied"] = "permission_denied"
+
+    def to_frame(self) -> dict[str, Any]:
+        return {
+            "type": "system",
+            "subtype": "permission_denied",
+            "tool_name": self.tool_name,
+            "tool_use_id": self.tool_use_id,
+            "message": self.message,
+            "session_id": self.session_id,
+            "uuid": self.uuid,
+        }
+
+    def denial(self) -> dict[str, Any]:
+        return {"tool_name": self.tool_name, "tool_use_id": self.tool_use_id, "tool_input": self.tool_input}
+
+
+@dataclass(frozen=True)
+class Result:
+    """The end of a run: the ``result`` message of Claude Code, key for key."""
+
+    session_id: str
+    subtype: str
+    is_error: bool
+    duration_ms: int
+    duration_api_ms: int
+    num_turns: int
+    result: str | None
+    stop_reason: str | None
+    total_cost_usd: float
+    usage: dict[str, Any]
+    model_usage: dict[str, Any]
+    permission_denials: list[dict[str, Any]]
+    terminal_reason: str
+    exit_code: int
+    errors: list[str] = field(default_factory=list)
+    api_error_status: int | None = None
+    structured_output: Any = None
+    has_structured_output: bool = False
+    uuid: str = field(default_factory=new_uuid)
+    kind: Literal["result"] = "result"
+
+    def to_frame(self) -> dict[str, Any]:
+        frame: dict[str, Any] = {
+            "type": "result",
+            "subtype": self.subtype,
+            "is_error": self.is_error,
+            "duration_ms": self.duration_ms,
+            "duration_api_ms": self.duration_api_ms,
+            "num_turns": self.num_turns,
+        }
+        if self.result is not None:
+            frame["result"] = self.result
+        frame.update(
+            {
+                "stop_reason": self.stop_reason,
+                "session_id": self.session_id,
+                "total_cost_usd": self.total_cost_usd,
+                "usage": self.usage,
+                "modelUsage": self.model_usage,
+                "permission_denials": self.permission_denials,
+                "terminal_reason": self.terminal_reason,
+                "uuid": self.uuid,
+            }
+        )
+        if self.errors:
+            frame["errors"] = self.errors
+        if self.terminal_reason == "api_error" or self.api_error_status is not None:
+            frame["api_error_status"] = self.api_error_status
+        if self.has_structured_output:
+            frame["structured_output"] = self.structured_output
+        return frame
+
+
+Event = (
+    SystemInit
+    | StreamEvent
+    | ApiUsage
+    | AssistantMessage
+    | UserMessage
+    | ApiRetry
+    | PermissionDenied
+    | Result
+)

@@ -1,0 +1,264 @@
+"""The agent loop, written once and async: ask the model, run its tools, repeat, end in a Result.
+
+Everything a consumer sees is a yielded event; every way the loop can stop is a ``RunEnded``
+exception turned into the Result by the one table in ``endings``.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import time
+from collections.abc import AsyncIterator
+from decimal import Decimal
+from typing import Any
+
+import anthropic
+
+from thrifty import __version__
+from thrifty.agent.endings import (
+    SUCCESS,
+    ApiFailure,
+    BudgetExceeded,
+    Ending,
+    HookStopped,
+    MaxTurnsReached,
+    RunEnded,
+    StructuredOutputRetriesExhausted,
+    ending_for,
+)
+from thrifty.agent.events import ApiUsage, AssistantMessage, Event, Result, SystemInit, UserMessage
+from thrifty.agent.model import Completed, ModelCaller
+from thrifty.agent.options import AgentOptions
+from thrifty.agent.setup import Prepared, prepare
+from thrifty.agent.tally import Tally
+from thrifty.agent.toolrun import AskHandler, ToolRunner
+from thrifty.testing.tokens import count_input_tokens
+from thrifty.tools import structured
+
+STRUCTURED_REMINDER = (
+    "[structured-output-enforce] You MUST call the StructuredOutput tool with your final answer. "
+    "Do not answer in plain text."
+)
+MAX_STRUCTURED_RETRIES = 3
+EPHEMERAL = {"type": "ephemeral"}
+
+
+def with_cache_breakpoints(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Mark the moving end of the conversation (and the previous user turn, for the lookback)."""
+    out = copy.deepcopy(messages)
+    marked = 0
+    for message in reversed(out):
+        if message["role"] != "user" or marked == 2:
+            continue
+        content = message["content"]
+        if isinstance(content, str):
+            message["content"] = content = [{"type": "text", "text": content}]
+        content[-1]["cache_control"] = EPHEMERAL
+        marked += 1
+    return out
+
+
+def _text_of(message: dict[str, Any]) -> str:
+    return "".join(b.get("text", "") for b in message.get("content", []) if b.get("type") == "text")
+
+
+class AgentRun:
+    def __init__(self, options: AgentOptions, prepared: Prepared, ask: AskHandler | None = None) -> None:
+        self.options = options
+        self.p = prepared
+        self.tally = Tally()
+        self.messages: list[dict[str, Any]] = []
+        self.denials: list[dict[str, Any]] = []
+        self.turns = 0
+        self.stop_reason: str | None = None
+        self.structured: Any = None
+        self.has_structured = False
+        self.caller = ModelCaller(
+            prepared.client,
+            session_id=prepared.session_id,
+            max_retries=options.max_retries,
+            include_partial=options.include_partial_messages,
+        )
+        self.runner = ToolRunner(
+            prepared.tools,
+            prepared.policy,
+            prepared.hooks,
+            prepared.ctx,
+            session_id=prepared.session_id,
+            ask=ask,
+        )
+
+    def _params(self) -> dict[str, Any]:
+        tools = copy.deepcopy(self.p.tool_defs)
+        if tools:
+            tools[-1]["cache_control"] = EPHEMERAL
+        system = copy.deepcopy(self.p.system)
+        system[-1]["cache_control"] = EPHEMERAL
+        params: dict[str, Any] = {
+            "model": self.p.model,
+            "max_tokens": self.options.max_tokens,
+            "system": system,
+            "messages": with_cache_breakpoints(self.messages),
+        }
+        if tools:
+            params["tools"] = tools
+        if self.options.thinking_budget:
+            params["thinking"] = {"type": "enabled", "budget_tokens": self.options.thinking_budget}
+        return params
+
+    def _check_budget(self, params: dict[str, Any]) -> None:
+        """Before each request: stop if the spend so far, plus this request's input priced as an
+        uncached write (the most it can cost before any output), would pass the cap."""
+        limit = self.options.max_budget_usd
+        if limit is None:
+            return
+        spent = self.tally.cost
+        price = self.tally.prices.price(self.p.model)
+        estimate = Decimal(0)
+        if price is not None:
+            estimate = Decimal(count_input_tokens(params)) * price.cache_write_5m / Decimal(1_000_000)
+        if spent >= limit or spent + estimate > limit:
+            raise BudgetExceeded(f"{limit}")
+
+    async def run(self, prompt: str | list[dict[str, Any]]) -> AsyncIterator[Event]:
+        p = self.p
+        started = time.monotonic()
+        tools = [*p.tools, *([structured.NAME] if self.options.json_schema is not None else [])]
+        yield SystemInit(
+            p.session_id, str(p.ctx.cwd), p.model, tools, p.policy.mode, p.api_key_source, __version__
+        )
+        try:
+            async for event in self._loop(prompt):
+                yield event
+            ending, text = SUCCESS, self._final_text()
+        except RunEnded as exc:
+            ending, text = ending_for(exc), str(exc)
+            self._failure = exc
+        yield self._result(ending, text, started)
+
+    def _final_text(self) -> str:
+        if self.has_structured:
+            return json.dumps(self.structured)
+        return (
+            _text_of(self.messages[-1]) if self.messages and self.messages[-1]["role"] == "assistant" else ""
+        )
+
+    async def _loop(self, prompt: str | list[dict[str, Any]]) -> AsyncIterator[Event]:
+        hooks = self.p.hooks
+        if self.p.api_key_source == "none":
+            raise ApiFailure("Not logged in · Please set ANTHROPIC_API_KEY (or ANTHROPIC_AUTH_TOKEN)")
+        content: str | list[dict[str, Any]] = prompt
+        if hooks.has_hooks("UserPromptSubmit"):
+            text = prompt if isinstance(prompt, str) else json.dumps(prompt)
+            submitted = await hooks.user_prompt_submit(text)
+            if submitted.stop or submitted.blocked:
+                raise HookStopped(
+                    submitted.stop_reason or submitted.block_reason or "Prompt blocked by a hook"
+                )
+            if submitted.additional_context:
+                base = [{"type": "text", "text": prompt}] if isinstance(prompt, str) else list(prompt)
+                content = [*base, *({"type": "text", "text": c} for c in submitted.additional_context)]
+        self.messages.append({"role": "user", "content": content})
+        yield UserMessage(self.p.session_id, content)
+        reminders = 0
+        stop_hook_active = False
+        while True:
+            self.turns += 1
+            if self.options.max_turns and self.turns > self.options.max_turns:
+                raise MaxTurnsReached(self.options.max_turns)
+            params = self._params()
+            self._check_budget(params)
+            completed: Completed | None = None
+            async for item in self.caller.call(params):
+                if isinstance(item, Completed):
+                    completed = item
+                    continue
+                if isinstance(item, ApiUsage):
+                    self.tally.add(item)
+                yield item
+            assert completed is not None
+            self.tally.api_ms += completed.api_ms
+            message = completed.message
+            self.stop_reason = message.get("stop_reason")
+            blocks: list[dict[str, Any]] = list(message.get("content") or [])
+            assistant: dict[str, Any] = {"role": "assistant", "content": blocks}
+            self.messages.append(assistant)
+            yield AssistantMessage(self.p.session_id, message, completed.request_id)
+            calls = [b for b in blocks if b.get("type") == "tool_use"]
+            if calls:
+                results: list[dict[str, Any]] = []
+                extra: list[str] = []
+                for call in calls:
+                    if call.get("name") == structured.NAME and self.options.json_schema is not None:
+                        problem = structured.validate(self.options.json_schema, call.get("input"))
+                        if problem is None:
+                            self.structured, self.has_structured = call.get("input"), True
+                            return
+                        reminders += 1
+                        if reminders > MAX_STRUCTURED_RETRIES:
+                            raise StructuredOutputRetriesExhausted(MAX_STRUCTURED_RETRIES)
+                        results.append(problem.to_block(str(call.get("id"))))
+                        continue
+                    outcome = await self.runner.run_call(call)
+                    results.append(outcome.block)
+                    extra.extend(outcome.additional_context)
+                    if outcome.denial is not None:
+                        self.denials.append(outcome.denial.denial())
+                        yield outcome.denial
+                user_content: list[dict[str, Any]] = [*results, *({"type": "text", "text": t} for t in extra)]
+                self.messages.append({"role": "user", "content": user_content})
+                yield UserMessage(self.p.session_id, user_content, origin="tool_results")
+                continue
+            if self.options.json_schema is not None and not self.has_structured and reminders == 0:
+                reminders += 1
+                self.messages.append({"role": "user", "content": STRUCTURED_REMINDER})
+                yield UserMessage(self.p.session_id, STRUCTURED_REMINDER, origin="reminder")
+                continue
+            if self.p.hooks.has_hooks("Stop"):
+                verdict = await self.p.hooks.stop(stop_hook_active, _text_of(assistant))
+                if verdict.stop:
+                    raise HookStopped(verdict.stop_reason or "Stopped by a Stop hook")
+                if verdict.blocked:
+                    stop_hook_active = True
+                    reason = verdict.block_reason or "A Stop hook asked to continue."
+                    self.messages.append({"role": "user", "content": reason})
+                    yield UserMessage(self.p.session_id, reason, origin="hook")
+                    continue
+            return
+
+    def _result(self, ending: Ending, text: str, started: float) -> Result:
+        failure = getattr(self, "_failure", None)
+        return Result(
+            session_id=self.p.session_id,
+            subtype=ending.subtype,
+            is_error=ending.is_error,
+            duration_ms=int((time.monotonic() - started) * 1000),
+            duration_api_ms=self.tally.api_ms,
+            num_turns=self.turns,
+            result=text if ending.has_result else None,
+            stop_reason=self.stop_reason,
+            total_cost_usd=float(self.tally.cost),
+            usage=self.tally.usage(),
+            model_usage=self.tally.model_usage(),
+            permission_denials=self.denials,
+            terminal_reason=ending.terminal_reason,
+            exit_code=ending.exit_code,
+            errors=[] if ending.has_result else [text],
+            api_error_status=failure.status if isinstance(failure, ApiFailure) else None,
+            structured_output=self.structured,
+            has_structured_output=self.has_structured,
+        )
+
+
+async def run_agent(
+    prompt: str | list[dict[str, Any]],
+    options: AgentOptions,
+    *,
+    client: anthropic.AsyncAnthropic | None = None,
+    ask: AskHandler | None = None,
+) -> AsyncIterator[Event]:
+    """Run one prompt to its Result. Setup mistakes raise ``SetupError`` before any request."""
+    prepared = prepare(options, client=client)
+    async for event in AgentRun(options, prepared, ask).run(prompt):
+        yield event

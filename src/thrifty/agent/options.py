@@ -1,0 +1,52 @@
+"""What a run is asked to do. The CLI builds one from flags; the SDK takes one from the caller."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+DEFAULT_MODEL = "claude-sonnet-5-5"
+DEFAULT_MAX_TOKENS = 32_000
+MODEL_ALIASES = {
+    "sonnet": "claude-sonnet-5-5",
+    "opus": "claude-opus-5-5",
+    "haiku": "claude-haiku-5-5",
+    "fable": "claude-fable-5-2",
+}
+
+
+def resolve_model(name: str) -> str:
+    return MODEL_ALIASES.get(name, name)
+
+
+@dataclass
+class AgentOptions:
+    cwd: Path = field(default_factory=Path.cwd)
+    model: str = DEFAULT_MODEL
+    max_tokens: int = DEFAULT_MAX_TOKENS
+    system_prompt: str | None = None
+    append_system_prompt: str | None = None
+    #: ``None``: every built-in tool; otherwise the base set by name (``[]`` for none).
+    tools: list[str] | None = None
+    allowed_tools: list[str] = field(default_factory=list)
+    disallowed_tools: list[str] = field(default_factory=list)
+    permission_mode: str | None = None
+    add_dirs: list[Path] = field(default_factory=list)
+    max_turns: int | None = None
+    max_budget_usd: Decimal | None = None
+    bare: bool = False
+    setting_sources: list[str] | None = None
+    settings: str | None = None
+    include_partial_messages: bool = False
+    json_schema: dict[str, Any] | None = None
+    thinking_budget: int | None = None
+    session_id: str | None = None
+    max_retries: int = 4
+    #: Where credentials and the endpoint come from until the billing layer owns them.
+    environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    #: In-process hook callbacks (event -> [(matcher, async fn)]), for the SDK.
+    hook_callbacks: dict[str, list[Any]] = field(default_factory=dict)

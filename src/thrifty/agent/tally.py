@@ -1,0 +1,95 @@
+"""Summing a run's usage and cost from its ``ApiUsage`` events, the way the result reports them.
+
+Every attempt that returned usage was billed, so every one counts, complete or not. Cost is
+exact (Decimal) until it is written into the JSON result.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from thrifty.agent.events import ApiUsage
+from thrifty.billing.prices import PriceTable, bundled_prices
+
+TOKEN_FIELDS = ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens", "output_tokens")
+CONTEXT_WINDOW = 1_000_000
+
+
+@dataclass
+class ModelTally:
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read: int = 0
+    cache_write: int = 0
+    write_5m: int = 0
+    write_1h: int = 0
+    thinking: int = 0
+    cost: Decimal = Decimal(0)
+    priced: bool = True
+
+
+@dataclass
+class Tally:
+    prices: PriceTable = field(default_factory=bundled_prices)
+    api_ms: int = 0
+    models: dict[str, ModelTally] = field(default_factory=dict)
+    service_tier: str = "standard"
+
+    def add(self, event: ApiUsage) -> Decimal | None:
+        usage = event.usage
+        m = self.models.setdefault(event.model, ModelTally())
+        m.input_tokens += int(usage.get("input_tokens") or 0)
+        m.output_tokens += int(usage.get("output_tokens") or 0)
+        m.cache_read += int(usage.get("cache_read_input_tokens") or 0)
+        m.cache_write += int(usage.get("cache_creation_input_tokens") or 0)
+        creation = usage.get("cache_creation") or {}
+        m.write_5m += int(creation.get("ephemeral_5m_input_tokens") or 0)
+        m.write_1h += int(creation.get("ephemeral_1h_input_tokens") or 0)
+        m.thinking += int((usage.get("output_tokens_details") or {}).get("thinking_tokens") or 0)
+        self.service_tier = str(usage.get("service_tier") or self.service_tier)
+        cost = self.prices.cost(event.model, usage)
+        if cost is None:
+            m.priced = False
+        else:
+            m.cost += cost
+        return cost
+
+    @property
+    def cost(self) -> Decimal:
+        return sum((m.cost for m in self.models.values()), Decimal(0))
+
+    def usage(self) -> dict[str, Any]:
+        ms = self.models.values()
+        return {
+            "input_tokens": sum(m.input_tokens for m in ms),
+            "cache_creation_input_tokens": sum(m.cache_write for m in ms),
+            "cache_read_input_tokens": sum(m.cache_read for m in ms),
+            "output_tokens": sum(m.output_tokens for m in ms),
+            "server_tool_use": {"web_search_requests": 0, "web_fetch_requests": 0},
+            "service_tier": self.service_tier,
+            "cache_creation": {
+                "ephemeral_1h_input_tokens": sum(m.write_1h for m in ms),
+                "ephemeral_5m_input_tokens": sum(m.write_5m for m in ms),
+            },
+            "output_tokens_details": {"thinking_tokens": sum(m.thinking for m in ms)},
+        }
+
+    def model_usage(self) -> dict[str, Any]:
+        return {
+            name: {
+                "inputTokens": m.input_tokens,
+                "outputTokens": m.output_tokens,
+                "cacheReadInputTokens": m.cache_read,
+                "cacheCreationInputTokens": m.cache_write,
+                "webSearchRequests": 0,
+                "costUSD": float(m.cost),
+                "contextWindow": CONTEXT_WINDOW,
+                "thinkingTokens": m.thinking,
+                "cacheCreationEphemeral5mInputTokens": m.write_5m,
+                "cacheCreationEphemeral1hInputTokens": m.write_1h,
+                "costBasis": "list" if m.priced else "unknown",
+            }
+            for name, m in self.models.items()
+        }

@@ -1,0 +1,118 @@
+"""Running the tool calls of one assistant turn: hooks, permission, the tool, hooks again.
+
+Order per call: PreToolUse hooks (may block, decide, or rewrite the input), then the permission
+policy unless a hook already allowed, then the tool, then PostToolUse hooks. In headless mode a
+permission "ask" nobody can answer is a denial, recorded like Claude Code records it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from thrifty.agent.events import PermissionDenied
+from thrifty.agent.hooks import HookRunner
+from thrifty.agent.permissions import Decision, PermissionPolicy
+from thrifty.tools.base import Tool, ToolContext, ToolResult, error
+
+#: Decides an "ask" the policy could not settle; headless runs have none, the SDK can supply one.
+AskHandler = Callable[[str, dict[str, Any], Decision], Awaitable[tuple[bool, dict[str, Any] | None, str]]]
+
+
+@dataclass
+class CallOutcome:
+    block: dict[str, Any]
+    denial: PermissionDenied | None = None
+    additional_context: list[str] = field(default_factory=list)
+
+
+def _ask_message(tool_name: str, decision: Decision) -> str:
+    if decision.reason:
+        return decision.reason
+    return f"Claude requested permissions to use {tool_name}, but you haven't granted it yet."
+
+
+class ToolRunner:
+    def __init__(
+        self,
+        tools: dict[str, Tool],
+        policy: PermissionPolicy,
+        hooks: HookRunner,
+        ctx: ToolContext,
+        *,
+        session_id: str,
+        ask: AskHandler | None = None,
+    ) -> None:
+        self.tools = tools
+        self.policy = policy
+        self.hooks = hooks
+        self.ctx = ctx
+        self.session_id = session_id
+        self.ask = ask
+
+    def _deny(self, name: str, call_id: str, tool_input: dict[str, Any], message: str) -> CallOutcome:
+        return CallOutcome(
+            error(message).to_block(call_id),
+            PermissionDenied(self.session_id, name, call_id, tool_input, message),
+        )
+
+    async def run_call(self, call: dict[str, Any]) -> CallOutcome:
+        name, call_id = str(call.get("name")), str(call.get("id"))
+        tool_input: dict[str, Any] = dict(call.get("input") or {})
+        tool = self.tools.get(name)
+        if tool is None:
+            return CallOutcome(error(f"Error: No such tool available: {name}").to_block(call_id))
+        hook_allowed = False
+        if self.hooks.has_hooks("PreToolUse"):
+            pre = await self.hooks.pre_tool_use(name, tool_input, call_id)
+            if pre.stop:
+                return self._deny(
+                    name, call_id, tool_input, pre.stop_reason or "Stopped by a PreToolUse hook"
+                )
+            if pre.denied:
+                return self._deny(
+                    name, call_id, tool_input, pre.denial_message or "Blocked by a PreToolUse hook"
+                )
+            if pre.updated_input is not None:
+                tool_input = pre.updated_input
+            hook_allowed = pre.permission_decision == "allow"
+        if not hook_allowed:
+            decision = self.policy.decide(
+                name, tool_input, read_only=tool.read_only, edits_files=tool.edits_files
+            )
+            if decision.behavior == "deny":
+                return self._deny(
+                    name, call_id, tool_input, decision.reason or f"Permission to use {name} denied."
+                )
+            if decision.behavior == "ask":
+                if self.ask is None:
+                    return self._deny(name, call_id, tool_input, _ask_message(name, decision))
+                allowed, updated, message = await self.ask(name, tool_input, decision)
+                if not allowed:
+                    return self._deny(name, call_id, tool_input, message or _ask_message(name, decision))
+                if updated is not None:
+                    tool_input = updated
+        started = time.monotonic()
+        try:
+            result = await tool.run(tool_input, self.ctx)
+        except Exception as exc:  # a tool bug must not kill the run: the model sees the failure
+            result = error(f"Error: {name} failed: {type(exc).__name__}: {exc}")
+        outcome = CallOutcome(result.to_block(call_id))
+        if self.hooks.has_hooks("PostToolUse"):
+            post = await self.hooks.post_tool_use(
+                name,
+                tool_input,
+                call_id,
+                _response(result),
+                duration_ms=int((time.monotonic() - started) * 1000),
+            )
+            if post.blocked and post.block_reason:
+                outcome.additional_context.append(post.block_reason)
+            outcome.additional_context.extend(post.additional_context)
+        return outcome
+
+
+def _response(result: ToolResult) -> Any:
+    return result.content if isinstance(result.content, str) else {"content": result.content}

@@ -1,0 +1,77 @@
+"""Published prices as versioned data, and the cost of one call in exact decimals.
+
+An unknown model has no price: its cost is ``None``, never 0, so nothing downstream can mistake
+"we don't know" for "free".
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import cache
+from importlib import resources
+from typing import Any
+
+MILLION = Decimal(1_000_000)
+
+
+@dataclass(frozen=True)
+class ModelPrice:
+    input: Decimal
+    output: Decimal
+    cache_write_5m: Decimal
+    cache_write_1h: Decimal
+    cache_read: Decimal
+
+
+@dataclass(frozen=True)
+class PriceTable:
+    version: str
+    batch_discount: Decimal
+    models: dict[str, ModelPrice]
+
+    def price(self, model: str) -> ModelPrice | None:
+        return self.models.get(model.removesuffix("[1m]"))
+
+    def cost(self, model: str, usage: dict[str, Any], *, batch: bool = False) -> Decimal | None:
+        price = self.price(model)
+        if price is None:
+            return None
+        creation = usage.get("cache_creation") or {}
+        w5 = int(creation.get("ephemeral_5m_input_tokens") or 0)
+        w1 = int(creation.get("ephemeral_1h_input_tokens") or 0)
+        total_writes = int(usage.get("cache_creation_input_tokens") or 0)
+        if w5 + w1 < total_writes:  # no split reported: writes are 5-minute ones
+            w5 = total_writes - w1
+        total = (
+            Decimal(int(usage.get("input_tokens") or 0)) * price.input
+            + Decimal(int(usage.get("output_tokens") or 0)) * price.output
+            + Decimal(w5) * price.cache_write_5m
+            + Decimal(w1) * price.cache_write_1h
+            + Decimal(int(usage.get("cache_read_input_tokens") or 0)) * price.cache_read
+        ) / MILLION
+        return total * self.batch_discount if batch else total
+
+
+def _model_price(raw: dict[str, Any]) -> ModelPrice:
+    base = Decimal(raw["input"])
+    return ModelPrice(
+        input=base,
+        output=Decimal(raw["output"]),
+        cache_write_5m=Decimal(raw.get("cache_write_5m", base * Decimal("1.25"))),
+        cache_write_1h=Decimal(raw.get("cache_write_1h", base * 2)),
+        cache_read=Decimal(raw.get("cache_read", base * Decimal("0.1"))),
+    )
+
+
+@cache
+def bundled_prices() -> PriceTable:
+    data = json.loads(resources.files("thrifty.billing").joinpath("data/prices.json").read_text("utf-8"))
+    models: dict[str, ModelPrice] = {}
+    for name, raw in data["models"].items():
+        price = _model_price(raw)
+        models[name] = price
+        for alias in raw.get("aliases", []):
+            models[alias] = price
+    return PriceTable(data["version"], Decimal(data["batch_discount"]), models)

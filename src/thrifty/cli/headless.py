@@ -1,0 +1,207 @@
+"""``thrifty -p``: the headless agent, flag-compatible with ``claude -p``.
+
+Parsing and validation only; the run itself is the SDK's loop (``thrifty.agent.loop``) and the
+output is one of the renderers of its event stream.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import uuid
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from thrifty.agent.loop import run_agent
+from thrifty.agent.options import AgentOptions
+from thrifty.agent.permissions import PERMISSION_MODES
+from thrifty.agent.settings import parse_setting_sources
+from thrifty.agent.setup import SetupError
+from thrifty.cli.errors import EXIT_ERROR, OneLineParser, UsageError
+from thrifty.cli.render import Renderer
+
+MAX_STDIN = 10 * 1024 * 1024
+MODE_CHOICES = [*PERMISSION_MODES, "manual"]
+
+
+def build_parser() -> OneLineParser:
+    p = OneLineParser(
+        prog="thrifty",
+        usage="thrifty -p PROMPT [options]   |   thrifty COMMAND ...",
+        description=(
+            "Run the agent headless on PROMPT (or on piped stdin) and print the result. Flags follow "
+            "Claude Code's `claude -p`. Commands: demo, sim (see `thrifty COMMAND --help`)."
+        ),
+    )
+    p.add_argument("prompt", nargs="?", help="the task; piped stdin is appended after a newline")
+    p.add_argument("-p", "--print", action="store_true", help="non-interactive: run and print the result")
+    p.add_argument("--output-format", choices=["text", "json", "stream-json"], default="text")
+    p.add_argument("--input-format", choices=["text", "stream-json"], default="text")
+    p.add_argument(
+        "--verbose", action="store_true", help="required by stream-json; json prints every message"
+    )
+    p.add_argument("--include-partial-messages", action="store_true", help="emit raw stream events")
+    p.add_argument("--max-turns", type=int, help="stop after N model round-trips (0: no limit)")
+    p.add_argument("--max-budget-usd", help="stop before a request would take the run past this spend")
+    p.add_argument("--model", default=None, help="model id or alias (sonnet, opus, haiku, fable)")
+    p.add_argument("--system-prompt", help="replace the default system prompt")
+    p.add_argument("--system-prompt-file", type=Path, help="replace the default system prompt with a file")
+    p.add_argument("--append-system-prompt", help="append text to the system prompt")
+    p.add_argument("--append-system-prompt-file", type=Path, help="append a file to the system prompt")
+    p.add_argument(
+        "--allowedTools", "--allowed-tools", dest="allowed", action="extend", nargs="+", default=[]
+    )
+    p.add_argument(
+        "--disallowedTools", "--disallowed-tools", dest="disallowed", action="extend", nargs="+", default=[]
+    )
+    p.add_argument("--tools", nargs="*", help='base tool set: "" none, "default" all, or names')
+    p.add_argument("--permission-mode", choices=MODE_CHOICES, help="default, acceptEdits, plan, dontAsk, ...")
+    p.add_argument(
+        "--dangerously-skip-permissions", action="store_true", help="= --permission-mode bypassPermissions"
+    )
+    p.add_argument("--add-dir", dest="add_dirs", action="extend", nargs="+", default=[], type=Path)
+    p.add_argument(
+        "--bare", action="store_true", help="no CLAUDE.md, settings files or hooks; Bash, Edit, Read only"
+    )
+    p.add_argument("--setting-sources", help="comma list of user,project,local ('' for none)")
+    p.add_argument("--settings", help="extra settings: a JSON file or a JSON string")
+    p.add_argument("--json-schema", help="JSON Schema for a validated structured answer")
+    p.add_argument("--session-id", help="use this UUID as the session id")
+    p.add_argument("--max-thinking-tokens", type=int, help="enable extended thinking with this budget")
+    return p
+
+
+def _fail(message: str) -> UsageError:
+    return UsageError(message)
+
+
+def _read_stdin() -> str:
+    if sys.stdin is None or sys.stdin.isatty():
+        return ""
+    data = sys.stdin.buffer.read(MAX_STDIN + 1)
+    if len(data) > MAX_STDIN:
+        raise _fail("piped input exceeds 10 MB; pass a file path in the prompt instead")
+    return data.decode("utf-8", "replace")
+
+
+def _read(path: Path, flag: str) -> str:
+    try:
+        return path.read_text("utf-8")
+    except OSError as exc:
+        raise _fail(f"{flag}: cannot read {path}: {exc.strerror}") from exc
+
+
+def options_from(args: argparse.Namespace) -> AgentOptions:
+    if args.output_format == "stream-json" and not args.verbose:
+        raise _fail("When using --print, --output-format=stream-json requires --verbose")
+    if args.input_format == "stream-json":
+        if args.output_format != "stream-json":
+            raise _fail("--input-format=stream-json requires output-format=stream-json.")
+        raise _fail("--input-format=stream-json is not supported yet; pass the prompt as an argument")
+    if args.include_partial_messages and args.output_format != "stream-json":
+        raise _fail("--include-partial-messages requires --print and --output-format=stream-json.")
+    if args.system_prompt is not None and args.system_prompt_file is not None:
+        raise _fail("--system-prompt and --system-prompt-file cannot be used together")
+    budget = None
+    if args.max_budget_usd is not None:
+        try:
+            budget = Decimal(args.max_budget_usd)
+        except InvalidOperation:
+            budget = None
+        if budget is None or not budget.is_finite() or budget <= 0:
+            raise _fail(
+                f"option '--max-budget-usd <amount>' argument '{args.max_budget_usd}' is invalid. "
+                "--max-budget-usd must be a number greater than 0"
+            )
+    if args.max_turns is not None and args.max_turns < 0:
+        raise _fail("--max-turns must be 0 (no limit) or a positive number")
+    if args.session_id is not None:
+        try:
+            uuid.UUID(args.session_id)
+        except ValueError:
+            raise _fail("Invalid session ID. Must be a valid UUID.") from None
+    mode = "bypassPermissions" if args.dangerously_skip_permissions else args.permission_mode
+    if (
+        mode == "bypassPermissions"
+        and hasattr(os, "geteuid")
+        and os.geteuid() == 0
+        and not os.environ.get("IS_SANDBOX")
+    ):
+        raise _fail(
+            "--dangerously-skip-permissions cannot be used with root/sudo privileges for security reasons"
+        )
+    schema: dict[str, Any] | None = None
+    if args.json_schema is not None:
+        try:
+            schema = json.loads(args.json_schema)
+        except json.JSONDecodeError as exc:
+            raise _fail(f"--json-schema is not a valid JSON Schema: not JSON ({exc.msg})") from exc
+    tools: list[str] | None = None
+    if args.tools is not None:
+        names = [n for part in args.tools for n in part.replace(",", " ").split()]
+        tools = None if names == ["default"] else names
+    options = AgentOptions(
+        cwd=Path.cwd(),
+        system_prompt=_read(args.system_prompt_file, "--system-prompt-file")
+        if args.system_prompt_file
+        else args.system_prompt,
+        append_system_prompt="\n\n".join(
+            part
+            for part in (
+                args.append_system_prompt,
+                _read(args.append_system_prompt_file, "--append-system-prompt-file")
+                if args.append_system_prompt_file
+                else None,
+            )
+            if part
+        )
+        or None,
+        tools=tools,
+        allowed_tools=args.allowed,
+        disallowed_tools=args.disallowed,
+        permission_mode=mode,
+        add_dirs=args.add_dirs,
+        max_turns=args.max_turns or None,
+        max_budget_usd=budget,
+        bare=args.bare,
+        setting_sources=parse_setting_sources(args.setting_sources)
+        if args.setting_sources is not None
+        else None,
+        settings=args.settings,
+        include_partial_messages=args.include_partial_messages,
+        json_schema=schema,
+        thinking_budget=args.max_thinking_tokens,
+        session_id=args.session_id,
+    )
+    if args.model:
+        options.model = args.model
+    return options
+
+
+async def _run(prompt: str, options: AgentOptions, renderer: Renderer) -> int:
+    code = EXIT_ERROR
+    async for event in run_agent(prompt, options):
+        renderer(event)
+        if event.kind == "result":
+            code = event.exit_code
+    return code
+
+
+def run(argv: list[str]) -> int:
+    args = build_parser().parse_args(argv)
+    options = options_from(args)
+    piped = _read_stdin()
+    prompt = "\n".join(part for part in (args.prompt, piped) if part)
+    if not prompt.strip():
+        raise _fail("Input must be provided either through stdin or as a prompt argument when using --print")
+    renderer = Renderer(
+        args.output_format, sys.stdout, verbose=args.verbose, include_partial=args.include_partial_messages
+    )
+    try:
+        return asyncio.run(_run(prompt, options, renderer))
+    except SetupError as exc:
+        raise _fail(str(exc)) from exc

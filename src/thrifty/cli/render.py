@@ -1,0 +1,59 @@
+"""Renderers of the one event stream: ``text``, ``json`` and ``stream-json``, as Claude Code prints them."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, TextIO
+
+from thrifty.agent.events import AssistantMessage, Event, Result, StreamEvent, UserMessage
+
+
+def _dump(frame: dict[str, Any] | list[dict[str, Any]]) -> str:
+    return json.dumps(frame, ensure_ascii=False, separators=(",", ":"))
+
+
+def frames(event: Event, *, include_partial: bool) -> list[dict[str, Any]]:
+    """The stream-json frames for one event (none for events that are not on the wire)."""
+    if isinstance(event, StreamEvent):
+        return [event.to_frame()] if include_partial else []
+    if isinstance(event, AssistantMessage):
+        # One frame per content block; blocks of one response share message.id.
+        base = event.to_frame()
+        out = []
+        for block in event.message.get("content") or []:
+            frame = dict(base)
+            frame["message"] = {**event.message, "content": [block]}
+            out.append(frame)
+        return out
+    if isinstance(event, UserMessage):
+        return [event.to_frame()] if event.origin != "prompt" else []
+    single: dict[str, Any] | None = event.to_frame()
+    return [single] if single is not None else []
+
+
+class Renderer:
+    def __init__(self, fmt: str, out: TextIO, *, verbose: bool, include_partial: bool) -> None:
+        self.fmt = fmt
+        self.out = out
+        self.verbose = verbose
+        self.include_partial = include_partial
+        self._all: list[dict[str, Any]] = []
+
+    def __call__(self, event: Event) -> None:
+        if self.fmt == "stream-json":
+            for frame in frames(event, include_partial=self.include_partial):
+                self.out.write(_dump(frame) + "\n")
+                self.out.flush()
+            return
+        if self.fmt == "json" and self.verbose:
+            self._all.extend(frames(event, include_partial=False))
+        if isinstance(event, Result):
+            self._finish(event)
+
+    def _finish(self, result: Result) -> None:
+        if self.fmt == "json":
+            self.out.write(_dump(self._all if self.verbose else result.to_frame()) + "\n")
+        else:
+            text = result.result if result.result is not None else f"Error: {'; '.join(result.errors)}"
+            self.out.write(text + "\n")
+        self.out.flush()

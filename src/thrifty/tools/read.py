@@ -1,0 +1,192 @@
+"""Read: show a file to the model, numbered the way ``cat -n`` numbers it.
+
+Line numbers let the model point at code and pick ``offset``/``limit`` for the next read; the
+size cap and the line cap keep one careless read from filling the context window (and the bill).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import Field
+
+from thrifty.tools.base import Tool, ToolContext, ToolInput, ToolResult, absolute_path, error
+
+DEFAULT_LINE_LIMIT = 2000
+MAX_LINE_CHARS = 2000
+MAX_TEXT_BYTES = 256 * 1024
+MAX_IMAGE_BYTES = 3_932_160  # 3.75 MiB: base64 grows it by 4/3 to the API's 5 MiB image limit.
+BINARY_SNIFF_BYTES = 8192
+
+IMAGE_MEDIA_TYPES = {
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".gif": "image/gif",
+    ".webp": "image/webp",
+}
+# Extensions whose contents are never useful as text, even when the first bytes hold no NUL.
+_BINARY_KINDS = (
+    "exe dll so dylib o a lib obj bin class jar pyc pyo pyd whl wasm",  # compiled
+    "zip gz tgz bz2 xz zst 7z rar tar iso dmg",  # archives
+    "mp3 mp4 wav flac ogg aac avi mov mkv webm",  # media
+    "bmp ico tif tiff psd",  # images the API does not take
+    "ttf otf woff woff2 eot",  # fonts
+    "db sqlite sqlite3 npy npz pkl parquet doc docx xls xlsx ppt pptx",  # data and documents
+)
+BINARY_EXTENSIONS = frozenset(ext for kind in _BINARY_KINDS for ext in kind.split())
+
+
+class ReadInput(ToolInput):
+    file_path: str = Field(description="The absolute path to the file to read")
+    offset: Annotated[int, Field(ge=0)] | None = Field(
+        None,
+        description="The line number to start reading from (1-based). "
+        "Only provide if the file is too large to read at once",
+    )
+    limit: Annotated[int, Field(gt=0)] | None = Field(
+        None,
+        description="The number of lines to read. Only provide if the file is too large to read at once.",
+    )
+    pages: str | None = Field(None, description='Page range for PDF files (e.g. "1-5"). Not yet supported.')
+    allow_large: bool | None = Field(
+        None,
+        description="Read a text file over the size limit in full. Costs many tokens; prefer offset/limit.",
+    )
+
+
+def format_numbered(lines: list[str], first_line: int) -> str:
+    """Number lines like ``cat -n``, shortening any line too long to be worth its tokens."""
+    out = []
+    for number, line in enumerate(lines, start=first_line):
+        if len(line) > MAX_LINE_CHARS:
+            line = line[:MAX_LINE_CHARS] + "… [line truncated]"
+        out.append(f"{number:>6}\t{line}")
+    return "\n".join(out)
+
+
+def sniff_media_type(data: bytes, suffix: str) -> str:
+    """Trust the bytes over the name: the API rejects an image whose declared type is wrong."""
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if data.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if data[:6] in (b"GIF87a", b"GIF89a"):
+        return "image/gif"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    return IMAGE_MEDIA_TYPES[suffix]
+
+
+def _read_image(path: Path, suffix: str) -> ToolResult:
+    size = path.stat().st_size
+    if size > MAX_IMAGE_BYTES:
+        return error(
+            f"Image is too large to read ({size / 1048576:.2f} MiB; the limit is 3.75 MiB). "
+            "Resize or compress it first, for example with the Bash tool."
+        )
+    data = path.read_bytes()
+    block: dict[str, Any] = {
+        "type": "image",
+        "source": {
+            "type": "base64",
+            "media_type": sniff_media_type(data, suffix),
+            "data": base64.b64encode(data).decode("ascii"),
+        },
+    }
+    return ToolResult(content=[block])
+
+
+def _read_text(path: Path, params: ReadInput) -> ToolResult:
+    start = max(params.offset or 1, 1)
+    limit = params.limit or DEFAULT_LINE_LIMIT
+    selected: list[str] = []
+    total = 0
+    # newline="\n" splits on LF only, so numbering agrees with grep, sed and editors.
+    with path.open(encoding="utf-8", errors="replace", newline="\n") as handle:
+        for total, raw in enumerate(handle, start=1):
+            if start <= total < start + limit:
+                selected.append(raw.removesuffix("\n").removesuffix("\r"))
+    if total == 0:
+        return ToolResult(
+            "<system-reminder>Warning: the file exists but the contents are empty.</system-reminder>"
+        )
+    if not selected:
+        return ToolResult(
+            f"<system-reminder>Warning: the file exists but is shorter than the provided offset ({start}). "
+            f"The file has {total} lines.</system-reminder>"
+        )
+    text = format_numbered(selected, start)
+    last = start + len(selected) - 1
+    if last < total:
+        text += (
+            f"\n\n(Showing lines {start}-{last} of {total}. "
+            f"Use offset={last + 1} to read on, or limit for a different window.)"
+        )
+    return ToolResult(text)
+
+
+def _read(path: Path, params: ReadInput) -> ToolResult:
+    suffix = path.suffix.lower()
+    if suffix == ".pdf":
+        return error(
+            "Reading PDF files is not supported yet. Try a text extraction tool such as pdftotext via Bash."
+        )
+    if params.pages is not None:
+        return error("The pages parameter applies only to PDF files.")
+    if suffix in IMAGE_MEDIA_TYPES:
+        return _read_image(path, suffix)
+    with path.open("rb") as handle:
+        head = handle.read(BINARY_SNIFF_BYTES)
+    if suffix.removeprefix(".") in BINARY_EXTENSIONS or b"\x00" in head:
+        return error(
+            f"This tool cannot read binary files. {path} appears to be a binary file. "
+            "Use the Bash tool with a suitable tool (file, xxd, unzip -l, ...) to inspect it."
+        )
+    size = path.stat().st_size
+    if size > MAX_TEXT_BYTES and params.offset is None and params.limit is None and not params.allow_large:
+        return error(
+            f"File content ({size // 1024} KiB) exceeds the maximum allowed size "
+            f"({MAX_TEXT_BYTES // 1024} KiB). "
+            "Use the offset and limit parameters to read specific portions of the file, "
+            "or use the Grep tool to search for specific content."
+        )
+    return _read_text(path, params)
+
+
+class ReadTool(Tool):
+    name = "Read"
+    description = (
+        "Reads a file from the local filesystem. file_path must be an absolute path. By default "
+        f"reads up to {DEFAULT_LINE_LIMIT} lines from the start; for long files pass offset (1-based "
+        "line number) and limit. Output is numbered like `cat -n` (line number, tab, content); the "
+        "numbers are not part of the file. Lines over 2000 characters are truncated. Images (PNG, "
+        "JPEG, GIF, WebP) are shown to you visually. Cannot read directories (use Bash `ls` or Glob) "
+        "or binary files."
+    )
+    input_model = ReadInput
+    read_only = True
+
+    async def call(self, params: ReadInput, ctx: ToolContext) -> ToolResult:
+        path = absolute_path(params.file_path)
+        if isinstance(path, ToolResult):
+            return path
+        if not path.exists():
+            return error(f"File does not exist. Note: your current working directory is {ctx.cwd}.")
+        if path.is_dir():
+            return error(
+                f"EISDIR: {path} is a directory, not a file. "
+                "Use the Bash tool with `ls`, or the Glob tool, to list its contents."
+            )
+        if not path.is_file():
+            return error(f"{path} is not a regular file (a device, socket or pipe); it cannot be read.")
+        try:
+            result = await asyncio.to_thread(_read, path, params)
+        except OSError as exc:
+            return error(f"Could not read {path}: {exc.strerror or exc}")
+        if not result.is_error:
+            ctx.mark_read(path)
+        return result
