@@ -39,17 +39,31 @@ def test_quoted_or_escaped_operators_are_arguments(command: str) -> None:
 
 
 def test_words_keep_their_text_and_lose_their_quotes() -> None:
-    cmd = split_command("grep -e 'a b' \"c\\\"d\" e\\ f").commands[0]
+    cmd = split_command('grep -e \'a b\' "c\\"d" e\\ f').commands[0]
     assert cmd.argv == ("grep", "-e", "a b", 'c"d', "e f")
-    assert cmd.text == "grep -e 'a b' \"c\\\"d\" e\\ f"
+    assert cmd.text == 'grep -e \'a b\' "c\\"d" e\\ f'
 
 
 def test_line_continuation_joins_words() -> None:
     assert split_command("git di\\\nff").commands[0].argv == ("git", "diff")
 
 
-def test_hash_is_read_as_code_so_a_comment_cannot_hide_a_command() -> None:
-    assert texts("echo # ; rm x") == ["echo #", "rm x"]
+@pytest.mark.parametrize(
+    ("command", "expected"),
+    [
+        ("echo # ; rm x", ["echo"]),
+        ("echo a#b", ["echo a#b"]),
+        ("echo $# ${#x}", ["echo $# ${#x}"]),
+        ("ls;#x\npwd", ["ls", "pwd"]),
+        # No line continuation inside a comment: the newline ends it and rm is a command.
+        ("git diff # note \\\nrm x", ["git diff", "rm x"]),
+        ("git diff # it's\nrm x", ["git diff", "rm x"]),
+    ],
+)
+def test_comments_run_to_the_end_of_the_line(command: str, expected: list[str]) -> None:
+    parsed = split_command(command)
+    assert parsed.error is None
+    assert [c.text for c in parsed.commands] == expected
 
 
 @pytest.mark.parametrize(
@@ -99,11 +113,18 @@ def test_literal_dollars_are_not_substitution(command: str) -> None:
 def test_commands_inside_substitutions_are_parsed_and_marked_nested() -> None:
     parsed = split_command("echo $(rm -rf x; ls `whoami`)")
     nested = {c.text: c.nested for c in parsed.commands}
-    assert nested == {"echo $(rm -rf x; ls `whoami`)": False, "rm -rf x": True, "ls `whoami`": True, "whoami": True}
+    assert nested == {
+        "echo $(rm -rf x; ls `whoami`)": False,
+        "rm -rf x": True,
+        "ls `whoami`": True,
+        "whoami": True,
+    }
     assert [c.text for c in parsed.top_level] == ["echo $(rm -rf x; ls `whoami`)"]
 
 
-@pytest.mark.parametrize("command", ["sh -c 'rm -rf x'", "bash -lc 'rm -rf x'", "/bin/zsh -e -c 'rm -rf x'", "eval 'rm -rf x'"])
+@pytest.mark.parametrize(
+    "command", ["sh -c 'rm -rf x'", "bash -lc 'rm -rf x'", "/bin/zsh -e -c 'rm -rf x'", "eval 'rm -rf x'"]
+)
 def test_shell_strings_are_parsed_too(command: str) -> None:
     assert "rm -rf x" in texts(command)
 
@@ -143,6 +164,7 @@ def test_tab_stripping_here_document() -> None:
         ("cat <<EOF\nbody", "not terminated"),
         ("echo ${x:-'}'}", "complex"),
         ("echo a\x00b", "NUL"),
+        ("cat <<EOF\nx\\\nEOF\ngit diff '\nEOF\nrm x\n'", "continuation"),
     ],
 )
 def test_unparseable_lines_report_an_error(command: str, message: str) -> None:

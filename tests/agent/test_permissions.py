@@ -6,7 +6,11 @@ command ride along.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import random
+import shutil
+import subprocess
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -156,7 +160,9 @@ BYPASSES = [
     'git diff -- "a" ; rm x',
     "git diff ${x:-'}'}\nrm -rf x\necho '",
     "git diff 'unterminated",
-    "git diff # ; rm x",
+    "git diff # note \\\nrm x",
+    "git diff # 'quoted\nrm x\n'",
+    "cat <<EOF\nx\\\nEOF\ngit diff '\nEOF\nrm x\n'",
     "git diff && sh -c 'ls'",
 ]
 
@@ -174,6 +180,7 @@ def test_allow_rule_cannot_be_bypassed(env: Env, command: str) -> None:
         "git diff HEAD~1",
         "git diff -- 'a;b'",
         "git diff -- 'a && b'",
+        "git diff # ; rm x",  # a comment: bash runs only git diff
         "git diff '$(rm x)'",  # single quotes: a literal argument, nothing runs
         "git diff 2>/dev/null",
         "git diff 2>&1 | head -n 5",
@@ -302,7 +309,9 @@ def test_redirect_into_an_edit_denied_path_is_denied(env: Env) -> None:
 
 def test_redirect_needs_write_permission(env: Env) -> None:
     assert bash(env.policy(allow=["Bash(echo *)"]), "echo hi > out.txt").behavior == "ask"
-    assert bash(env.policy(allow=["Bash(echo *)", "Edit(./out.txt)"]), "echo hi > out.txt").behavior == "allow"
+    assert (
+        bash(env.policy(allow=["Bash(echo *)", "Edit(./out.txt)"]), "echo hi > out.txt").behavior == "allow"
+    )
     assert bash(env.policy(mode="acceptEdits"), "echo hi > out.txt").behavior == "allow"
     assert bash(env.policy(mode="acceptEdits"), "echo hi > /etc/x").behavior == "ask"
     assert bash(env.policy(mode="acceptEdits"), "echo hi > .git/hooks/pre-commit").behavior == "ask"
@@ -321,7 +330,9 @@ def test_redirect_needs_write_permission(env: Env) -> None:
         (["Bash"], [], ["Bash(npm test)"], "deny"),
     ],
 )
-def test_deny_then_ask_then_allow(env: Env, allow: list[str], ask: list[str], deny: list[str], expected: str) -> None:
+def test_deny_then_ask_then_allow(
+    env: Env, allow: list[str], ask: list[str], deny: list[str], expected: str
+) -> None:
     assert bash(env.policy(allow=allow, ask=ask, deny=deny), "npm test").behavior == expected
 
 
@@ -473,7 +484,9 @@ def test_bare_deny_hides_tools(env: Env) -> None:
 
 def test_web_fetch_needs_a_domain_rule(env: Env) -> None:
     def fetch(policy: PermissionPolicy, url: str) -> str:
-        return policy.decide("WebFetch", {"url": url, "prompt": "p"}, read_only=True, edits_files=False).behavior
+        return policy.decide(
+            "WebFetch", {"url": url, "prompt": "p"}, read_only=True, edits_files=False
+        ).behavior
 
     assert fetch(env.policy(), "https://example.com/") == "ask"
     policy = env.policy(allow=["WebFetch(domain:example.com)", "WebFetch(domain:*.docs.io)"])
@@ -596,7 +609,10 @@ def test_network_and_unknown_tools_ask(env: Env) -> None:
 
 
 def test_an_edit_without_a_path_is_asked(env: Env) -> None:
-    assert env.policy(mode="acceptEdits").decide("Write", {}, read_only=False, edits_files=True).behavior == "ask"
+    assert (
+        env.policy(mode="acceptEdits").decide("Write", {}, read_only=False, edits_files=True).behavior
+        == "ask"
+    )
 
 
 def test_rules_added_at_run_time(env: Env) -> None:
@@ -679,3 +695,49 @@ def test_bypass_can_be_disabled_by_settings(env: Env, write_json: WriteJson) -> 
     assert policy.warnings
     with pytest.raises(ValueError, match="disabled"):
         policy.set_mode("bypassPermissions")
+
+
+# -- differential check against real bash ------------------------------------------------------
+
+_PIECES = [
+    "git diff ", "cat ", "echo ", "'", '"', "\\", "\\\n", "\n", "#", " # ", ";", "&&", "|", "&", "$x",
+    "${x}", "$'\\''", "<<E", "<<'E'", "\nE", "E", ">", ">/dev/null", "2>&1", "(", ")", "{", "}", "x", " ",
+    "touch PWNED", "$(touch PWNED)", "`touch PWNED`",
+]  # fmt: skip
+
+
+@pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash")
+def test_allowed_commands_run_nothing_else_in_real_bash(env: Env) -> None:
+    """Generated command lines; each one the policy allows is run, and must create no file.
+
+    Only ``git diff`` (stubbed as a no-op function) and read-only commands are allowed, so any
+    file appearing in the sandbox means bash ran something the splitter did not see.
+    """
+    rng = random.Random(20261124)
+    policy = env.policy(allow=["Bash(git diff:*)"])
+    sandbox = env.cwd / "sub"
+    ran = 0
+    for _ in range(1500):
+        command = "".join(rng.choice(_PIECES) for _ in range(rng.randint(2, 12)))
+        if bash(policy, command).behavior != "allow":
+            continue
+        ran += 1
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            subprocess.run(
+                ["bash", "-c", "git() { :; }\n" + command],
+                cwd=sandbox,
+                capture_output=True,
+                timeout=5,
+                stdin=subprocess.DEVNULL,
+            )
+        assert list(sandbox.iterdir()) == [], command
+    assert ran > 50  # the generator must keep producing allowed lines, or this checks nothing
+
+
+def test_symlink_loops_do_not_crash(env: Env) -> None:
+    (env.cwd / "a").symlink_to(env.cwd / "b")
+    (env.cwd / "b").symlink_to(env.cwd / "a")
+    policy = env.policy(deny=["Read(./a/**)"], allow=["Read(./docs/**)"])
+    assert read(policy, env.cwd / "a" / "x").behavior == "deny"  # matched as named
+    assert read(policy, env.cwd / "b" / "x").behavior == "allow"  # inside, as named
+    assert bash(policy, "cat b/x").behavior == "allow"

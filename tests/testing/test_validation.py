@@ -145,3 +145,15 @@ def test_invalid_json_body(sim: Simulator) -> None:
         },
     )
     assert resp.status_code == 400 and resp.json()["error"]["type"] == "invalid_request_error"
+
+
+def test_mid_conversation_system_message_is_accepted_where_the_api_allows_it(sim: Simulator) -> None:
+    # Claude Code 2.1.331 sends this shape: its environment block as a system message after the prompt.
+    ok = [{"role": "user", "content": "hi"}, {"role": "system", "content": [{"type": "text", "text": "env"}]}]
+    assert sim.client().messages.create(model=MODEL, max_tokens=16, messages=ok).stop_reason == "end_turn"
+    followed = [*ok, {"role": "assistant", "content": "a"}, {"role": "user", "content": "b"}]
+    assert sim.client().messages.create(model=MODEL, max_tokens=16, messages=followed).content
+    assert "must follow a user message" in str(
+        bad(sim, messages=[*ok[:1], {"role": "assistant", "content": "a"}, ok[1]])
+    )
+    assert "followed by an assistant" in str(bad(sim, messages=[*ok, {"role": "user", "content": "again"}]))

@@ -21,7 +21,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from thrifty.agent.bash_split import SimpleCommand, Word
+from thrifty.agent.bash_syntax import SimpleCommand, Word
 
 __all__ = ["allow_texts", "deny_texts", "filesystem_edit_paths", "is_read_only"]
 
@@ -149,7 +149,7 @@ def allow_texts(cmd: SimpleCommand) -> list[str]:
     return texts
 
 
-def unwrapped(cmd: SimpleCommand) -> tuple[Word, ...] | None:
+def _unwrapped(cmd: SimpleCommand) -> tuple[Word, ...] | None:
     """The words after transparent wrappers (``timeout 5 ls`` gives ``ls``), None if unsure."""
     start = _strip_wrappers(cmd.words, strict=True)
     return None if start is None else cmd.words[start:]
@@ -227,7 +227,7 @@ def is_read_only(cmd: SimpleCommand, path_ok: Callable[[str], bool]) -> bool:
     Redirections are judged by the caller; an expansion (``$x``) in the command name, or in any
     argument of a command that reads paths, makes the answer no, because its value is unknown.
     """
-    words = unwrapped(cmd)
+    words = _unwrapped(cmd)
     if not words or words[0].expands:
         return False
     name = words[0].value
@@ -329,7 +329,7 @@ def filesystem_edit_paths(cmd: SimpleCommand) -> list[str] | None:
     Values glued to options (``--target-directory=/x``) count as paths too, and any expansion
     gives None: acceptEdits may only approve what it can see.
     """
-    words = unwrapped(cmd)
+    words = _unwrapped(cmd)
     if not words or words[0].value not in _FILESYSTEM_EDITS:
         return None
     paths: list[str] = []

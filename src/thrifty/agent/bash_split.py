@@ -6,118 +6,28 @@ lines. If a rule were matched against the raw line, ``git diff; rm -rf x`` would
 ``&&`` ``||`` ``|`` ``&`` newline, parentheses), redirections and here-documents are recognised,
 and every simple command comes out on its own.
 
-Every mistake the scanner can make must err towards more commands, never fewer. That is why ``#``
-is read as an ordinary character: a comment can only hide text from the shell, so treating it as
-code can only add commands to check, while a shell that disagrees about what starts a comment
-would otherwise run a ``; rm`` we had skipped.
-
-The scanner never executes or expands anything. Where it cannot be sure what the shell would do
-(command or process substitution, an unterminated quote) it says so in flags rather than
-guessing, and the permission engine treats those lines as needing a human. Commands found inside
-substitutions and ``sh -c`` strings are parsed too and marked ``nested``, so deny rules still see
-``rm`` in ``echo $(rm -rf x)``.
+The scanner follows ``bash -c``, which is how the Bash tool runs commands, and where it might
+disagree with Bash it must err towards seeing more commands, never fewer. Comments are the
+lesson: ``#`` at the start of a word runs to the end of the line, and a backslash inside a
+comment does not continue the line, so a comment ending in a backslash does not swallow the next
+line's command. Reading ``#`` as an ordinary character would have glued that command onto the
+comment's words, and an allow rule for the first command would have let it through.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from thrifty.agent.bash_syntax import ParsedCommand, Redirect, SimpleCommand, Word
+
 __all__ = ["ParsedCommand", "Redirect", "SimpleCommand", "Word", "split_command"]
 
 # Longest first, so ``&&`` wins over ``&`` and ``>>`` over ``>``.
-_OPERATORS = (
-    ";;&",
-    "&>>",
-    "<<<",
-    "<<-",
-    "&&",
-    "||",
-    "|&",
-    ";;",
-    ";&",
-    ">>",
-    ">|",
-    ">&",
-    "<&",
-    "<>",
-    "<<",
-    "&>",
-    ";",
-    "&",
-    "|",
-    "<",
-    ">",
-    "(",
-    ")",
-)
+_OPERATORS: tuple[str, ...] = (";;&", "&>>", "<<<", "<<-", "&&", "||", "|&", ";;", ";&", ">>", ">|", ">&")
+_OPERATORS += ("<&", "<>", "<<", "&>", ";", "&", "|", "<", ">", "(", ")")
 _REDIRECT_OPS = frozenset({"&>>", "<<<", "<<-", ">>", ">|", ">&", "<&", "<>", "<<", "&>", "<", ">"})
-_OUTPUT_OPS = frozenset({">", ">>", ">|", "&>", "&>>", "<>"})
 _SHELLS = frozenset({"sh", "bash", "zsh", "dash", "ksh", "mksh", "fish"})
 _MAX_DEPTH = 8
-
-
-@dataclass(frozen=True)
-class Word:
-    """One shell word: ``text`` as written (quotes kept), ``value`` with quotes removed.
-
-    ``expands`` is true when the word holds a ``$`` expansion outside single quotes, meaning its
-    runtime value is unknown to us.
-    """
-
-    text: str
-    value: str
-    expands: bool = False
-
-
-@dataclass(frozen=True)
-class Redirect:
-    op: str
-    target: Word | None
-    fd: str | None = None
-
-    @property
-    def writes_file(self) -> bool:
-        """True when the redirect opens a file for writing (``>&2`` only duplicates a descriptor)."""
-        if self.op in _OUTPUT_OPS:
-            return True
-        if self.op == ">&" and self.target is not None:
-            return not (self.target.value.isdigit() or self.target.value == "-")
-        return False
-
-    @property
-    def reads_file(self) -> bool:
-        return self.op in ("<", "<>")
-
-
-@dataclass(frozen=True)
-class SimpleCommand:
-    words: tuple[Word, ...]
-    redirects: tuple[Redirect, ...] = ()
-    #: Found inside ``$(...)``, backticks, process substitution or an ``sh -c`` / ``eval`` string.
-    nested: bool = False
-
-    @property
-    def text(self) -> str:
-        """The command as written, without redirections, words joined by one space."""
-        return " ".join(w.text for w in self.words)
-
-    @property
-    def argv(self) -> tuple[str, ...]:
-        return tuple(w.value for w in self.words)
-
-
-@dataclass(frozen=True)
-class ParsedCommand:
-    source: str
-    commands: tuple[SimpleCommand, ...]
-    #: Command, process or arithmetic substitution somewhere outside single quotes.
-    substitution: bool = False
-    #: Why the line could not be parsed (unterminated quote, dangling redirect...), if it could not.
-    error: str | None = None
-
-    @property
-    def top_level(self) -> tuple[SimpleCommand, ...]:
-        return tuple(c for c in self.commands if not c.nested)
 
 
 def split_command(source: str) -> ParsedCommand:
@@ -182,6 +92,9 @@ class _Scanner:
             self._end_command()
             self.i += 1
             self._read_heredoc_bodies()
+        elif c == "#" and self.word is None:
+            end = s.find("\n", i)
+            self.i = self.n if end < 0 else end  # the newline still ends the command
         elif c in "<>" and s.startswith("(", i + 1):
             self._substitution(i + 1)
         elif c in ";&|<>()":
@@ -391,6 +304,11 @@ class _Scanner:
                 self.i = self.n if end < 0 else end + 1
                 if (line.lstrip("\t") if strip_tabs else line) == delimiter:
                     break
+                if not quoted and (len(line) - len(line.rstrip("\\"))) % 2 == 1:
+                    # Bash joins this line with the next before looking for the delimiter, so
+                    # the body may end later than it seems; refuse to guess where.
+                    self._fail("line continuation in here-document")
+                    return
                 body.append(line)
             if not quoted:
                 # An unquoted delimiter means the body is expanded: $(...) in it runs.

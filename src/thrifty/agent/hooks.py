@@ -46,6 +46,14 @@ DEFAULT_TIMEOUT_S = 600.0
 EVENT_DEFAULT_TIMEOUT_S = {"UserPromptSubmit": 30.0}
 
 
+def _private_copy(data: dict[str, Any]) -> dict[str, Any]:
+    """Each callback gets its own input, so one that mutates it cannot change what others see."""
+    try:
+        return copy.deepcopy(data)
+    except Exception:
+        return dict(data)
+
+
 @dataclass(frozen=True)
 class _Command:
     command: str
@@ -89,7 +97,8 @@ class HookRunner:
         self.permission_mode = permission_mode
         self.callback_timeout = callback_timeout
         self.warnings: list[str] = []
-        self._env = {**os.environ, **(env or {}), "CLAUDE_PROJECT_DIR": str(cwd)}
+        overlay = {str(k): str(v) for k, v in (env or {}).items()}
+        self._env = {**os.environ, **overlay, "CLAUDE_PROJECT_DIR": str(cwd)}
         self._rule_matcher = rule_matcher
         self._commands = self._parse(config)
         self._callbacks: dict[str, list[_Callback]] = {}
@@ -294,7 +303,7 @@ class HookRunner:
         output: Any = None
         timed_out = False
         try:
-            output = await asyncio.wait_for(cb.fn(copy.deepcopy(data)), timeout)
+            output = await asyncio.wait_for(cb.fn(_private_copy(data)), timeout)
         except TimeoutError:
             timed_out = True
             problem = f"timed out after {timeout:g}s"

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["PathPattern", "absolute_path", "compile_path_pattern", "is_inside", "tool_paths"]
+__all__ = ["PathPattern", "absolute_path", "compile_path_pattern", "is_inside", "resolved", "tool_paths"]
 
 _GLOB_CHARS = frozenset("*?[")
 
@@ -36,8 +36,7 @@ class PathPattern:
     resolved_only: bool
 
     def matches(self, path: Path) -> bool:
-        resolved = str(path.resolve())
-        if self.regex.fullmatch(resolved):
+        if self.regex.fullmatch(str(resolved(path))):
             return True
         return not self.resolved_only and bool(self.regex.fullmatch(os.path.normpath(path)))
 
@@ -64,7 +63,7 @@ def compile_path_pattern(spec: str, *, behavior: str, base_dir: Path, cwd: Path,
         static: list[str] = []
         while parts and not (_GLOB_CHARS & set(parts[0])):
             static.append(parts.pop(0))
-        prefix = re.escape(str(root.joinpath(*static).resolve()).rstrip("/"))
+        prefix = re.escape(str(resolved(root.joinpath(*static))).rstrip("/"))
     regex = "^" + prefix + _glob_regex(parts) + "(?:/.*)?$"
     return PathPattern(spec, re.compile(regex, re.DOTALL), resolved_only=behavior == "allow")
 
@@ -118,10 +117,18 @@ def absolute_path(value: str, *, cwd: Path, home: Path) -> Path:
     return Path(os.path.normpath(path))
 
 
+def resolved(path: Path) -> Path:
+    """``path`` with symlinks followed; a symlink loop leaves it as named rather than raising."""
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):
+        return Path(os.path.normpath(path.absolute()))
+
+
 def is_inside(path: Path, dirs: Sequence[Path]) -> bool:
     """Whether ``path`` (symlinks followed) lies in one of ``dirs`` (already resolved)."""
-    resolved = path.resolve()
-    return any(resolved.is_relative_to(d) for d in dirs)
+    real = resolved(path)
+    return any(real.is_relative_to(d) for d in dirs)
 
 
 _PATH_KEYS = ("file_path", "notebook_path", "path")

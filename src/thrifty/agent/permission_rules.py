@@ -11,15 +11,23 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
+from thrifty.agent.path_rules import PathPattern, compile_path_pattern
+
 __all__ = [
     "Behavior",
+    "CompiledRule",
+    "Decision",
     "Rule",
+    "asked",
     "bash_pattern",
+    "compile_rule",
     "content_matches",
+    "denied_by",
     "param_matches",
     "parse_rule",
     "parse_rule_list",
@@ -49,6 +57,58 @@ class Rule:
     text: str
     source: str = "cliArg"
     base_dir: Path | None = None
+
+
+@dataclass(frozen=True)
+class CompiledRule:
+    """A rule ready to match: ``path`` is set for ``Read(...)``/``Edit(...)`` path rules."""
+
+    rule: Rule
+    behavior: Behavior
+    path: PathPattern | None = None
+
+
+def compile_rule(rule: Rule, behavior: Behavior, *, cwd: Path, home: Path) -> CompiledRule:
+    path = None
+    if rule.tool in ("Read", "Edit") and rule.specifier is not None:
+        base = rule.base_dir or cwd
+        path = compile_path_pattern(rule.specifier, behavior=behavior, base_dir=base, cwd=cwd, home=home)
+    return CompiledRule(rule, behavior, path)
+
+
+@dataclass(frozen=True)
+class Decision:
+    behavior: Literal["allow", "deny", "ask"]
+    #: The text of the rule that decided, if a rule did.
+    rule: str | None = None
+    #: Why, worded so it can go to the model as the tool result of a refused call.
+    reason: str = ""
+    rule_source: str | None = None
+    blocked_path: str | None = None
+
+
+def denied_by(tool: str, rule: Rule) -> Decision:
+    return Decision(
+        "deny",
+        rule=rule.text,
+        rule_source=rule.source,
+        reason=f"Permission to use {tool} has been denied by the rule {rule.text!r} ({rule.source}).",
+    )
+
+
+def asked(
+    reason: str, *, dont_ask: bool, rule: Rule | None = None, blocked_path: str | None = None
+) -> Decision:
+    """An "ask", or in dontAsk mode the denial it turns into."""
+    if dont_ask:
+        reason += " Permission mode dontAsk refuses anything not allowed in advance."
+    return Decision(
+        "deny" if dont_ask else "ask",
+        rule=rule.text if rule else None,
+        rule_source=rule.source if rule else None,
+        reason=reason,
+        blocked_path=blocked_path,
+    )
 
 
 def parse_rule(text: str, *, source: str = "cliArg", base_dir: Path | None = None) -> Rule:
@@ -119,6 +179,7 @@ def _glob(pattern: str) -> re.Pattern[str]:
     return re.compile(".*".join(re.escape(p) for p in pattern.split("*")), re.DOTALL)
 
 
+@lru_cache(maxsize=1024)
 def bash_pattern(spec: str) -> re.Pattern[str]:
     """Compile a Bash specifier to a regex over one simple command's text.
 

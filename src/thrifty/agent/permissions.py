@@ -12,9 +12,9 @@ Order of judgement, first answer wins:
 7. otherwise ask, which dontAsk turns into deny.
 
 Headless callers turn "ask" into a denial themselves (or forward it to a ``can_use_tool``
-host), so this module never talks to a user. Bash gets its own path: the command line is split
-into simple commands (:mod:`bash_split`), deny and ask rules match if any command matches, and
-an allow needs every command allowed, by a rule or by being read-only (:mod:`bash_commands`).
+host), so this module never talks to a user. Bash has its own path (:mod:`bash_permissions`):
+the line is split into simple commands, deny and ask rules match if any command matches, and an
+allow needs every command allowed, by a rule or by being read-only.
 """
 
 from __future__ import annotations
@@ -24,14 +24,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from thrifty.agent.bash_commands import allow_texts, deny_texts, filesystem_edit_paths, is_read_only
-from thrifty.agent.bash_split import ParsedCommand, SimpleCommand, split_command
-from thrifty.agent.path_rules import PathPattern, absolute_path, compile_path_pattern, is_inside, tool_paths
+from thrifty.agent.bash_permissions import decide_bash
+from thrifty.agent.path_rules import absolute_path, is_inside, resolved, tool_paths
 from thrifty.agent.permission_rules import (
     Behavior,
+    CompiledRule,
+    Decision,
     Rule,
-    bash_pattern,
+    asked,
+    compile_rule,
     content_matches,
+    denied_by,
     param_matches,
     parse_rule,
     parse_rule_list,
@@ -41,7 +44,10 @@ from thrifty.agent.permission_rules import (
 from thrifty.agent.settings import Settings, SourcedRule
 
 __all__ = [
+    "NETWORK_TOOLS",
+    "NO_PERMISSION_TOOLS",
     "PERMISSION_MODES",
+    "PROTECTED_DIRS",
     "Decision",
     "PermissionMode",
     "PermissionPolicy",
@@ -76,8 +82,6 @@ NETWORK_TOOLS = frozenset({"WebFetch", "WebSearch"})
 PROTECTED_DIRS = frozenset({".git", ".claude"})
 _PATH_TOOLS = frozenset({"Read", "Edit"})
 _IGNORED_PATH_TOOLS = frozenset({"Write", "NotebookEdit", "Glob", "MultiEdit"})
-_DEVICE_SINKS = frozenset({"/dev/null", "/dev/stdout", "/dev/stderr", "/dev/tty"})
-_MAX_CD = 3
 
 
 def normalize_mode(mode: str) -> PermissionMode:
@@ -87,24 +91,6 @@ def normalize_mode(mode: str) -> PermissionMode:
         if canonical == known:
             return known
     raise ValueError(f"Unknown permission mode {mode!r}; expected one of {', '.join(PERMISSION_MODES)}.")
-
-
-@dataclass(frozen=True)
-class Decision:
-    behavior: Literal["allow", "deny", "ask"]
-    #: The text of the rule that decided, if a rule did.
-    rule: str | None = None
-    #: Why, worded so it can go to the model as the tool result of a refused call.
-    reason: str = ""
-    rule_source: str | None = None
-    blocked_path: str | None = None
-
-
-@dataclass(frozen=True)
-class _Compiled:
-    rule: Rule
-    behavior: Behavior
-    path: PathPattern | None = None
 
 
 @dataclass(frozen=True)
@@ -123,6 +109,12 @@ def hidden_tools(deny_rules: Iterable[Rule], tool_names: Iterable[str]) -> set[s
 
 
 class PermissionPolicy:
+    """The rules, mode and working directories of one session.
+
+    Mutable on purpose: the control protocol switches modes (``set_permission_mode``) and a
+    ``can_use_tool`` reply may add rules or directories while the session runs.
+    """
+
     def __init__(
         self,
         *,
@@ -139,7 +131,7 @@ class PermissionPolicy:
         self.home = Path.home() if home is None else home
         self.bypass_disabled = bypass_disabled
         self.warnings: list[str] = []
-        self._rules: dict[Behavior, list[_Compiled]] = {"allow": [], "ask": [], "deny": []}
+        self._rules: dict[Behavior, list[CompiledRule]] = {"allow": [], "ask": [], "deny": []}
         self._dirs: list[Path] = []
         self._resolved_dirs: list[Path] = []
         self.add_directories([self.cwd, *additional_dirs])
@@ -221,7 +213,7 @@ class PermissionPolicy:
             path = Path(d).absolute()
             if path not in self._dirs:
                 self._dirs.append(path)
-                self._resolved_dirs.append(path.resolve())
+                self._resolved_dirs.append(resolved(path))
 
     def add_rules(self, behavior: Behavior, rules: Iterable[Rule | str], *, source: str = "cliArg") -> None:
         """Add rules at run time too, e.g. the ``updatedPermissions`` of a ``can_use_tool`` reply."""
@@ -240,19 +232,13 @@ class PermissionPolicy:
                     f"Allow rule {rule.text!r} never matches: tool-name wildcards in allow rules "
                     "work only after a literal mcp__<server>__ prefix."
                 )
-            path = None
-            if rule.tool in _PATH_TOOLS and rule.specifier is not None:
-                path = compile_path_pattern(
-                    rule.specifier,
-                    behavior=behavior,
-                    base_dir=rule.base_dir or self.cwd,
-                    cwd=self.cwd,
-                    home=self.home,
-                )
-            self._rules[behavior].append(_Compiled(rule, behavior, path))
+            self._rules[behavior].append(compile_rule(rule, behavior, cwd=self.cwd, home=self.home))
 
     def rules(self, behavior: Behavior) -> list[Rule]:
         return [c.rule for c in self._rules[behavior]]
+
+    def compiled(self, behavior: Behavior) -> Sequence[CompiledRule]:
+        return self._rules[behavior]
 
     def is_hidden(self, tool_name: str) -> bool:
         return bool(hidden_tools(self.rules("deny"), [tool_name]))
@@ -263,11 +249,11 @@ class PermissionPolicy:
         self, tool_name: str, tool_input: Mapping[str, Any], *, read_only: bool, edits_files: bool
     ) -> Decision:
         if tool_name == "Bash":
-            return self._decide_bash(tool_input)
+            return decide_bash(self, tool_input)
         paths = tuple(tool_paths(tool_name, tool_input, cwd=self.cwd, home=self.home))
         call = _Call(tool_name, tool_input, read_only, edits_files, paths)
         if (hit := self._first_match("deny", call)) is not None:
-            return _denied_by(tool_name, hit.rule)
+            return denied_by(tool_name, hit.rule)
         outside = next((p for p in paths if not self._inside(p)), None) if edits_files else None
         if outside is not None:
             return Decision(
@@ -299,10 +285,10 @@ class PermissionPolicy:
             return Decision("allow", reason="Read-only tool inside the working directories.")
         return self._ask(call)
 
-    def _first_match(self, behavior: Behavior, call: _Call) -> _Compiled | None:
+    def _first_match(self, behavior: Behavior, call: _Call) -> CompiledRule | None:
         return next((c for c in self._rules[behavior] if self._matches(c, call)), None)
 
-    def _matches(self, c: _Compiled, call: _Call) -> bool:
+    def _matches(self, c: CompiledRule, call: _Call) -> bool:
         rule, behavior = c.rule, c.behavior
         if rule.tool in _PATH_TOOLS:
             return self._path_rule_matches(c, call)
@@ -316,7 +302,7 @@ class PermissionPolicy:
             return param
         return content_matches(rule, call.tool, call.input)
 
-    def _path_rule_matches(self, c: _Compiled, call: _Call) -> bool:
+    def _path_rule_matches(self, c: CompiledRule, call: _Call) -> bool:
         """``Edit`` rules cover every editing tool; ``Read`` rules every reading tool with a path.
 
         A Read deny or ask also covers edits of the path, and an Edit allow also lets the path be
@@ -341,195 +327,37 @@ class PermissionPolicy:
 
     def _protected(self, paths: Iterable[Path]) -> bool:
         for path in paths:
-            resolved = path.resolve()
+            real = resolved(path)
             for d in self._resolved_dirs:
-                if resolved.is_relative_to(d) and PROTECTED_DIRS & set(resolved.relative_to(d).parts):
+                if real.is_relative_to(d) and PROTECTED_DIRS & set(real.relative_to(d).parts):
                     return True
         return False
 
+    def path_permitted(self, path: Path, *, write: bool) -> bool:
+        """May a Bash command read (or write) this path without asking?
+
+        Reads need the path inside the working directories or under a Read allow rule; writes
+        need it inside them, outside protected directories, and acceptEdits mode or an Edit allow
+        rule. A Read/Edit deny or ask rule on the path always says no.
+        """
+        call = _Call("Edit" if write else "Read", {}, not write, write, (path,))
+        if self._first_match("deny", call) or self._first_match("ask", call):
+            return False
+        by_rule = self._first_match("allow", call) is not None
+        if not write:
+            return by_rule or self._inside(path)
+        if not self._inside(path) or self._protected([path]):
+            return False
+        return by_rule or self._mode == "acceptEdits"
+
     def _ask(self, call: _Call, reason: str | None = None, *, rule: Rule | None = None) -> Decision:
-        if reason is None:
-            reason = _ask_reason(call, self._inside)
         blocked = next((str(p) for p in call.paths if call.edits_files or not self._inside(p)), None)
-        if self._mode == "dontAsk":
-            return Decision(
-                "deny",
-                rule=rule.text if rule else None,
-                rule_source=rule.source if rule else None,
-                reason=f"{reason} Permission mode dontAsk refuses anything not allowed in advance.",
-                blocked_path=blocked,
-            )
-        return Decision(
-            "ask",
-            rule=rule.text if rule else None,
-            rule_source=rule.source if rule else None,
-            reason=reason,
+        return asked(
+            reason or _ask_reason(call, self._inside),
+            dont_ask=self._mode == "dontAsk",
+            rule=rule,
             blocked_path=blocked,
         )
-
-    # -- Bash --------------------------------------------------------------------------------
-
-    def _decide_bash(self, tool_input: Mapping[str, Any]) -> Decision:
-        call = _Call("Bash", tool_input, False, False, ())
-        command = tool_input.get("command")
-        if not isinstance(command, str) or not command.strip():
-            return self._ask(call, "Claude requested permissions to use Bash, but no command was given.")
-        parsed = split_command(command)
-        if (rule := self._bash_rule_hit("deny", parsed, tool_input)) is not None:
-            return _denied_by("Bash", rule)
-        bases = self._cd_bases(parsed)
-        if self._mode == "plan" and not self._bash_read_only(parsed, bases):
-            return Decision(
-                "deny", reason=f"Cannot run {command.strip()!r} while in plan mode: it is not read-only."
-            )
-        if (rule := self._bash_rule_hit("ask", parsed, tool_input)) is not None:
-            return self._ask(call, _bash_ask_reason(command), rule=rule)
-        if self._mode == "bypassPermissions":
-            return Decision("allow", reason="bypassPermissions mode.")
-        bare = next(
-            (c.rule for c in self._rules["allow"] if c.rule.tool == "Bash" and c.rule.specifier is None), None
-        )
-        if bare is not None:
-            return Decision("allow", rule=bare.text, rule_source=bare.source, reason="Allowed by rule.")
-        if parsed.error is not None or parsed.substitution or bases is None:
-            why = parsed.error or ("command substitution" if parsed.substitution else "too many cd commands")
-            return self._ask(call, f"{_bash_ask_reason(command)} ({why} needs approval)")
-        first_rule: Rule | None = None
-        for cmd in parsed.commands:
-            allowed, rule = self._subcommand_allowed(cmd, bases)
-            if not allowed:
-                return self._ask(call, _bash_ask_reason(command))
-            first_rule = first_rule or rule
-        if first_rule is not None:
-            return Decision(
-                "allow", rule=first_rule.text, rule_source=first_rule.source, reason="Allowed by rule."
-            )
-        return Decision("allow", reason="Read-only command.")
-
-    def _bash_rule_hit(
-        self, behavior: Behavior, parsed: ParsedCommand, tool_input: Mapping[str, Any]
-    ) -> Rule | None:
-        """First deny/ask rule matching any simple command, or a redirection target's path."""
-        texts = [parsed.source.strip()] + [t for cmd in parsed.commands for t in deny_texts(cmd)]
-        for c in self._rules[behavior]:
-            rule = c.rule
-            if c.path is not None:
-                if any(
-                    c.path.matches(p) for p in self._redirect_paths(parsed, writes_only=rule.tool == "Edit")
-                ):
-                    return rule
-                continue
-            if rule.tool in _PATH_TOOLS or not tool_name_matches(rule.tool, "Bash", behavior):
-                continue
-            if rule.specifier is None:
-                return rule
-            if (param := param_matches(rule.specifier, tool_input)) is not None:
-                if param:
-                    return rule
-                continue
-            pattern = bash_pattern(rule.specifier)
-            if any(pattern.fullmatch(t) for t in texts):
-                return rule
-        return None
-
-    def _redirect_paths(self, parsed: ParsedCommand, *, writes_only: bool) -> list[Path]:
-        out = []
-        for cmd in parsed.commands:
-            for r in cmd.redirects:
-                if r.target is not None and (r.writes_file or (r.reads_file and not writes_only)):
-                    out.append(absolute_path(r.target.value, cwd=self.cwd, home=self.home))
-        return out
-
-    def _cd_bases(self, parsed: ParsedCommand) -> list[Path] | None:
-        """Every directory a later command of the line might run in, or None if too many.
-
-        ``cd`` changes where relative paths point, and which ``cd`` ran depends on ``&&``/``||``
-        outcomes we cannot know, so relative paths are checked from each possible directory.
-        """
-        bases = [self.cwd]
-        cds = [cmd.argv[-1] for cmd in parsed.commands if cmd.argv[:1] == ("cd",) and len(cmd.argv) > 1]
-        if len(cds) > _MAX_CD:
-            return None
-        for target in cds:
-            bases += [absolute_path(target, cwd=b, home=self.home) for b in bases]
-        return list(dict.fromkeys(bases))
-
-    def _bash_read_only(self, parsed: ParsedCommand, bases: list[Path] | None) -> bool:
-        if parsed.error is not None or parsed.substitution or bases is None:
-            return False
-        path_ok = self._path_checker(bases, write=False)
-        return all(
-            self._redirects_ok(cmd, bases, allow_writes=False) and is_read_only(cmd, path_ok)
-            for cmd in parsed.commands
-        )
-
-    def _subcommand_allowed(self, cmd: SimpleCommand, bases: list[Path]) -> tuple[bool, Rule | None]:
-        if not self._redirects_ok(cmd, bases, allow_writes=True):
-            return False, None
-        for text in allow_texts(cmd):
-            for c in self._rules["allow"]:
-                if (
-                    c.rule.tool == "Bash"
-                    and c.rule.specifier is not None
-                    and bash_pattern(c.rule.specifier).fullmatch(text)
-                ):
-                    return True, c.rule
-        if is_read_only(cmd, self._path_checker(bases, write=False)):
-            return True, None
-        if self._mode == "acceptEdits":
-            paths = filesystem_edit_paths(cmd)
-            write_ok = self._path_checker(bases, write=True)
-            if paths and all(write_ok(p) for p in paths):
-                return True, None
-        return False, None
-
-    def _redirects_ok(self, cmd: SimpleCommand, bases: list[Path], *, allow_writes: bool) -> bool:
-        for r in cmd.redirects:
-            if not (r.writes_file or r.reads_file):
-                continue  # here-documents, here-strings, descriptor duplication
-            if r.target is None or r.target.expands:
-                return False
-            if r.target.value in _DEVICE_SINKS:
-                continue
-            if r.writes_file and not (allow_writes and self._path_checker(bases, write=True)(r.target.value)):
-                return False
-            if r.reads_file and not self._path_checker(bases, write=False)(r.target.value):
-                return False
-        return True
-
-    def _path_checker(self, bases: list[Path], *, write: bool) -> Callable[[str], bool]:
-        """A predicate: may a Bash argument naming this path be read (or written), from every base?
-
-        Reads need the path inside the working directories or under a Read allow rule. Writes
-        need it inside them, outside protected dirs, and acceptEdits mode or an Edit allow rule.
-        """
-
-        def ok(value: str) -> bool:
-            for base in bases:
-                path = absolute_path(value, cwd=base, home=self.home)
-                call = _Call("Edit" if write else "Read", {}, not write, write, (path,))
-                if self._first_match("deny", call) or self._first_match("ask", call):
-                    return False
-                allowed_by_rule = self._first_match("allow", call) is not None
-                if write:
-                    if not self._inside(path) or self._protected([path]):
-                        return False
-                    if not (self._mode == "acceptEdits" or allowed_by_rule):
-                        return False
-                elif not (self._inside(path) or allowed_by_rule):
-                    return False
-            return True
-
-        return ok
-
-
-def _denied_by(tool: str, rule: Rule) -> Decision:
-    return Decision(
-        "deny",
-        rule=rule.text,
-        rule_source=rule.source,
-        reason=f"Permission to use {tool} has been denied by the rule {rule.text!r} ({rule.source}).",
-    )
 
 
 def _ask_reason(call: _Call, inside: Callable[[Path], bool]) -> str:
@@ -539,10 +367,3 @@ def _ask_reason(call: _Call, inside: Callable[[Path], bool]) -> str:
     if call.read_only and outside is not None:
         return f"Claude requested permissions to read from {outside}, but you haven't granted it yet."
     return f"Claude requested permissions to use {call.tool}, but you haven't granted it yet."
-
-
-def _bash_ask_reason(command: str) -> str:
-    shown = command.strip()
-    if len(shown) > 200:
-        shown = shown[:200] + "..."
-    return f"Claude requested permissions to use Bash with command {shown!r}, but you haven't granted it yet."

@@ -90,8 +90,14 @@ def prepare(options: AgentOptions, *, client: anthropic.AsyncAnthropic | None = 
         except structured.SchemaError as exc:
             raise SetupError(f"--json-schema is not a valid JSON Schema: {exc}") from exc
         tool_defs.append(structured.definition(schema))
-    memory = "" if options.bare else load_memory(cwd, setting_sources=options.setting_sources).render()
     add_dirs = [Path(d).resolve() for d in policy.working_dirs[1:]]
+    memory = (
+        ""
+        if options.bare
+        else load_memory(
+            cwd, environ=options.environ, setting_sources=options.setting_sources, additional_dirs=add_dirs
+        ).render()
+    )
     system = system_blocks(
         cwd=cwd,
         additional_dirs=add_dirs,

@@ -95,6 +95,14 @@ def _read(path: Path, flag: str) -> str:
         raise _fail(f"{flag}: cannot read {path}: {exc.strerror}") from exc
 
 
+def _max_retries() -> int:
+    """``THRIFTY_MAX_RETRIES`` (default 4): retries of one model call before the run fails."""
+    raw = os.environ.get("THRIFTY_MAX_RETRIES", "4")
+    if not raw.isdigit():
+        raise _fail(f"THRIFTY_MAX_RETRIES must be a whole number, not {raw!r}")
+    return int(raw)
+
+
 def options_from(args: argparse.Namespace) -> AgentOptions:
     if args.output_format == "stream-json" and not args.verbose:
         raise _fail("When using --print, --output-format=stream-json requires --verbose")
@@ -176,6 +184,7 @@ def options_from(args: argparse.Namespace) -> AgentOptions:
         json_schema=schema,
         thinking_budget=args.max_thinking_tokens,
         session_id=args.session_id,
+        max_retries=_max_retries(),
     )
     if args.model:
         options.model = args.model

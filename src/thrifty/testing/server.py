@@ -44,6 +44,8 @@ class LoggedRequest:
     breakpoints: int = 0
     usage: dict[str, Any] | None = None
     fault: str | None = None
+    #: ``error.message`` of an error answer, so a test can see why a request was refused.
+    error: str | None = None
     streamed: bool = False
     time: float = field(default_factory=time.time)
 
@@ -145,6 +147,7 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     def _send_error(self, exc: ApiError, rid: str, entry: LoggedRequest) -> None:
+        entry.error = exc.message
         self._send_json(exc.status, exc.body(rid), entry, exc.headers)
 
     def _reset(self) -> None:

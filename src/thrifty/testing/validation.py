@@ -67,10 +67,13 @@ def _check_messages(body: dict[str, Any], version: str, count: list[int], ttls: 
         if not isinstance(message, dict):
             raise invalid(f"{where}: Input should be an object")
         role = message.get("role")
-        if role not in ("user", "assistant"):
-            raise invalid(f"{where}.role: Input should be 'user' or 'assistant'")
+        if role not in ("user", "assistant", "system"):
+            raise invalid(f"{where}.role: Input should be 'user', 'assistant' or 'system'")
         if m == 0 and role != "user":
             raise invalid('messages: first message must use the "user" role')
+        if role == "system":
+            _check_system_message(messages, m, last_role)
+            continue
         if role == last_role:
             raise invalid(
                 f'messages: roles must alternate between "user" and "assistant", '
@@ -151,6 +154,22 @@ def _check_messages(body: dict[str, Any], version: str, count: list[int], ttls: 
             and text_blocks[-1]["text"].rstrip() != (text_blocks[-1]["text"])
         ):
             raise invalid("messages: final assistant content cannot end with trailing whitespace")
+
+
+def _check_system_message(messages: list[Any], m: int, last_role: str | None) -> None:
+    """A mid-conversation operator instruction (wire spec 2.2): text only, after a user turn,
+    and either last or followed by the assistant. It does not take part in role alternation."""
+    where = f"messages.{m}"
+    if last_role != "user":
+        raise invalid(f"{where}: a system message must follow a user message")
+    following = messages[m + 1] if m + 1 < len(messages) else None
+    if isinstance(following, dict) and following.get("role") != "assistant":
+        raise invalid(
+            f"{where}: a system message must be the last message or be followed by an assistant message"
+        )
+    for b, block in enumerate(_blocks(messages[m].get("content"), f"{where}.content")):
+        if block.get("type") != "text" or not block.get("text"):
+            raise invalid(f"{where}.content.{b}: system messages may only hold non-empty text blocks")
 
 
 def _check_tools(body: dict[str, Any], count: list[int], ttls: list[str]) -> set[str]:

@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from thrifty.testing import Simulator
+
+
+@dataclass
+class Run:
+    code: int
+    stdout: str
+    stderr: str
+
+    @property
+    def json(self) -> Any:
+        return json.loads(self.stdout)
+
+    @property
+    def lines(self) -> list[dict[str, Any]]:
+        return [json.loads(line) for line in self.stdout.splitlines() if line.strip()]
+
+
+class Cli:
+    """Runs ``thrifty`` as a user would: a subprocess in a project directory, against the simulator."""
+
+    def __init__(self, sim: Simulator, cwd: Path, home: Path) -> None:
+        self.sim = sim
+        self.cwd = cwd
+        self.home = home
+
+    def env(self, **extra: str) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("ANTHROPIC_", "CLAUDE_"))}
+        env.update(
+            ANTHROPIC_BASE_URL=self.sim.base_url,
+            ANTHROPIC_API_KEY=self.sim.api_key,
+            HOME=str(self.home),
+            PYTHONUNBUFFERED="1",
+        )
+        env.update(extra)
+        return env
+
+    def __call__(self, *args: str, stdin: str | None = None, env: dict[str, str] | None = None) -> Run:
+        result = subprocess.run(
+            [sys.executable, "-m", "thrifty", *args],
+            cwd=self.cwd,
+            env=env or self.env(),
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        return Run(result.returncode, result.stdout, result.stderr)
+
+
+@pytest.fixture
+def cli(tmp_path: Path) -> Iterator[Cli]:
+    project = tmp_path / "project"
+    home = tmp_path / "home"
+    project.mkdir()
+    home.mkdir()
+    with Simulator() as sim:
+        yield Cli(sim, project, home)
