@@ -71,3 +71,6 @@ def test_demo_runs_offline_without_a_key() -> None:
     assert result.returncode == 0, result.stderr
     assert "[simulated]" in result.stdout
     assert "nothing was billed" in result.stdout
+    # a real run: the tools executed against the scratch project and the meter priced it
+    assert "- [x] simulator" in result.stdout and "tool result: 3" in result.stdout
+    assert "would cost $0.0" in result.stdout

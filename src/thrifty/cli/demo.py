@@ -1,72 +1,108 @@
-"""``thrifty demo``: an offline run against the bundled simulator. No key, no network, no bill."""
+"""``thrifty demo``: a real agent run against the bundled simulator. No key, no network, no bill.
+
+The model side is scripted (it is a simulator), but everything else is the real thing: the same
+loop as ``thrifty -p``, the real tools on a scratch project, the permission policy, and the meter
+pricing each call at published rates.
+"""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import tempfile
 from pathlib import Path
 from typing import Any
 
+from thrifty.agent.events import ApiUsage, AssistantMessage, Event, PermissionDenied, Result, UserMessage
+from thrifty.agent.loop import run_agent
+from thrifty.agent.options import AgentOptions
 from thrifty.testing import Simulator
 
-DEMO_MODEL = "claude-sonnet-5-5"
-SYSTEM = "You are thrifty's demo agent. " + "Keep answers short and show your work. " * 120
+PROMPT = "Tidy TODO.md: count the open items, mark the simulator done, and summarise."
 
 
 def add_parser(sub: argparse._SubParsersAction[Any]) -> None:
     sub.add_parser(
         "demo",
-        help="run a short simulated session offline (no key needed)",
-        description="Start the bundled simulator and run a short scripted session against it, offline.",
+        help="run a short simulated agent session offline (no key needed)",
+        description="Run the agent on a scratch project against the bundled simulator: offline, nothing billed.",
     )
 
 
-def _script(path: Path) -> list[dict[str, Any]]:
+def _script(todo: Path) -> list[dict[str, Any]]:
     return [
         {
-            "thinking": "The user wants the notes summarised; read the file first.",
-            "text": "Let me read the notes.",
-            "tool_use": {"name": "Read", "input": {"file_path": str(path)}},
+            "thinking": "Look at the file before changing it.",
+            "text": "Let me read the TODO list.",
+            "tool_use": {"name": "Read", "input": {"file_path": str(todo)}},
         },
-        {"text": "The notes list two tasks: ship the simulator, then the agent loop."},
+        {"text": "Counting open items.", "tool_use": {"name": "Bash", "input": {"command": "grep -c '\\[ \\]' TODO.md"}}},
+        {
+            "text": "Marking the simulator as done.",
+            "tool_use": {
+                "name": "Edit",
+                "input": {"file_path": str(todo), "old_string": "- [ ] simulator", "new_string": "- [x] simulator"},
+            },
+        },
+        {"text": "TODO.md had 3 open items; the simulator is now marked done, leaving the agent loop and billing."},
     ]
+
+
+def _show(event: Event) -> None:
+    if isinstance(event, AssistantMessage):
+        for block in event.message.get("content") or []:
+            if block.get("type") == "text":
+                print(f"  assistant: {block['text']}")
+            elif block.get("type") == "tool_use":
+                print(f"  tool call: {block['name']} {block['input']}")
+    elif isinstance(event, UserMessage) and event.origin == "tool_results" and isinstance(event.content, list):
+        for block in event.content:
+            text = block.get("content") if isinstance(block.get("content"), str) else "(content)"
+            first = str(text).strip().splitlines()[0] if str(text).strip() else ""
+            print(f"  tool result{' (error)' if block.get('is_error') else ''}: {first[:70]}")
+    elif isinstance(event, PermissionDenied):
+        print(f"  denied: {event.tool_name}: {event.message}")
+    elif isinstance(event, ApiUsage):
+        u = event.usage
+        print(
+            f"  [call] input={u.get('input_tokens', 0)} cache_write={u.get('cache_creation_input_tokens', 0)} "
+            f"cache_read={u.get('cache_read_input_tokens', 0)} output={u.get('output_tokens', 0)}"
+        )
+
+
+async def _run(project: Path, sim: Simulator) -> Result:
+    options = AgentOptions(
+        cwd=project,
+        allowed_tools=["Edit", "Bash(grep:*)"],
+        setting_sources=[],
+        environ={"ANTHROPIC_BASE_URL": sim.base_url, "ANTHROPIC_API_KEY": sim.api_key},
+    )
+    result: Result | None = None
+    async for event in run_agent(PROMPT, options):
+        _show(event)
+        if isinstance(event, Result):
+            result = event
+    assert result is not None
+    return result
 
 
 def run(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="thrifty-demo-") as tmp:
-        notes = Path(tmp) / "notes.txt"
-        notes.write_text("1. ship the simulator\n2. then the agent loop\n")
-        with Simulator(_script(notes)) as sim:
-            print(f"[simulated] thrifty demo against the bundled simulator at {sim.base_url}")
-            client = sim.client()
-            system: list[Any] = [{"type": "text", "text": SYSTEM, "cache_control": {"type": "ephemeral"}}]
-            messages: list[Any] = [{"role": "user", "content": "Summarise notes.txt for me."}]
-            print(f"> {messages[0]['content']}")
-            for _ in range(2):
-                reply = client.messages.create(
-                    model=DEMO_MODEL, max_tokens=1024, system=system, messages=messages
-                )
-                u = reply.usage
-                for block in reply.content:
-                    if block.type == "text":
-                        print(f"  assistant: {block.text}")
-                    elif block.type == "tool_use":
-                        print(f"  tool call: {block.name}({block.input})")
-                print(
-                    f"  usage: input={u.input_tokens} cache_write={u.cache_creation_input_tokens} "
-                    f"cache_read={u.cache_read_input_tokens} output={u.output_tokens}"
-                )
-                if reply.stop_reason != "tool_use":
-                    break
-                call = next(b for b in reply.content if b.type == "tool_use")
-                messages.append({"role": "assistant", "content": [b.model_dump() for b in reply.content]})
-                messages.append(
-                    {
-                        "role": "user",
-                        "content": [
-                            {"type": "tool_result", "tool_use_id": call.id, "content": notes.read_text()}
-                        ],
-                    }
-                )
-            print("[simulated] nothing was billed: this ran against a local simulator.")
-    return 0
+        project = Path(tmp)
+        todo = project / "TODO.md"
+        todo.write_text("# TODO\n- [ ] simulator\n- [ ] agent loop\n- [ ] billing\n")
+        with Simulator(_script(todo)) as sim:
+            print(f"[simulated] thrifty demo: a real agent run against the bundled simulator at {sim.base_url}")
+            print(f"> {PROMPT}")
+            result = asyncio.run(_run(project, sim))
+        print("\nTODO.md now reads:\n" + "".join(f"  {line}" for line in todo.read_text().splitlines(True)))
+    u = result.usage
+    print(
+        f"[simulated] {result.num_turns} model calls, {u['input_tokens'] + u['cache_creation_input_tokens']} "
+        f"input tokens written, {u['cache_read_input_tokens']} read from cache, {u['output_tokens']} output."
+    )
+    print(
+        f"[simulated] at published API prices this run would cost ${result.total_cost_usd:.4f}; "
+        "nothing was billed: it ran against a local simulator."
+    )
+    return result.exit_code

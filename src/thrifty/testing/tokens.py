@@ -132,6 +132,12 @@ class Unit:
     is_image: bool = False
 
 
+def _content_key(block: dict[str, Any]) -> dict[str, Any]:
+    """The bytes the cache keys on: the block without its breakpoint marker, so moving a
+    breakpoint along the conversation (what every agent does) keeps the prefix intact."""
+    return {k: v for k, v in block.items() if k != "cache_control"}
+
+
 def _blocks(content: Any) -> list[dict[str, Any]]:
     if isinstance(content, str):
         return [{"type": "text", "text": content}]
@@ -142,14 +148,21 @@ def flatten(body: dict[str, Any]) -> list[Unit]:
     units: list[Unit] = []
     for tool in body.get("tools") or []:
         if isinstance(tool, dict):
-            units.append(Unit("tools", canonical(tool), tool_tokens(tool), tool.get("cache_control")))
+            units.append(
+                Unit("tools", canonical(_content_key(tool)), tool_tokens(tool), tool.get("cache_control"))
+            )
     system = body.get("system")
     if system:
         system_blocks = _blocks(system)
         for i, block in enumerate(system_blocks):
             extra = SYSTEM_OVERHEAD if i == 0 else 0
             units.append(
-                Unit("system", canonical(block), block_tokens(block) + extra, block.get("cache_control"))
+                Unit(
+                    "system",
+                    canonical(_content_key(block)),
+                    block_tokens(block) + extra,
+                    block.get("cache_control"),
+                )
             )
     for message in body.get("messages") or []:
         if not isinstance(message, dict):
@@ -158,7 +171,7 @@ def flatten(body: dict[str, Any]) -> list[Unit]:
         for i, block in enumerate(blocks):
             extra = MESSAGE_OVERHEAD if i == 0 else 0
             # The role is part of the bytes: the same text as user or assistant is another prefix.
-            key = canonical({"role": message.get("role"), "block": block})
+            key = canonical({"role": message.get("role"), "block": _content_key(block)})
             units.append(
                 Unit(
                     "messages",
