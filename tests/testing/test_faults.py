@@ -121,3 +121,15 @@ def test_chaos_is_reproducible_from_the_seed() -> None:
     assert a == b
     assert {529, 500, 200} >= set(a) and 200 in a and len(set(a)) > 1
     assert chaos_statuses(8) != a
+
+
+def test_http_error_uses_the_given_status_and_type() -> None:
+    with sim_with(
+        {"kind": "http_error", "status": 403, "error_type": "permission_error", "message": "no"}
+    ) as sim:
+        with pytest.raises(anthropic.PermissionDeniedError) as info:
+            sim.client(max_retries=0).messages.create(**BODY)
+        assert isinstance(info.value.body, dict) and info.value.body["error"] == {
+            "type": "permission_error",
+            "message": "no",
+        }
