@@ -138,11 +138,16 @@ def test_request_log_counts_breakpoints(sim: Simulator) -> None:
 def test_moving_a_breakpoint_keeps_the_prefix(sim: Simulator) -> None:
     """The marker is not content: a breakpoint that moves on to a later block still reads the
     entry written at its old position."""
-    first = [{"role": "user", "content": [{"type": "text", "text": BIG, "cache_control": {"type": "ephemeral"}}]}]
+    first = [
+        {"role": "user", "content": [{"type": "text", "text": BIG, "cache_control": {"type": "ephemeral"}}]}
+    ]
     ask(sim, messages=first)
     moved = [
         {"role": "user", "content": [{"type": "text", "text": BIG}]},
         {"role": "assistant", "content": "ok"},
-        {"role": "user", "content": [{"type": "text", "text": "next", "cache_control": {"type": "ephemeral"}}]},
+        {
+            "role": "user",
+            "content": [{"type": "text", "text": "next", "cache_control": {"type": "ephemeral"}}],
+        },
     ]
     assert ask(sim, messages=moved).cache_read_input_tokens == 4 + count_text(BIG)

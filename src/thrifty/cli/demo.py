@@ -25,7 +25,8 @@ def add_parser(sub: argparse._SubParsersAction[Any]) -> None:
     sub.add_parser(
         "demo",
         help="run a short simulated agent session offline (no key needed)",
-        description="Run the agent on a scratch project against the bundled simulator: offline, nothing billed.",
+        description="Run the agent on a scratch project against the bundled simulator: "
+        "offline, nothing billed.",
     )
 
 
@@ -36,15 +37,25 @@ def _script(todo: Path) -> list[dict[str, Any]]:
             "text": "Let me read the TODO list.",
             "tool_use": {"name": "Read", "input": {"file_path": str(todo)}},
         },
-        {"text": "Counting open items.", "tool_use": {"name": "Bash", "input": {"command": "grep -c '\\[ \\]' TODO.md"}}},
+        {
+            "text": "Counting open items.",
+            "tool_use": {"name": "Bash", "input": {"command": "grep -c '\\[ \\]' TODO.md"}},
+        },
         {
             "text": "Marking the simulator as done.",
             "tool_use": {
                 "name": "Edit",
-                "input": {"file_path": str(todo), "old_string": "- [ ] simulator", "new_string": "- [x] simulator"},
+                "input": {
+                    "file_path": str(todo),
+                    "old_string": "- [ ] simulator",
+                    "new_string": "- [x] simulator",
+                },
             },
         },
-        {"text": "TODO.md had 3 open items; the simulator is now marked done, leaving the agent loop and billing."},
+        {
+            "text": "TODO.md had 3 open items; the simulator is now marked done, "
+            "leaving the agent loop and billing."
+        },
     ]
 
 
@@ -55,7 +66,9 @@ def _show(event: Event) -> None:
                 print(f"  assistant: {block['text']}")
             elif block.get("type") == "tool_use":
                 print(f"  tool call: {block['name']} {block['input']}")
-    elif isinstance(event, UserMessage) and event.origin == "tool_results" and isinstance(event.content, list):
+    elif (
+        isinstance(event, UserMessage) and event.origin == "tool_results" and isinstance(event.content, list)
+    ):
         for block in event.content:
             text = block.get("content") if isinstance(block.get("content"), str) else "(content)"
             first = str(text).strip().splitlines()[0] if str(text).strip() else ""
@@ -65,7 +78,8 @@ def _show(event: Event) -> None:
     elif isinstance(event, ApiUsage):
         u = event.usage
         print(
-            f"  [call] input={u.get('input_tokens', 0)} cache_write={u.get('cache_creation_input_tokens', 0)} "
+            f"  [call] input={u.get('input_tokens', 0)} "
+            f"cache_write={u.get('cache_creation_input_tokens', 0)} "
             f"cache_read={u.get('cache_read_input_tokens', 0)} output={u.get('output_tokens', 0)}"
         )
 
@@ -92,7 +106,9 @@ def run(args: argparse.Namespace) -> int:
         todo = project / "TODO.md"
         todo.write_text("# TODO\n- [ ] simulator\n- [ ] agent loop\n- [ ] billing\n")
         with Simulator(_script(todo)) as sim:
-            print(f"[simulated] thrifty demo: a real agent run against the bundled simulator at {sim.base_url}")
+            print(
+                f"[simulated] thrifty demo: a real agent run against the bundled simulator at {sim.base_url}"
+            )
             print(f"> {PROMPT}")
             result = asyncio.run(_run(project, sim))
         print("\nTODO.md now reads:\n" + "".join(f"  {line}" for line in todo.read_text().splitlines(True)))
