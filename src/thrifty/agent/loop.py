@@ -131,11 +131,10 @@ class AgentRun:
         try:
             async for event in self._loop(prompt):
                 yield event
-            ending, text = SUCCESS, self._final_text()
+            ending, text, failure = SUCCESS, self._final_text(), None
         except RunEnded as exc:
-            ending, text = ending_for(exc), str(exc)
-            self._failure = exc
-        yield self._result(ending, text, started)
+            ending, text, failure = ending_for(exc), str(exc), exc
+        yield self._result(ending, text, started, failure)
 
     def _final_text(self) -> str:
         if self.has_structured:
@@ -227,8 +226,7 @@ class AgentRun:
                     continue
             return
 
-    def _result(self, ending: Ending, text: str, started: float) -> Result:
-        failure = getattr(self, "_failure", None)
+    def _result(self, ending: Ending, text: str, started: float, failure: RunEnded | None) -> Result:
         return Result(
             session_id=self.p.session_id,
             subtype=ending.subtype,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import json
 import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -102,8 +103,6 @@ def _classify(exc: Exception) -> _Retryable | ApiFailure:
 
 
 def json_error(kind: str, text: str) -> str:
-    import json
-
     return json.dumps({"type": "error", "error": {"type": kind, "message": text}})
 
 

@@ -131,20 +131,35 @@ class Handler(BaseHTTPRequestHandler):
             raise ApiError(413, "Request exceeds the maximum allowed number of bytes.")
         return self.rfile.read(length) if length else b""
 
-    def _send_json(
-        self, status: int, payload: Any, entry: LoggedRequest, headers: dict[str, str] | None = None
+    def _begin(
+        self, status: int, content_type: str, entry: LoggedRequest, headers: dict[str, str] | None = None
     ) -> None:
-        data = json.dumps(payload).encode()
+        """Status line and the headers every answer carries; the caller adds the framing headers."""
         entry.status = status
         self.send_response(status)
-        self.send_header("content-type", "application/json")
-        self.send_header("content-length", str(len(data)))
+        self.send_header("content-type", content_type)
         self.send_header("request-id", entry.request_id)
         self.send_header("anthropic-organization-id", "org_sim")
         for key, value in (headers or {}).items():
             self.send_header(key, value)
+
+    def _send_bytes(
+        self,
+        status: int,
+        content_type: str,
+        data: bytes,
+        entry: LoggedRequest,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        self._begin(status, content_type, entry, headers)
+        self.send_header("content-length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
+
+    def _send_json(
+        self, status: int, payload: Any, entry: LoggedRequest, headers: dict[str, str] | None = None
+    ) -> None:
+        self._send_bytes(status, "application/json", json.dumps(payload).encode(), entry, headers)
 
     def _send_error(self, exc: ApiError, rid: str, entry: LoggedRequest) -> None:
         entry.error = exc.message
@@ -218,13 +233,8 @@ class Handler(BaseHTTPRequestHandler):
 
     def _truncated_json(self, outcome: Outcome, entry: LoggedRequest, headers: dict[str, str]) -> None:
         data = json.dumps(outcome.message).encode()
-        entry.status = 200
-        self.send_response(200)
-        self.send_header("content-type", "application/json")
+        self._begin(200, "application/json", entry, headers)
         self.send_header("content-length", str(len(data)))
-        self.send_header("request-id", entry.request_id)
-        for key, value in headers.items():
-            self.send_header(key, value)
         self.end_headers()
         self.wfile.write(data[: len(data) // 2])
         self.wfile.flush()
@@ -232,15 +242,10 @@ class Handler(BaseHTTPRequestHandler):
 
     def _stream(self, outcome: Outcome, entry: LoggedRequest, headers: dict[str, str]) -> None:
         fault = outcome.fault
-        entry.status, entry.streamed = 200, True
-        self.send_response(200)
-        self.send_header("content-type", "text/event-stream; charset=utf-8")
+        entry.streamed = True
+        self._begin(200, "text/event-stream; charset=utf-8", entry, headers)
         self.send_header("cache-control", "no-cache")
         self.send_header("transfer-encoding", "chunked")
-        self.send_header("request-id", entry.request_id)
-        self.send_header("anthropic-organization-id", "org_sim")
-        for key, value in headers.items():
-            self.send_header(key, value)
         self.end_headers()
         for sent, (name, data) in enumerate(sse_events(outcome.message)):
             if fault is not None and sent >= fault.after_events:
@@ -286,14 +291,7 @@ class Handler(BaseHTTPRequestHandler):
         elif method == "DELETE" and len(rest) == 1:
             self._send_json(200, store.delete(rest[0], account), entry)
         elif method == "GET" and len(rest) == 2 and rest[1] == "results":
-            data = store.results(rest[0], account)
-            entry.status = 200
-            self.send_response(200)
-            self.send_header("content-type", "application/binary")
-            self.send_header("content-length", str(len(data)))
-            self.send_header("request-id", entry.request_id)
-            self.end_headers()
-            self.wfile.write(data)
+            self._send_bytes(200, "application/binary", store.results(rest[0], account), entry)
         else:
             raise ApiError(404, f"Not Found: {method} {entry.path}")
 
@@ -323,12 +321,7 @@ class Handler(BaseHTTPRequestHandler):
             stored = store.get(rest[0], key)
             if not stored.downloadable:
                 raise invalid(f"File {stored.id} is not downloadable: only files created by the API can be.")
-            entry.status = 200
-            self.send_response(200)
-            self.send_header("content-type", stored.mime_type)
-            self.send_header("content-length", str(len(stored.data)))
-            self.end_headers()
-            self.wfile.write(stored.data)
+            self._send_bytes(200, stored.mime_type, stored.data, entry)
         elif method == "DELETE" and len(rest) == 1:
             self._send_json(200, store.delete(rest[0], key), entry)
         else:
