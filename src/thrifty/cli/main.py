@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 
 from thrifty import __version__
-from thrifty.cli import demo, headless, sim
+from thrifty.cli import demo, headless, login, sim, status, usage_cmd
 from thrifty.cli.errors import EXIT_ERROR, EXIT_INTERRUPTED, OneLineParser, UsageError
 
 
@@ -17,11 +17,21 @@ def build_parser() -> OneLineParser:
     parser.add_argument("-v", "--version", action="version", version=f"{__version__} (thrifty)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     demo.add_parser(sub)
+    status.add_parser(sub)
+    usage_cmd.add_parser(sub)
+    login.add_parser(sub)
     sim.add_parser(sub)
     return parser
 
 
-COMMANDS = {"demo": demo.run, "sim": sim.run}
+COMMANDS = {
+    "demo": demo.run,
+    "status": status.run,
+    "usage": usage_cmd.run,
+    "login": login.run,
+    "logout": login.run_logout,
+    "sim": sim.run,
+}
 
 
 def main(argv: list[str] | None = None) -> int:
