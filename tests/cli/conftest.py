@@ -36,13 +36,24 @@ class Cli:
         self.sim = sim
         self.cwd = cwd
         self.home = home
+        self.config_dir = home / ".thrifty-config"
+        self.data_dir = home / ".thrifty-data"
+
+    @property
+    def ledger_path(self) -> Path:
+        return self.data_dir / "ledger.sqlite3"
 
     def env(self, **extra: str) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("ANTHROPIC_", "CLAUDE_"))}
+        env = {
+            k: v for k, v in os.environ.items() if not k.startswith(("ANTHROPIC_", "CLAUDE_", "THRIFTY_"))
+        }
         env.update(
             ANTHROPIC_BASE_URL=self.sim.base_url,
             ANTHROPIC_API_KEY=self.sim.api_key,
             HOME=str(self.home),
+            THRIFTY_CONFIG_DIR=str(self.config_dir),
+            THRIFTY_DATA_DIR=str(self.data_dir),
+            THRIFTY_KEYRING="0",
             PYTHONUNBUFFERED="1",
         )
         env.update(extra)

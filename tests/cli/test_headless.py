@@ -195,11 +195,11 @@ def test_mid_stream_error_is_retried_by_the_loop(cli: Cli) -> None:
 def test_budget_stops_the_run_before_it_overspends(cli: Cli) -> None:
     loop = {"tool_use": {"name": "Bash", "input": {"command": "true"}}}
     cli.sim.set_script([loop] * 20)
-    run = cli("-p", "spend", "--max-budget-usd", "0.008", "--output-format", "json")
+    run = cli("-p", "spend", "--max-budget-usd", "0.015", "--output-format", "json")
     result = run.json
     assert run.code == 1 and result["subtype"] == "error_max_budget_usd"
-    assert result["errors"] == ["Reached maximum budget ($0.008)"]
-    assert result["total_cost_usd"] <= 0.008
+    assert result["errors"] == ["Reached maximum budget ($0.015)"]
+    assert result["total_cost_usd"] <= 0.015
     assert 1 <= len(cli.sim.message_requests()) < 20
 
 

@@ -20,8 +20,7 @@ class MaxTurnsReached(RunEnded):
 
 
 class BudgetExceeded(RunEnded):
-    def __init__(self, limit: str) -> None:
-        super().__init__(f"Reached maximum budget (${limit})")
+    """A per-run, daily or monthly cap, or a plan window's stop level, would be passed."""
 
 
 class ApiFailure(RunEnded):

@@ -25,6 +25,8 @@ class SystemInit:
     permission_mode: str
     api_key_source: str
     version: str
+    #: Who pays for this run: ``{"mode", "source", "account", "ledger"}`` (no secrets).
+    billing: dict[str, Any] = field(default_factory=dict)
     uuid: str = field(default_factory=new_uuid)
     kind: Literal["system_init"] = "system_init"
 
@@ -45,6 +47,7 @@ class SystemInit:
             "agents": [],
             "skills": [],
             "plugins": [],
+            "billing": self.billing,
             "uuid": self.uuid,
         }
 
@@ -84,10 +87,50 @@ class ApiUsage:
     duration_ms: int
     complete: bool
     attempt: int
+    #: Plan-window headers of the response (``anthropic-ratelimit-unified-*``), if it sent any.
+    rate_limits: dict[str, str] = field(default_factory=dict)
     kind: Literal["api_usage"] = "api_usage"
 
     def to_frame(self) -> None:
         return None
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """Plan-window state from a response's unified headers, as Claude Code's ``rate_limit_event``."""
+
+    session_id: str
+    info: dict[str, Any]
+    uuid: str = field(default_factory=new_uuid)
+    kind: Literal["rate_limit"] = "rate_limit"
+
+    def to_frame(self) -> dict[str, Any]:
+        return {
+            "type": "rate_limit_event",
+            "rate_limit_info": self.info,
+            "uuid": self.uuid,
+            "session_id": self.session_id,
+        }
+
+
+@dataclass(frozen=True)
+class BillingNotice:
+    """Something about who pays that the user should see: a window past 80%, a shadowed login,
+    a ledger that could not be written. Text mode prints it on stderr."""
+
+    session_id: str
+    message: str
+    uuid: str = field(default_factory=new_uuid)
+    kind: Literal["billing_notice"] = "billing_notice"
+
+    def to_frame(self) -> dict[str, Any]:
+        return {
+            "type": "system",
+            "subtype": "billing_notice",
+            "message": self.message,
+            "session_id": self.session_id,
+            "uuid": self.uuid,
+        }
 
 
 @dataclass(frozen=True)
@@ -207,6 +250,7 @@ class Result:
     api_error_status: int | None = None
     structured_output: Any = None
     has_structured_output: bool = False
+    billing: dict[str, Any] = field(default_factory=dict)
     uuid: str = field(default_factory=new_uuid)
     kind: Literal["result"] = "result"
 
@@ -239,6 +283,8 @@ class Result:
             frame["api_error_status"] = self.api_error_status
         if self.has_structured_output:
             frame["structured_output"] = self.structured_output
+        if self.billing:
+            frame["billing"] = self.billing
         return frame
 
 
@@ -246,6 +292,8 @@ Event = (
     SystemInit
     | StreamEvent
     | ApiUsage
+    | RateLimit
+    | BillingNotice
     | AssistantMessage
     | UserMessage
     | ApiRetry

@@ -10,7 +10,7 @@ import copy
 import json
 import time
 from collections.abc import AsyncIterator
-from decimal import Decimal
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import anthropic
@@ -19,7 +19,6 @@ from thrifty import __version__
 from thrifty.agent.endings import (
     SUCCESS,
     ApiFailure,
-    BudgetExceeded,
     Ending,
     HookStopped,
     MaxTurnsReached,
@@ -27,13 +26,22 @@ from thrifty.agent.endings import (
     StructuredOutputRetriesExhausted,
     ending_for,
 )
-from thrifty.agent.events import ApiUsage, AssistantMessage, Event, Result, SystemInit, UserMessage
+from thrifty.agent.events import (
+    ApiUsage,
+    AssistantMessage,
+    BillingNotice,
+    Event,
+    RateLimit,
+    Result,
+    SystemInit,
+    UserMessage,
+)
 from thrifty.agent.model import Completed, ModelCaller
 from thrifty.agent.options import AgentOptions
 from thrifty.agent.setup import Prepared, prepare
-from thrifty.agent.tally import Tally
 from thrifty.agent.toolrun import AskHandler, ToolRunner
-from thrifty.testing.tokens import count_input_tokens
+from thrifty.billing.estimate import next_call_cost
+from thrifty.billing.windows import WindowState, current_windows, from_headers, rate_limit_info
 from thrifty.tools import structured
 
 STRUCTURED_REMINDER = (
@@ -42,6 +50,7 @@ STRUCTURED_REMINDER = (
 )
 MAX_STRUCTURED_RETRIES = 3
 EPHEMERAL = {"type": "ephemeral"}
+CACHE_LIFETIME = timedelta(minutes=5)
 
 
 def with_cache_breakpoints(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -67,7 +76,10 @@ class AgentRun:
     def __init__(self, options: AgentOptions, prepared: Prepared, ask: AskHandler | None = None) -> None:
         self.options = options
         self.p = prepared
-        self.tally = Tally()
+        self.meter = prepared.billing.meter(prepared.session_id, options.tags)
+        self.tally = self.meter.tally
+        self.guard = prepared.billing.guard(options.max_budget_usd)
+        self.rate_limits: dict[str, str] = {}
         self.messages: list[dict[str, Any]] = []
         self.denials: list[dict[str, Any]] = []
         self.turns = 0
@@ -107,33 +119,71 @@ class AgentRun:
             params["thinking"] = {"type": "enabled", "budget_tokens": self.options.thinking_budget}
         return params
 
-    def _check_budget(self, params: dict[str, Any]) -> None:
-        """Before each request: stop if the spend so far, plus this request's input priced as an
-        uncached write (the most it can cost before any output), would pass the cap."""
-        limit = self.options.max_budget_usd
-        if limit is None:
-            return
-        spent = self.tally.cost
-        price = self.tally.prices.price(self.p.model)
-        estimate = Decimal(0)
-        if price is not None:
-            estimate = Decimal(count_input_tokens(params)) * price.cache_write_5m / Decimal(1_000_000)
-        if spent >= limit or spent + estimate > limit:
-            raise BudgetExceeded(f"{limit}")
+    def _check_budget(self, params: dict[str, Any]) -> list[str]:
+        """Before each request: raise if the next call could pass a cap; return window warnings."""
+        last = self.meter.rows[-1] if self.meter.rows else None
+        cached = 0
+        if last is not None and datetime.now(UTC) - last.recorded_at < CACHE_LIFETIME:
+            cached = (
+                last.input_tokens
+                + last.cache_read_tokens
+                + last.cache_write_5m_tokens
+                + last.cache_write_1h_tokens
+            )
+        estimate = next_call_cost(
+            self.meter.prices,
+            self.p.model,
+            params,
+            output_guess=self.tally.largest_output(),
+            cached_prefix=cached,
+        )
+        self.guard.check(self.meter.spent(), estimate)
+        return self.guard.check_windows(self._windows()) if self.p.billing.mode == "plan" else []
+
+    def _windows(self) -> list[WindowState]:
+        now = datetime.now(UTC)
+        if self.rate_limits:
+            return from_headers(self.rate_limits, now=now)
+        billing = self.p.billing
+        return current_windows(billing.ledger, billing.account, billing.plan, now=now)
+
+    def _metered(self, event: ApiUsage) -> list[Event]:
+        """Record the attempt in the ledger now, before anything else can fail."""
+        self.meter.record(event)
+        out: list[Event] = [event]
+        if event.rate_limits:
+            self.rate_limits = event.rate_limits
+            out.append(RateLimit(self.p.session_id, rate_limit_info(event.rate_limits)))
+        out.extend(BillingNotice(self.p.session_id, problem) for problem in self.meter.problems)
+        self.meter.problems.clear()
+        return out
 
     async def run(self, prompt: str | list[dict[str, Any]]) -> AsyncIterator[Event]:
         p = self.p
         started = time.monotonic()
         tools = [*p.tools, *([structured.NAME] if self.options.json_schema is not None else [])]
+        billing = p.billing
         yield SystemInit(
-            p.session_id, str(p.ctx.cwd), p.model, tools, p.policy.mode, p.api_key_source, __version__
+            p.session_id,
+            str(p.ctx.cwd),
+            p.model,
+            tools,
+            p.policy.mode,
+            billing.api_key_source,
+            __version__,
+            billing.describe(),
         )
+        for warning in [*billing.warnings(), *self.meter.problems]:
+            yield BillingNotice(p.session_id, warning)
+        self.meter.problems.clear()
         try:
             async for event in self._loop(prompt):
                 yield event
             ending, text, failure = SUCCESS, self._final_text(), None
         except RunEnded as exc:
             ending, text, failure = ending_for(exc), str(exc), exc
+        finally:
+            billing.close()
         yield self._result(ending, text, started, failure)
 
     def _final_text(self) -> str:
@@ -145,8 +195,9 @@ class AgentRun:
 
     async def _loop(self, prompt: str | list[dict[str, Any]]) -> AsyncIterator[Event]:
         hooks = self.p.hooks
-        if self.p.api_key_source == "none":
-            raise ApiFailure("Not logged in · Please set ANTHROPIC_API_KEY (or ANTHROPIC_AUTH_TOKEN)")
+        not_logged_in = self.p.billing.error()
+        if not_logged_in:
+            raise ApiFailure(not_logged_in)
         content: str | list[dict[str, Any]] = prompt
         if hooks.has_hooks("UserPromptSubmit"):
             text = prompt if isinstance(prompt, str) else json.dumps(prompt)
@@ -167,15 +218,17 @@ class AgentRun:
             if self.options.max_turns and self.turns > self.options.max_turns:
                 raise MaxTurnsReached(self.options.max_turns)
             params = self._params()
-            self._check_budget(params)
+            for warning in self._check_budget(params):
+                yield BillingNotice(self.p.session_id, warning)
             completed: Completed | None = None
             async for item in self.caller.call(params):
                 if isinstance(item, Completed):
                     completed = item
-                    continue
-                if isinstance(item, ApiUsage):
-                    self.tally.add(item)
-                yield item
+                elif isinstance(item, ApiUsage):
+                    for event in self._metered(item):
+                        yield event
+                else:
+                    yield item
             assert completed is not None
             self.tally.api_ms += completed.api_ms
             message = completed.message
@@ -246,6 +299,7 @@ class AgentRun:
             api_error_status=failure.status if isinstance(failure, ApiFailure) else None,
             structured_output=self.structured,
             has_structured_output=self.has_structured,
+            billing=self.p.billing.describe(),
         )
 
 

@@ -32,6 +32,7 @@ RAW_EVENTS = {
     "message_delta",
     "message_stop",
 }
+UNIFIED_PREFIX = "anthropic-ratelimit-unified-"
 RETRYABLE_STREAM_ERRORS = {"overloaded_error", "api_error", "rate_limit_error", "timeout_error"}
 
 
@@ -121,6 +122,7 @@ class ModelCaller:
         self.max_retries = max_retries
         self.include_partial = include_partial
         self._sleep = sleep
+        self._rate_limits: dict[str, str] = {}
 
     async def call(self, params: dict[str, Any]) -> AsyncIterator[Event | Completed]:
         retries = 0
@@ -128,9 +130,15 @@ class ModelCaller:
             started = time.monotonic()
             snapshot: dict[str, Any] | None = None
             request_id: str | None = None
+            self._rate_limits = {}
             try:
                 async with self.client.messages.stream(**params) as stream:
                     request_id = stream.request_id
+                    self._rate_limits = {
+                        k.lower(): v
+                        for k, v in stream.response.headers.items()
+                        if k.lower().startswith(UNIFIED_PREFIX)
+                    }
                     async for event in stream:
                         if event.type == "message_start":
                             snapshot = stream.current_message_snapshot.model_dump(
@@ -189,4 +197,5 @@ class ModelCaller:
             duration_ms=int((time.monotonic() - started) * 1000),
             complete=complete,
             attempt=attempt,
+            rate_limits=dict(self._rate_limits),
         )

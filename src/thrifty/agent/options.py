@@ -46,7 +46,14 @@ class AgentOptions:
     thinking_budget: int | None = None
     session_id: str | None = None
     max_retries: int = 4
-    #: Where credentials and the endpoint come from until the billing layer owns them.
+    #: Where credentials, the endpoint and billing overrides are read from.
     environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    #: Billing: pin the mode (``api``/``plan``), choose the ledger (path or URL), skip recording,
+    #: and label rows (project name, free-form tags). ``None`` defers to config and environment.
+    billing_mode: str | None = None
+    ledger: str | None = None
+    record_usage: bool = True
+    project: str | None = None
+    tags: dict[str, str] = field(default_factory=dict)
     #: In-process hook callbacks (event -> [(matcher, async fn)]), for the SDK.
     hook_callbacks: dict[str, list[Any]] = field(default_factory=dict)

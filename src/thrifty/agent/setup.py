@@ -19,6 +19,7 @@ from thrifty.agent.options import AgentOptions, resolve_model
 from thrifty.agent.permissions import PermissionPolicy
 from thrifty.agent.prompt import system_blocks
 from thrifty.agent.settings import Settings, load_settings
+from thrifty.billing.context import Billing, BillingError, open_billing
 from thrifty.tools import structured
 from thrifty.tools.base import Tool, ToolContext
 from thrifty.tools.registry import BARE_TOOLS, select_tools
@@ -40,22 +41,7 @@ class Prepared:
     system: list[dict[str, Any]]
     ctx: ToolContext
     client: anthropic.AsyncAnthropic
-    api_key_source: str
-
-
-def make_client(options: AgentOptions) -> tuple[anthropic.AsyncAnthropic, str]:
-    """Until the billing layer owns credentials: ANTHROPIC_API_KEY, then ANTHROPIC_AUTH_TOKEN."""
-    env = options.environ
-    base_url = env.get("ANTHROPIC_BASE_URL") or None
-    key = env.get("ANTHROPIC_API_KEY")
-    token = env.get("ANTHROPIC_AUTH_TOKEN")
-    if key:
-        return anthropic.AsyncAnthropic(api_key=key, base_url=base_url, max_retries=0), "ANTHROPIC_API_KEY"
-    if token and not options.bare:
-        client = anthropic.AsyncAnthropic(auth_token=token, api_key=None, base_url=base_url, max_retries=0)
-        return client, "ANTHROPIC_AUTH_TOKEN"
-    # No credential: the first request fails with a clear "not logged in" result.
-    return anthropic.AsyncAnthropic(api_key="missing", base_url=base_url, max_retries=0), "none"
+    billing: Billing
 
 
 def prepare(options: AgentOptions, *, client: anthropic.AsyncAnthropic | None = None) -> Prepared:
@@ -117,9 +103,24 @@ def prepare(options: AgentOptions, *, client: anthropic.AsyncAnthropic | None = 
     )
     env = {**options.environ, **settings.env}
     ctx = ToolContext(cwd=cwd, additional_dirs=tuple(add_dirs), env=env)
-    source = "client"
+    try:
+        billing = open_billing(
+            cwd,
+            options.environ,
+            api_key_helper=settings.api_key_helper,
+            flag_mode=options.billing_mode,
+            flag_ledger=options.ledger,
+            project=options.project,
+            bare=options.bare,
+            record=options.record_usage,
+            own_client="client" if client is not None else None,
+        )
+    except BillingError as exc:
+        raise SetupError(str(exc)) from exc
     if client is None:
-        client, source = make_client(options)
+        # With no usable credential the loop ends before any request (billing.error()); the
+        # placeholder client is never called.
+        client = billing.client() or anthropic.AsyncAnthropic(api_key="unused", max_retries=0)
     return Prepared(
         session_id=session_id,
         model=resolve_model(options.model),
@@ -131,5 +132,5 @@ def prepare(options: AgentOptions, *, client: anthropic.AsyncAnthropic | None = 
         system=system,
         ctx=ctx,
         client=client,
-        api_key_source=source,
+        billing=billing,
     )

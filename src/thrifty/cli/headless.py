@@ -72,6 +72,19 @@ def build_parser() -> OneLineParser:
     p.add_argument("--json-schema", help="JSON Schema for a validated structured answer")
     p.add_argument("--session-id", help="use this UUID as the session id")
     p.add_argument("--max-thinking-tokens", type=int, help="enable extended thinking with this budget")
+    billing = p.add_argument_group("billing (thrifty)")
+    billing.add_argument(
+        "--billing-mode",
+        choices=["api", "plan"],
+        help="pin who pays for this run: api (per token) or plan (your `thrifty login`); "
+        "credentials of the other mode are then ignored",
+    )
+    billing.add_argument("--ledger", help="record usage in this ledger: a SQLite path or postgresql:// URL")
+    billing.add_argument("--no-ledger", action="store_true", help="do not record this run's usage")
+    billing.add_argument("--project", help="project name stamped on ledger rows (default: the cwd)")
+    billing.add_argument(
+        "--tag", dest="tags", action="append", default=[], metavar="KEY=VALUE", help="label ledger rows"
+    )
     return p
 
 
@@ -148,6 +161,14 @@ def options_from(args: argparse.Namespace) -> AgentOptions:
             schema = json.loads(args.json_schema)
         except json.JSONDecodeError as exc:
             raise _fail(f"--json-schema is not a valid JSON Schema: not JSON ({exc.msg})") from exc
+    tags: dict[str, str] = {}
+    for tag in args.tags:
+        key, sep, value = tag.partition("=")
+        if not sep or not key:
+            raise _fail(f"--tag must be KEY=VALUE, not {tag!r}")
+        tags[key] = value
+    if args.no_ledger and args.ledger:
+        raise _fail("--ledger and --no-ledger cannot be used together")
     tools: list[str] | None = None
     if args.tools is not None:
         names = [n for part in args.tools for n in part.replace(",", " ").split()]
@@ -185,6 +206,11 @@ def options_from(args: argparse.Namespace) -> AgentOptions:
         thinking_budget=args.max_thinking_tokens,
         session_id=args.session_id,
         max_retries=_max_retries(),
+        billing_mode=args.billing_mode,
+        ledger=args.ledger,
+        record_usage=not args.no_ledger,
+        project=args.project,
+        tags=tags,
     )
     if args.model:
         options.model = args.model
@@ -208,7 +234,11 @@ def run(argv: list[str]) -> int:
     if not prompt.strip():
         raise _fail("Input must be provided either through stdin or as a prompt argument when using --print")
     renderer = Renderer(
-        args.output_format, sys.stdout, verbose=args.verbose, include_partial=args.include_partial_messages
+        args.output_format,
+        sys.stdout,
+        verbose=args.verbose,
+        include_partial=args.include_partial_messages,
+        err=None if args.output_format == "stream-json" else sys.stderr,
     )
     try:
         return asyncio.run(_run(prompt, options, renderer))

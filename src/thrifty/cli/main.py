@@ -6,6 +6,7 @@ import sys
 
 from thrifty import __version__
 from thrifty.cli import demo, headless, login, sim, status, usage_cmd
+from thrifty.cli.crash import EXIT_INTERNAL, report_crash
 from thrifty.cli.errors import EXIT_ERROR, EXIT_INTERRUPTED, OneLineParser, UsageError
 
 
@@ -52,6 +53,9 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_ERROR
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
+    except Exception as exc:  # our bug, not the user's: no traceback on the terminal
+        report_crash(exc)
+        return EXIT_INTERNAL
 
 
 def entry() -> None:

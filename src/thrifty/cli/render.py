@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any, TextIO
 
-from thrifty.agent.events import AssistantMessage, Event, Result, StreamEvent, UserMessage
+from thrifty.agent.events import AssistantMessage, BillingNotice, Event, Result, StreamEvent, UserMessage
 
 
 def _dump(frame: dict[str, Any] | list[dict[str, Any]]) -> str:
@@ -32,9 +32,12 @@ def frames(event: Event, *, include_partial: bool) -> list[dict[str, Any]]:
 
 
 class Renderer:
-    def __init__(self, fmt: str, out: TextIO, *, verbose: bool, include_partial: bool) -> None:
+    def __init__(
+        self, fmt: str, out: TextIO, *, verbose: bool, include_partial: bool, err: TextIO | None = None
+    ) -> None:
         self.fmt = fmt
         self.out = out
+        self.err = err
         self.verbose = verbose
         self.include_partial = include_partial
         self._all: list[dict[str, Any]] = []
@@ -45,6 +48,10 @@ class Renderer:
                 self.out.write(_dump(frame) + "\n")
                 self.out.flush()
             return
+        if isinstance(event, BillingNotice) and self.err is not None:
+            # Who-pays warnings must be seen, but never break the JSON on stdout.
+            self.err.write(f"thrifty: {event.message}\n")
+            self.err.flush()
         if self.fmt == "json" and self.verbose:
             self._all.extend(frames(event, include_partial=False))
         if isinstance(event, Result):

@@ -1,14 +1,157 @@
-"""Placeholder: being written."""
+"""``thrifty status``: who would pay for a run started here, and how much is already spent.
+
+It makes the same decision a run makes (``open_billing``), so what it prints is what happens;
+it never sends a model request.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import sys
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
 from typing import Any
+
+from thrifty.agent.options import DEFAULT_MODEL, resolve_model
+from thrifty.agent.settings import load_settings
+from thrifty.billing.budget import day_start, month_start
+from thrifty.billing.context import Billing, BillingError, open_billing
+from thrifty.billing.store import CredentialStore
+from thrifty.billing.windows import WindowState, current_windows
+from thrifty.cli.errors import EXIT_ERROR, UsageError
+
+MODE_WORDS = {
+    "api": "api (billed per token)",
+    "plan": "plan (flat fee; costs shown are API-equivalent estimates)",
+    "batch": "batch (API at the batch discount)",
+}
 
 
 def add_parser(sub: Any) -> None:
-    sub.add_parser("status", help="(being written)")
+    p = sub.add_parser(
+        "status",
+        help="which credential pays, why, and what is spent",
+        description="Show the credential a run started here would use and why it won (and what it "
+        "shadowed), the billing mode, endpoint, model, ledger, spend today and this month in "
+        "that mode, and for plans how much of the 5-hour and weekly windows is left. Sends no "
+        "model request.",
+    )
+    p.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+    p.add_argument("--billing-mode", choices=["api", "plan"], help="as a run with this flag would see it")
+    p.add_argument("--ledger", help="read spend from this ledger (SQLite path or postgresql:// URL)")
+
+
+def _money(value: Decimal | None) -> str:
+    return "unknown" if value is None else f"${value.quantize(Decimal('0.01'))}"
+
+
+def _window_json(state: WindowState) -> dict[str, Any]:
+    return {
+        "name": state.name,
+        "label": state.label,
+        "usedPercent": round(state.used * 100, 1),
+        "remainingPercent": state.remaining_percent,
+        "resetsAt": state.resets_at.isoformat() if state.resets_at else None,
+        "source": state.source,
+        "estimate": state.estimate,
+        "text": state.describe(),
+    }
+
+
+def gather(billing: Billing, model: str, now: datetime) -> dict[str, Any]:
+    res = billing.resolution
+    assert res is not None
+    cred = res.credential
+    spend: dict[str, Any] = {"mode": billing.mode, "today": None, "month": None}
+    if billing.ledger is not None:
+        spend["today"] = str(billing.ledger.spend(mode=billing.mode, since=day_start(now)))
+        spend["month"] = str(billing.ledger.spend(mode=billing.mode, since=month_start(now)))
+    windows = (
+        current_windows(billing.ledger, billing.account, billing.plan, now=now)
+        if billing.mode == "plan"
+        else []
+    )
+    return {
+        "loggedIn": cred is not None,
+        "billingMode": billing.mode if cred is not None else None,
+        "authSource": cred.source if cred else None,
+        "account": cred.account if cred else None,
+        "why": res.explain(),
+        "error": res.error(),
+        "pinned": {"mode": res.pinned[0], "by": res.pinned[1]} if res.pinned else None,
+        "rules": [
+            {"name": r.name, "mode": r.mode, "state": r.state, "reason": r.reason or None} for r in res.rules
+        ],
+        "endpoint": res.endpoint,
+        "model": model,
+        "ledger": billing.ledger.location if billing.ledger else None,
+        "credentialStore": CredentialStore().location,
+        "spend": spend,
+        "plan": billing.plan.to_dict() if billing.plan else None,
+        "windows": [_window_json(w) for w in windows],
+        "warnings": res.warnings(),
+    }
+
+
+def render_text(info: dict[str, Any]) -> str:
+    lines = []
+    if info["loggedIn"]:
+        lines.append(f"Billing mode:  {MODE_WORDS.get(info['billingMode'], info['billingMode'])}")
+        lines.append(f"Credential:    {info['authSource']} (account label: {info['account']})")
+    else:
+        lines.append(f"Credential:    none - {info['error']}")
+    lines.append(f"Why:           {info['why']}")
+    if info["pinned"]:
+        lines.append(f"Pinned:        {info['pinned']['mode']} by {info['pinned']['by']}")
+    for rule in info["rules"]:
+        reason = f" - {rule['reason']}" if rule["reason"] else ""
+        lines.append(f"  {rule['state']:<9} {rule['name']} ({rule['mode'] or '?'}){reason}")
+    lines.append(f"Endpoint:      {info['endpoint']}")
+    lines.append(f"Model:         {info['model']}")
+    lines.append(f"Ledger:        {info['ledger'] or 'not recording'}")
+    spend = info["spend"]
+    if spend["today"] is not None:
+        word = "API-equivalent, not billed" if spend["mode"] == "plan" else "billed"
+        today, month = Decimal(spend["today"]), Decimal(spend["month"])
+        lines.append(f"Spend ({spend['mode']}): {_money(today)} today, {_money(month)} this month ({word})")
+    if info["plan"]:
+        lines.append(f"Plan:          {info['plan']['label']} (${info['plan']['monthlyFeeUsd']}/month)")
+    for window in info["windows"]:
+        lines.append(f"Window:        {window['text']}")
+    if info["billingMode"] == "plan" and not info["windows"]:
+        lines.append("Window:        unknown until the first plan request (no plan definition stored)")
+    lines.extend(f"Warning:       {w}" for w in info["warnings"])
+    return "\n".join(lines)
 
 
 def run(args: argparse.Namespace) -> int:
-    raise NotImplementedError
+    cwd = Path.cwd()
+    environ = dict(os.environ)
+    settings = load_settings(cwd, environ=environ)
+    try:
+        billing = open_billing(
+            cwd,
+            environ,
+            api_key_helper=settings.api_key_helper,
+            flag_mode=args.billing_mode,
+            flag_ledger=args.ledger,
+        )
+    except BillingError as exc:
+        raise UsageError(str(exc)) from exc
+    try:
+        model = resolve_model(environ.get("ANTHROPIC_MODEL") or settings.model or DEFAULT_MODEL)
+        info = gather(billing, model, datetime.now(UTC))
+    finally:
+        billing.close()
+    if args.json:
+        print(json.dumps(info, indent=2))
+    else:
+        print(render_text(info))
+    if info["error"]:
+        if not args.json:
+            print(f"error: {info['error']}", file=sys.stderr)
+        return EXIT_ERROR
+    return 0

@@ -11,7 +11,6 @@ from decimal import Decimal
 from typing import Any
 
 from thrifty.agent.events import ApiUsage
-from thrifty.billing.prices import PriceTable, bundled_prices
 
 TOKEN_FIELDS = ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens", "output_tokens")
 CONTEXT_WINDOW = 1_000_000
@@ -28,20 +27,23 @@ class ModelTally:
     thinking: int = 0
     cost: Decimal = Decimal(0)
     priced: bool = True
+    largest_output: int = 0
 
 
 @dataclass
 class Tally:
-    prices: PriceTable = field(default_factory=bundled_prices)
     api_ms: int = 0
     models: dict[str, ModelTally] = field(default_factory=dict)
     service_tier: str = "standard"
 
-    def add(self, event: ApiUsage) -> Decimal | None:
+    def add(self, event: ApiUsage, cost: Decimal | None) -> None:
+        """Count one attempt; ``cost`` comes from the meter, which priced it once for the ledger."""
         usage = event.usage
         m = self.models.setdefault(event.model, ModelTally())
         m.input_tokens += int(usage.get("input_tokens") or 0)
-        m.output_tokens += int(usage.get("output_tokens") or 0)
+        output = int(usage.get("output_tokens") or 0)
+        m.output_tokens += output
+        m.largest_output = max(m.largest_output, output)
         m.cache_read += int(usage.get("cache_read_input_tokens") or 0)
         m.cache_write += int(usage.get("cache_creation_input_tokens") or 0)
         creation = usage.get("cache_creation") or {}
@@ -49,16 +51,17 @@ class Tally:
         m.write_1h += int(creation.get("ephemeral_1h_input_tokens") or 0)
         m.thinking += int((usage.get("output_tokens_details") or {}).get("thinking_tokens") or 0)
         self.service_tier = str(usage.get("service_tier") or self.service_tier)
-        cost = self.prices.cost(event.model, usage)
         if cost is None:
             m.priced = False
         else:
             m.cost += cost
-        return cost
 
     @property
     def cost(self) -> Decimal:
         return sum((m.cost for m in self.models.values()), Decimal(0))
+
+    def largest_output(self) -> int:
+        return max((m.largest_output for m in self.models.values()), default=0)
 
     def usage(self) -> dict[str, Any]:
         ms = self.models.values()

@@ -1,0 +1,226 @@
+"""thrifty's own billing config: which mode to bill, where the ledger lives, budgets, plan windows.
+
+This is deliberately separate from Claude's settings files, which thrifty reads for
+compatibility and must not grow keys of its own. Two files, merged key by key:
+
+- user: ``config_dir()/config.json``;
+- project: ``.thrifty.json`` in the working directory or the nearest parent, searching up to and
+  including the repository root (the first directory holding ``.git``). Outside a repository
+  only the working directory is looked at, so a stray file in ``$HOME`` cannot silently pin
+  every project.
+
+Precedence, highest first: command-line flag > environment (``THRIFTY_BILLING_MODE``,
+``THRIFTY_LEDGER``) > project file > user file. The mode pin and the ledger remember where their
+value came from, because "why is this billed to my plan?" is answered by naming that place.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from thrifty.billing.paths import config_dir
+
+MODES = ("api", "plan")
+BUDGET_MODES = ("api", "plan", "batch")
+BUDGET_PERIODS = ("daily", "monthly")
+PROJECT_FILE = ".thrifty.json"
+USER_FILE = "config.json"
+KEYS = ("billingMode", "ledger", "project", "budgets", "planWindows")
+DEFAULT_WARN_AT = 0.8
+
+
+class ConfigError(ValueError):
+    """One line naming the file, the key and what is allowed."""
+
+
+@dataclass(frozen=True)
+class Budget:
+    daily: Decimal | None = None
+    monthly: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class PlanWindows:
+    #: Warn when a plan window's utilization reaches this fraction.
+    warn_at: float = DEFAULT_WARN_AT
+    #: Stop starting new requests at this fraction; ``None`` lets the server decide (429).
+    stop_at: float | None = None
+
+
+@dataclass(frozen=True)
+class BillingConfig:
+    #: ``(mode, where)``, e.g. ``("plan", "--billing-mode")``; ``None`` when nothing pins it.
+    mode_pin: tuple[str, str] | None = None
+    #: ``(path or URL, where)``; ``None`` means the default ledger under the data dir.
+    ledger: tuple[str, str] | None = None
+    project: str | None = None
+    budgets: Mapping[str, Budget] = field(default_factory=dict)
+    plan_windows: PlanWindows = field(default_factory=PlanWindows)
+    #: The files that were read, lowest precedence first (for ``thrifty status``).
+    files: tuple[Path, ...] = ()
+
+
+def find_project_file(cwd: Path) -> Path | None:
+    start = Path(cwd).absolute()
+    chain = [start, *start.parents]
+    root = next((i for i, d in enumerate(chain) if (d / ".git").exists()), None)
+    for directory in chain[: root + 1] if root is not None else chain[:1]:
+        candidate = directory / PROJECT_FILE
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def user_config_file(environ: Mapping[str, str]) -> Path:
+    return config_dir(environ) / USER_FILE
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        where = f"line {exc.lineno}, column {exc.colno}"
+        raise ConfigError(f"{path}: not valid JSON ({where}: {exc.msg})") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: must be a JSON object with keys {', '.join(KEYS)}")
+    for key in data:
+        if key not in KEYS:
+            raise ConfigError(f"{path}: unknown key {key!r}; allowed: {', '.join(KEYS)}")
+    return data
+
+
+def _mode(value: Any, where: str) -> str:
+    if value not in MODES:
+        raise ConfigError(f'{where} must be "api" or "plan", got {json.dumps(value)}')
+    return str(value)
+
+
+def _text(value: Any, where: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(f"{where} must be a non-empty string")
+    return value.strip()
+
+
+def _amount(value: Any, where: str) -> Decimal | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise ConfigError(f'{where} must be an amount in USD like "5.00", or null')
+    try:
+        amount = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise ConfigError(f'{where} must be an amount in USD like "5.00", got {json.dumps(value)}') from None
+    if not amount.is_finite() or amount < 0:
+        raise ConfigError(f"{where} must be a non-negative amount in USD, got {json.dumps(value)}")
+    return amount
+
+
+def _fraction(value: Any, where: str, *, nullable: bool) -> float | None:
+    if value is None and nullable:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 1:
+        allowed = "a fraction in (0, 1] like 0.8" + (", or null" if nullable else "")
+        raise ConfigError(f"{where} must be {allowed}, got {json.dumps(value)}")
+    return float(value)
+
+
+def _ledger(value: Any, where: str, base: Path) -> str:
+    text = _text(value, where)
+    if "://" in text:
+        return text
+    # A relative path means relative to the file that says it, not to wherever thrifty runs.
+    return str((base / Path(text).expanduser()).absolute())
+
+
+def load_billing_config(
+    cwd: Path,
+    environ: Mapping[str, str],
+    *,
+    flag_mode: str | None = None,
+    flag_ledger: str | None = None,
+) -> BillingConfig:
+    cwd = Path(cwd).absolute()
+    layers: list[tuple[Path, dict[str, Any]]] = []
+    user = user_config_file(environ)
+    if user.is_file():
+        layers.append((user, _read(user)))
+    project_file = find_project_file(cwd)
+    if project_file is not None:
+        layers.append((project_file, _read(project_file)))
+
+    mode_pin: tuple[str, str] | None = None
+    ledger: tuple[str, str] | None = None
+    project: str | None = None
+    budgets: dict[str, dict[str, Decimal | None]] = {}
+    windows: dict[str, float | None] = {}
+    for path, data in layers:
+        if "billingMode" in data:
+            mode_pin = (_mode(data["billingMode"], f"{path}: billingMode"), str(path))
+        if "ledger" in data:
+            ledger = (_ledger(data["ledger"], f"{path}: ledger", path.parent), str(path))
+        if "project" in data:
+            project = _text(data["project"], f"{path}: project")
+        if "budgets" in data:
+            _merge_budgets(budgets, data["budgets"], path)
+        if "planWindows" in data:
+            _merge_windows(windows, data["planWindows"], path)
+
+    env_mode = environ.get("THRIFTY_BILLING_MODE", "").strip()
+    if env_mode:
+        mode_pin = (_mode(env_mode, "THRIFTY_BILLING_MODE"), "THRIFTY_BILLING_MODE")
+    env_ledger = environ.get("THRIFTY_LEDGER", "").strip()
+    if env_ledger:
+        ledger = (_ledger(env_ledger, "THRIFTY_LEDGER", cwd), "THRIFTY_LEDGER")
+    if flag_mode is not None:
+        mode_pin = (_mode(flag_mode, "--billing-mode"), "--billing-mode")
+    if flag_ledger is not None:
+        ledger = (_ledger(flag_ledger, "--ledger", cwd), "--ledger")
+
+    warn_at = windows.get("warnAt")
+    return BillingConfig(
+        mode_pin=mode_pin,
+        ledger=ledger,
+        project=project,
+        budgets={m: Budget(v.get("daily"), v.get("monthly")) for m, v in budgets.items()},
+        plan_windows=PlanWindows(
+            warn_at=DEFAULT_WARN_AT if warn_at is None else warn_at, stop_at=windows.get("stopAt")
+        ),
+        files=tuple(path for path, _ in layers),
+    )
+
+
+def _merge_budgets(into: dict[str, dict[str, Decimal | None]], value: Any, path: Path) -> None:
+    if not isinstance(value, dict):
+        raise ConfigError(f'{path}: budgets must be an object like {{"api": {{"daily": "5.00"}}}}')
+    for mode, periods in value.items():
+        if mode not in BUDGET_MODES:
+            raise ConfigError(f"{path}: budgets.{mode} is not a mode; allowed: {', '.join(BUDGET_MODES)}")
+        if not isinstance(periods, dict):
+            raise ConfigError(f'{path}: budgets.{mode} must be an object like {{"daily": "5.00"}}')
+        for period, amount in periods.items():
+            if period not in BUDGET_PERIODS:
+                raise ConfigError(
+                    f"{path}: budgets.{mode}.{period} is not a period; allowed: {', '.join(BUDGET_PERIODS)}"
+                )
+            into.setdefault(mode, {})[period] = _amount(amount, f"{path}: budgets.{mode}.{period}")
+
+
+def _merge_windows(into: dict[str, float | None], value: Any, path: Path) -> None:
+    if not isinstance(value, dict):
+        raise ConfigError(f'{path}: planWindows must be an object like {{"warnAt": 0.8, "stopAt": null}}')
+    for key, item in value.items():
+        if key == "warnAt":
+            into[key] = _fraction(item, f"{path}: planWindows.warnAt", nullable=False)
+        elif key == "stopAt":
+            into[key] = _fraction(item, f"{path}: planWindows.stopAt", nullable=True)
+        else:
+            raise ConfigError(f"{path}: planWindows.{key} is not a key; allowed: warnAt, stopAt")

@@ -1,0 +1,149 @@
+"""Who pays for a run, decided once before the first request: credential, mode, ledger, limits.
+
+The agent setup calls ``open_billing``; everything the loop needs for metering and budget
+checks hangs off the returned ``Billing``, so the CLI, the SDK and ``thrifty status`` all see
+the same decision made by the same code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import anthropic
+
+from thrifty.billing.auth import AuthError, Resolution, resolve_credential
+from thrifty.billing.budget import BudgetGuard
+from thrifty.billing.config import BillingConfig, Budget, ConfigError, load_billing_config
+from thrifty.billing.ledger import Ledger, LedgerError, open_ledger
+from thrifty.billing.meter import Meter, MeterContext
+from thrifty.billing.paths import data_dir, default_ledger_path
+from thrifty.billing.plan_presets import PlanDefinition
+from thrifty.billing.spool import Spool
+from thrifty.billing.store import CredentialStore, StoreError
+
+
+class BillingError(ValueError):
+    """Billing cannot be set up (bad config, failing apiKeyHelper, unreachable ledger): one line."""
+
+
+@dataclass
+class Billing:
+    config: BillingConfig
+    resolution: Resolution | None
+    ledger: Ledger | None
+    spool: Spool | None
+    project: str
+    #: Set when the caller brought its own client: the mode and account are then its word.
+    client_label: str | None = None
+
+    @property
+    def mode(self) -> str:
+        cred = self.resolution.credential if self.resolution else None
+        if cred is not None:
+            return cred.mode
+        pin = self.config.mode_pin
+        return pin[0] if pin else "api"
+
+    @property
+    def account(self) -> str:
+        cred = self.resolution.credential if self.resolution else None
+        return cred.account if cred is not None else (self.client_label or "none")
+
+    @property
+    def plan(self) -> PlanDefinition | None:
+        cred = self.resolution.credential if self.resolution else None
+        return cred.plan if cred is not None else None
+
+    @property
+    def source(self) -> str:
+        cred = self.resolution.credential if self.resolution else None
+        return cred.source if cred is not None else (self.client_label or "none")
+
+    @property
+    def api_key_source(self) -> str:
+        cred = self.resolution.credential if self.resolution else None
+        return cred.api_key_source if cred is not None else "none"
+
+    def error(self) -> str | None:
+        """Why no request can be made (no usable credential), or None."""
+        if self.resolution is None:
+            return None
+        return self.resolution.error()
+
+    def warnings(self) -> list[str]:
+        return self.resolution.warnings() if self.resolution else []
+
+    def client(self, max_retries: int = 0) -> anthropic.AsyncAnthropic | None:
+        if self.resolution is None or self.resolution.credential is None:
+            return None
+        return self.resolution.client(max_retries=max_retries)
+
+    def describe(self) -> dict[str, Any]:
+        """For the init and result frames: who pays, never a secret."""
+        return {
+            "mode": self.mode,
+            "source": self.source,
+            "account": self.account,
+            "ledger": self.ledger.location if self.ledger else None,
+        }
+
+    def meter(self, session_id: str, tags: Mapping[str, str] | None = None) -> Meter:
+        context = MeterContext(session_id, self.mode, self.account, self.project, dict(tags or {}))
+        return Meter(context, self.ledger, spool=self.spool)
+
+    def guard(self, run_cap: Decimal | None) -> BudgetGuard:
+        windows = self.config.plan_windows
+        return BudgetGuard(
+            mode=self.mode,
+            run_cap=run_cap,
+            caps=self.config.budgets.get(self.mode) or Budget(),
+            ledger=self.ledger,
+            warn_at=windows.warn_at,
+            stop_at=windows.stop_at,
+        )
+
+    def close(self) -> None:
+        if self.ledger is not None:
+            self.ledger.close()
+
+
+def open_billing(
+    cwd: Path,
+    environ: Mapping[str, str],
+    *,
+    api_key_helper: str | None,
+    flag_mode: str | None = None,
+    flag_ledger: str | None = None,
+    project: str | None = None,
+    bare: bool = False,
+    record: bool = True,
+    own_client: str | None = None,
+) -> Billing:
+    """Resolve the credential (unless the caller brought a client) and open the ledger."""
+    try:
+        config = load_billing_config(cwd, environ, flag_mode=flag_mode, flag_ledger=flag_ledger)
+        resolution = None
+        if own_client is None:
+            resolution = resolve_credential(
+                environ,
+                api_key_helper=api_key_helper,
+                pinned=config.mode_pin,
+                bare=bare,
+                store=CredentialStore(environ),
+                cwd=cwd,
+            )
+    except (ConfigError, AuthError, StoreError) as exc:
+        raise BillingError(str(exc)) from exc
+    ledger = None
+    spool = None
+    if record:
+        try:
+            ledger = open_ledger(config.ledger[0] if config.ledger else str(default_ledger_path(environ)))
+        except LedgerError as exc:
+            raise BillingError(f"{exc} (pass --no-ledger to run without recording)") from exc
+        spool = Spool(data_dir(environ) / "ledger-spool.jsonl")
+    return Billing(config, resolution, ledger, spool, project or config.project or str(cwd), own_client)

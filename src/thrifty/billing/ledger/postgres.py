@@ -1,0 +1,140 @@
+"""The team ledger: one PostgreSQL database shared by everyone's thrifty.
+
+Same rows, same answers as the SQLite ledger (both pass one conformance suite); the store just
+spells values natively: NUMERIC costs (exact, and summed exactly by the server), timestamptz,
+jsonb. The connection runs in autocommit, so each ``append`` is one transaction that the server
+has committed, and flushed, before it returns; ``append_many`` is one explicit transaction.
+
+Only imported once ``open_url`` has checked that psycopg is installed (it is an optional extra).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC
+from typing import Any
+
+import psycopg
+from psycopg.rows import TupleRow
+from psycopg.types.json import Jsonb
+
+from thrifty.billing.ledger import LedgerError
+from thrifty.billing.ledger.migrations import MIGRATIONS_TABLE, migrate
+from thrifty.billing.ledger.open import mask_url, scrub, url_secrets
+from thrifty.billing.ledger.sql import Dialect, SqlLedger
+
+CONNECT_TIMEOUT_S = 10
+#: pg_advisory_xact_lock key serialising migrations across every client of one database ("thrifty!").
+MIGRATION_LOCK = 0x7468726966747921
+
+DIALECT = Dialect(
+    name="postgres",
+    ph="%s",
+    encode_cost=lambda c: c,
+    decode_cost=lambda v: v,
+    encode_time=lambda dt: dt,
+    decode_time=lambda v: v.astimezone(UTC),
+    encode_json=lambda value: None if value is None else Jsonb(value),
+    decode_json=lambda v: None if v is None else dict(v),
+    encode_bool=bool,
+    has_rate_limits="rate_limits IS NOT NULL AND rate_limits <> '{}'::jsonb",
+    sum_in_store=True,
+)
+
+Conn = psycopg.Connection[TupleRow]
+
+
+class _Migrations:
+    dialect = "postgres"
+
+    def __init__(self, conn: Conn, location: str) -> None:
+        self.conn = conn
+        self.location = location
+
+    def applied(self) -> set[str] | None:
+        row = self.conn.execute("SELECT to_regclass(%s)", (MIGRATIONS_TABLE,)).fetchone()
+        if row is None or row[0] is None:
+            return None
+        return {name for (name,) in self.conn.execute(f"SELECT name FROM {MIGRATIONS_TABLE}")}  # noqa: S608
+
+    @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        with self.conn.transaction():
+            self.conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
+            yield
+
+    def execute(self, sql: str) -> None:
+        self.conn.execute(sql)
+
+    def record(self, name: str) -> None:
+        self.conn.execute(
+            f"INSERT INTO {MIGRATIONS_TABLE} (name, applied_at) VALUES (%s, now())",  # noqa: S608
+            (name,),
+        )
+
+
+class PostgresLedger(SqlLedger):
+    def __init__(self, url: str) -> None:
+        super().__init__(mask_url(url), DIALECT)
+        self._url = url
+        self._secrets = url_secrets(url)
+        self._closed = False
+        self._conn = self._connect()
+        try:
+            with self._guard():
+                migrate(_Migrations(self._conn, self.location))
+        except BaseException:
+            self._conn.close()
+            raise
+
+    def _connect(self) -> Conn:
+        extra: dict[str, Any] = {"connect_timeout": CONNECT_TIMEOUT_S}
+        if "connect_timeout" in self._url:
+            extra = {}
+        try:
+            conn = psycopg.connect(self._url, autocommit=True, **extra)
+        except (psycopg.Error, ValueError) as exc:
+            reason = scrub(str(exc), self._secrets) or type(exc).__name__
+            raise LedgerError(f"cannot connect to PostgreSQL ledger at {self.location}: {reason}") from None
+        try:
+            # A returned append must be durable; a server-wide "off" would make it merely likely.
+            setting = conn.execute("SHOW synchronous_commit").fetchone()
+            if setting is not None and setting[0] == "off":
+                conn.execute("SET synchronous_commit = local")
+        except psycopg.Error as exc:
+            conn.close()
+            reason = scrub(str(exc), self._secrets)
+            raise LedgerError(f"PostgreSQL ledger at {self.location}: {reason}") from None
+        return conn
+
+    def _live(self) -> Conn:
+        """The connection, reopened once if the server dropped it (a restart, an idle timeout)."""
+        if self._conn.broken or (self._conn.closed and not self._closed):
+            self._conn.close()
+            self._conn = self._connect()
+        return self._conn
+
+    @contextmanager
+    def _guard(self) -> Iterator[None]:
+        try:
+            yield
+        except psycopg.Error as exc:
+            reason = scrub(str(exc), self._secrets) or type(exc).__name__
+            raise LedgerError(f"PostgreSQL ledger at {self.location}: {reason}") from None
+
+    def _execute(self, sql: str, params: Sequence[Any]) -> int:
+        return self._live().execute(sql, params).rowcount
+
+    def _execute_many(self, sql: str, records: Iterator[Sequence[Any]]) -> int:
+        conn = self._live()
+        with conn.transaction(), conn.cursor() as cur:
+            cur.executemany(sql, records)
+            return cur.rowcount
+
+    def _fetch(self, sql: str, params: Sequence[Any]) -> list[Sequence[Any]]:
+        return list(self._live().execute(sql, params).fetchall())
+
+    def _close(self) -> None:
+        self._closed = True
+        self._conn.close()

@@ -1,0 +1,163 @@
+"""The default ledger: one SQLite file, shared safely by every thrifty process on the machine.
+
+- WAL, so reports read while agents write, and ``synchronous=FULL``, so a committed row survives
+  a power cut as well as a crash: the ledger is the record of money spent and never loses a row.
+- A 30 s busy timeout: eight agents appending at once queue for the write lock instead of failing.
+- Costs are TEXT (the exact ``Decimal`` string: SQLite's numbers are binary floats), times are
+  fixed-width ISO-8601 UTC text (so ``ORDER BY``/``<`` on text is time order), JSON as TEXT.
+- The file is created 0600 (it names every project worked on); SQLite gives its ``-wal`` and
+  ``-shm`` files the same mode.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from thrifty.billing.ledger import LedgerError
+from thrifty.billing.ledger.migrations import MIGRATIONS_TABLE, migrate
+from thrifty.billing.ledger.sql import Dialect, SqlLedger
+
+BUSY_TIMEOUT_S = 30.0
+MEMORY = ":memory:"
+
+
+def _encode_time(dt: datetime) -> str:
+    # Not strftime: "%Y" does not zero-pad years below 1000 on every libc, and width is order here.
+    return (
+        f"{dt.year:04d}-{dt.month:02d}-{dt.day:02d}T"
+        f"{dt.hour:02d}:{dt.minute:02d}:{dt.second:02d}.{dt.microsecond:06d}Z"
+    )
+
+
+def _decode_json(text: str | None) -> dict[str, str] | None:
+    return None if text is None else dict(json.loads(text))
+
+
+def _encode_json(value: dict[str, str] | None) -> str | None:
+    return None if value is None else json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+DIALECT = Dialect(
+    name="sqlite",
+    ph="?",
+    encode_cost=lambda c: None if c is None else str(c),
+    decode_cost=lambda v: None if v is None else Decimal(v),
+    encode_time=_encode_time,
+    decode_time=lambda v: datetime.fromisoformat(v).astimezone(UTC),
+    encode_json=_encode_json,
+    decode_json=_decode_json,
+    encode_bool=int,
+    has_rate_limits="rate_limits IS NOT NULL AND rate_limits <> '{}'",
+    sum_in_store=False,
+)
+
+
+def _create_private(path: Path) -> None:
+    """Create the file 0600 before SQLite does, since SQLite would honour only the umask."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    os.close(fd)
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+class _Migrations:
+    dialect = "sqlite"
+
+    def __init__(self, conn: sqlite3.Connection, location: str) -> None:
+        self.conn = conn
+        self.location = location
+
+    def applied(self) -> set[str] | None:
+        exists = self.conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (MIGRATIONS_TABLE,)
+        ).fetchone()
+        if exists is None:
+            return None
+        return {name for (name,) in self.conn.execute(f"SELECT name FROM {MIGRATIONS_TABLE}")}  # noqa: S608
+
+    @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        with _transaction(self.conn):
+            yield
+
+    def execute(self, sql: str) -> None:
+        self.conn.execute(sql)
+
+    def record(self, name: str) -> None:
+        self.conn.execute(
+            f"INSERT INTO {MIGRATIONS_TABLE} (name, applied_at) VALUES (?, ?)",  # noqa: S608
+            (name, _encode_time(datetime.now(UTC))),
+        )
+
+
+@contextmanager
+def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
+    """IMMEDIATE: take the write lock up front (waiting up to the busy timeout), never mid-way."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+
+
+class SqliteLedger(SqlLedger):
+    def __init__(self, path: Path | str) -> None:
+        memory = str(path) == MEMORY
+        location = MEMORY if memory else str(Path(path).expanduser().absolute())
+        super().__init__(location, DIALECT)
+        try:
+            if not memory:
+                _create_private(Path(location))
+            # isolation_level=None: the driver opens no transactions behind our back; we do, explicitly.
+            self._conn = sqlite3.connect(
+                location, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
+            )
+        except (OSError, sqlite3.Error) as exc:
+            raise LedgerError(f"cannot open SQLite ledger at {location}: {_one_line(exc)}") from None
+        try:
+            with self._guard():
+                self._conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+                if not memory:
+                    mode = self._conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+                    if str(mode).lower() != "wal":
+                        raise LedgerError(f"cannot put SQLite ledger at {location} in WAL mode (got {mode})")
+                self._conn.execute("PRAGMA synchronous = FULL")
+                migrate(_Migrations(self._conn, location))
+        except BaseException:
+            self._conn.close()
+            raise
+
+    @contextmanager
+    def _guard(self) -> Iterator[None]:
+        try:
+            yield
+        except sqlite3.Error as exc:
+            raise LedgerError(f"SQLite ledger at {self.location}: {_one_line(exc)}") from exc
+
+    def _execute(self, sql: str, params: Sequence[Any]) -> int:
+        # Autocommit: the INSERT is its own transaction, committed (and fsynced) when it returns.
+        return self._conn.execute(sql, params).rowcount
+
+    def _execute_many(self, sql: str, records: Iterator[Sequence[Any]]) -> int:
+        with _transaction(self._conn):
+            return self._conn.executemany(sql, records).rowcount
+
+    def _fetch(self, sql: str, params: Sequence[Any]) -> list[Sequence[Any]]:
+        return list(self._conn.execute(sql, params).fetchall())
+
+    def _close(self) -> None:
+        self._conn.close()

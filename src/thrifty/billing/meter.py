@@ -1,0 +1,125 @@
+"""The meter: every attempt that returned usage is priced once and written to the ledger at once.
+
+The loop calls ``record`` as soon as an attempt's usage is known, before it parses tool calls
+or retries, so a crash afterwards cannot lose a billed call. The run's ``total_cost_usd``,
+``usage`` and ``modelUsage`` come from the same numbers (``tally``), never from a second sum.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from thrifty.agent.events import ApiUsage
+from thrifty.billing.ledger import Ledger, LedgerError, LedgerRow
+from thrifty.billing.prices import PriceTable, bundled_prices
+from thrifty.billing.spool import Spool
+from thrifty.billing.tally import Tally
+
+
+@dataclass(frozen=True)
+class MeterContext:
+    """Who pays and for what: stamped on every row of a run."""
+
+    session_id: str
+    mode: str
+    account: str
+    project: str
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+def cache_writes(usage: dict[str, Any]) -> tuple[int, int]:
+    """(5-minute, 1-hour) cache-write tokens; an unsplit total counts as 5-minute writes."""
+    creation = usage.get("cache_creation") or {}
+    w5 = int(creation.get("ephemeral_5m_input_tokens") or 0)
+    w1 = int(creation.get("ephemeral_1h_input_tokens") or 0)
+    total = int(usage.get("cache_creation_input_tokens") or 0)
+    if w5 + w1 < total:
+        w5 = total - w1
+    return w5, w1
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Meter:
+    def __init__(
+        self,
+        context: MeterContext,
+        ledger: Ledger | None,
+        *,
+        spool: Spool | None = None,
+        prices: PriceTable | None = None,
+        now: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.context = context
+        self.ledger = ledger
+        self.spool = spool
+        self.prices = prices or bundled_prices()
+        self.tally = Tally()
+        self.rows: list[LedgerRow] = []
+        #: One-line problems the loop reports as notices (a ledger that refused a write).
+        self.problems: list[str] = []
+        self._now = now
+        if ledger is not None and spool is not None:
+            try:
+                spool.drain(ledger.append_many)
+            except (LedgerError, sqlite3.Error, OSError) as exc:
+                self.problems.append(f"could not replay spooled ledger rows yet: {exc}")
+
+    def price(self, model: str, usage: dict[str, Any]) -> Decimal | None:
+        return self.prices.cost(model, usage, batch=self.context.mode == "batch")
+
+    def record(self, event: ApiUsage) -> LedgerRow:
+        usage = event.usage
+        cost = self.price(event.model, usage)
+        self.tally.add(event, cost)
+        w5, w1 = cache_writes(usage)
+        ctx = self.context
+        row = LedgerRow(
+            request_id=event.request_id or f"local-{uuid.uuid4()}",
+            session_id=ctx.session_id,
+            mode=ctx.mode,
+            account=ctx.account,
+            model=event.model,
+            input_tokens=int(usage.get("input_tokens") or 0),
+            output_tokens=int(usage.get("output_tokens") or 0),
+            cache_write_5m_tokens=w5,
+            cache_write_1h_tokens=w1,
+            cache_read_tokens=int(usage.get("cache_read_input_tokens") or 0),
+            cost_usd=cost,
+            price_version=self.prices.version,
+            project=ctx.project,
+            recorded_at=self._now(),
+            tags=dict(ctx.tags),
+            message_id=event.message_id,
+            complete=event.complete,
+            attempt=event.attempt,
+            rate_limits=event.rate_limits or None,
+        )
+        self.rows.append(row)
+        self._write(row)
+        return row
+
+    def _write(self, row: LedgerRow) -> None:
+        if self.ledger is None:
+            return
+        try:
+            self.ledger.append(row)
+        except Exception as exc:  # any driver error: the row must survive it
+            if self.spool is None:
+                raise
+            self.spool.put(row)
+            self.problems.append(
+                f"ledger write failed ({type(exc).__name__}); the call is kept in {self.spool.path} "
+                "and will be recorded when the ledger is reachable"
+            )
+
+    def spent(self) -> Decimal:
+        return self.tally.cost

@@ -1,0 +1,344 @@
+"""``thrifty usage`` as a user runs it: a subprocess against a SQLite ledger filled by the test.
+
+Every figure asserted here is worked out by hand from the rows below, so a wrong sum, a mode
+leaking into another's total or an unknown price read as zero shows up as a plain mismatch.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from unittest import mock
+
+import pytest
+
+from thrifty.billing.ledger import LedgerRow, open_ledger
+
+
+@dataclass
+class Run:
+    code: int
+    stdout: str
+    stderr: str
+
+    @property
+    def json(self) -> Any:
+        return json.loads(self.stdout)
+
+    def rows(self, mode: str) -> dict[str, dict[str, Any]]:
+        return {row["key"]: row for row in self.json["rows"] if row["mode"] == mode}
+
+
+class Usage:
+    def __init__(self, tmp: Path) -> None:
+        self.project = tmp / "project"
+        self.data = tmp / "data"
+        self.ledger = self.data / "ledger.sqlite3"
+        self.project.mkdir()
+        self.data.mkdir()
+        (tmp / "home").mkdir()
+        self.base_env = {k: v for k, v in os.environ.items() if not k.startswith(("THRIFTY_", "ANTHROPIC_"))}
+        self.base_env.update(
+            HOME=str(tmp / "home"),
+            THRIFTY_CONFIG_DIR=str(tmp / "config"),
+            THRIFTY_DATA_DIR=str(self.data),
+            COLUMNS="200",
+        )
+
+    def fill(self, rows: list[LedgerRow], path: Path | None = None) -> None:
+        ledger = open_ledger(str(path or self.ledger))
+        try:
+            assert ledger.append_many(rows) == len(rows)
+        finally:
+            ledger.close()
+
+    def inproc(self, *args: str, **env: str) -> Run:
+        """The same command in this process: for the many small filter cases, where a fresh
+        interpreter per case would cost seconds and prove nothing the subprocess tests do not."""
+        from thrifty.cli.main import main
+
+        out, err = io.StringIO(), io.StringIO()
+        with (
+            mock.patch.dict(os.environ, {**self.base_env, **env}, clear=True),
+            contextlib.chdir(self.project),
+            contextlib.redirect_stdout(out),
+            contextlib.redirect_stderr(err),
+        ):
+            try:
+                code = main(["usage", *args])
+            except SystemExit as exc:
+                code = exc.code if isinstance(exc.code, int) else 1
+        return Run(code, out.getvalue(), err.getvalue())
+
+    def __call__(self, *args: str, **env: str) -> Run:
+        result = subprocess.run(
+            [sys.executable, "-m", "thrifty", "usage", *args],
+            cwd=self.project,
+            env={**self.base_env, **env},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        return Run(result.returncode, result.stdout, result.stderr)
+
+
+def make_row(n: int, at: str, mode: str, session: str, project: str, model: str, cost: str | None,
+             inp: int, out: int, cw5: int = 0, cw1: int = 0, cr: int = 0) -> LedgerRow:  # fmt: skip
+    return LedgerRow(
+        request_id=f"req_{n}",
+        session_id=session,
+        mode=mode,
+        account="login:max-5x" if mode == "plan" else "ANTHROPIC_API_KEY",
+        model=model,
+        input_tokens=inp,
+        output_tokens=out,
+        cache_write_5m_tokens=cw5,
+        cache_write_1h_tokens=cw1,
+        cache_read_tokens=cr,
+        cost_usd=None if cost is None else Decimal(cost),
+        price_version="test-1",
+        project=project,
+        recorded_at=datetime.fromisoformat(at).astimezone(UTC),
+    )
+
+
+def sample(project: Path) -> list[LedgerRow]:
+    p = str(project.resolve())
+    sonnet, opus = "claude-sonnet-4-5", "claude-opus-4-1"
+    return [
+        make_row(1, "2025-03-01T10:00Z", "api", "s-alpha", p, sonnet, "0.123456", 1000, 200, 300, 100, 5000),
+        make_row(2, "2025-03-01T23:30Z", "api", "s-alpha", p, opus, "1.5", 2000, 400, cr=10000),
+        make_row(3, "2025-03-02T08:00Z", "api", "s-beta", "named-project", "mystery-model", None, 10, 5),
+        make_row(4, "2025-03-02T09:00Z", "api", "s-beta", "named-project", sonnet, "2.000001", 1234567, 89),
+        make_row(5, "2025-03-01T12:00Z", "plan", "s-gamma", p, opus, "10.25", 500, 50, cr=1000),
+        make_row(6, "2025-04-15T00:00Z", "batch", "s-delta", p, sonnet, "0.05", 100, 100),
+    ]  # fmt: skip
+
+
+@pytest.fixture
+def usage(tmp_path: Path) -> Usage:
+    return Usage(tmp_path)
+
+
+@pytest.fixture
+def filled(usage: Usage) -> Usage:
+    usage.fill(sample(usage.project))
+    return usage
+
+
+def ok(run: Run) -> Run:
+    assert run.code == 0, run.stderr
+    assert "Traceback" not in run.stderr
+    return run
+
+
+def one_line_error(run: Run) -> str:
+    assert run.code == 1
+    assert run.stdout == ""
+    assert "Traceback" not in run.stderr
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1, run.stderr
+    return lines[0]
+
+
+def test_daily_tables_show_each_mode_apart(filled: Usage) -> None:
+    out = ok(filled("daily", "--timezone", "UTC")).stdout
+    for title in ("API (billed per token)", "Plan (API-equivalent estimate, not billed)", "Batch"):
+        assert title in out
+    assert out.index("API (billed") < out.index("Plan (API") < out.index("Batch")
+    for figure in ("2025-03-01", "2025-03-02", "2025-04-15", "1,234,577", "1,253,671", "19,000"):
+        assert figure in out
+    assert "$1.62" in out and "≥ $2.00" in out and "≥ $3.62" in out
+    assert "$10.25" in out and "$0.05" in out
+    assert "13.92" not in out  # no grand total adding the plan estimate to billed dollars
+    assert "no known price" in out
+
+
+def test_daily_json_has_exact_sums(filled: Usage) -> None:
+    run = ok(filled("daily", "--json", "--timezone", "UTC"))
+    doc = run.json
+    assert doc["view"] == "daily" and doc["timezone"] == "UTC"
+    api = run.rows("api")
+    assert list(api) == ["2025-03-01", "2025-03-02"]
+    day1 = api["2025-03-01"]
+    assert (day1["calls"], day1["input_tokens"], day1["output_tokens"]) == (2, 3000, 600)
+    assert (day1["cache_write_tokens"], day1["cache_read_tokens"], day1["total_tokens"]) == (
+        400,
+        15000,
+        19000,
+    )
+    assert (day1["cost"], day1["cost_complete"]) == ("1.623456", True)
+    day2 = api["2025-03-02"]
+    assert (day2["cost"], day2["cost_complete"], day2["unpriced_calls"]) == ("2.000001", False, 1)
+    assert day2["models"] == ["claude-sonnet-4-5", "mystery-model"]
+    totals = doc["totals"]
+    assert (totals["api"]["calls"], totals["api"]["total_tokens"]) == (4, 1253671)
+    assert (totals["api"]["cost"], totals["api"]["cost_complete"]) == ("3.623457", False)
+    assert (totals["plan"]["cost"], totals["plan"]["cost_complete"]) == ("10.25", True)
+    assert totals["batch"]["cost"] == "0.05"
+    assert doc["cost_basis"]["plan"].startswith("api-equivalent")
+
+
+def test_timezone_moves_calls_across_midnight(filled: Usage) -> None:
+    api = ok(filled("daily", "--json", "--timezone", "Asia/Tokyo")).rows("api")
+    assert {key: row["calls"] for key, row in api.items()} == {"2025-03-01": 1, "2025-03-02": 3}
+
+
+def test_default_timezone_is_local(filled: Usage) -> None:
+    api = ok(filled("daily", "--json", TZ="Pacific/Honolulu")).rows("api")
+    assert {key: row["calls"] for key, row in api.items()} == {"2025-03-01": 4}
+
+
+def test_monthly(filled: Usage) -> None:
+    run = ok(filled("monthly", "--json", "--timezone", "UTC"))
+    assert [(r["mode"], r["key"], r["calls"]) for r in run.json["rows"]] == [
+        ("api", "2025-03", 4),
+        ("plan", "2025-03", 1),
+        ("batch", "2025-04", 1),
+    ]
+
+
+def test_session_view(filled: Usage) -> None:
+    run = ok(filled("session", "--json", "--timezone", "UTC"))
+    alpha = run.rows("api")["s-alpha"]
+    assert alpha["project"] == str(filled.project.resolve())
+    assert (alpha["first_at"], alpha["last_at"]) == ("2025-03-01T10:00:00+00:00", "2025-03-01T23:30:00+00:00")
+    assert alpha["models"] == ["claude-opus-4-1", "claude-sonnet-4-5"]
+    assert alpha["cost"] == "1.623456"
+    assert run.rows("api")["s-beta"]["project"] == "named-project"
+    text = ok(filled("session", "--timezone", "UTC")).stdout
+    assert "s-alpha" in text and "named-project" in text and "2025-03-01 23:30" in text
+
+
+def test_model_view_marks_unpriced_model_unknown(filled: Usage) -> None:
+    run = ok(filled("model", "--json"))
+    api = run.rows("api")
+    assert (api["mystery-model"]["cost"], api["mystery-model"]["cost_complete"]) == (None, False)
+    assert api["claude-sonnet-4-5"]["cost"] == "2.123457"
+    assert "unknown" in ok(filled("model")).stdout
+
+
+def test_csv_parses_with_the_same_fields(filled: Usage) -> None:
+    run = ok(filled("model", "--csv"))
+    rows = list(csv.DictReader(io.StringIO(run.stdout)))
+    assert [(r["mode"], r["key"]) for r in rows] == [
+        ("api", "claude-opus-4-1"),
+        ("api", "claude-sonnet-4-5"),
+        ("api", "mystery-model"),
+        ("plan", "claude-opus-4-1"),
+        ("batch", "claude-sonnet-4-5"),
+    ]
+    mystery = rows[2]
+    assert (mystery["cost"], mystery["cost_complete"], mystery["calls"]) == ("", "false", "1")
+    assert (rows[1]["cost"], rows[1]["input_tokens"], rows[1]["total_tokens"]) == (
+        "2.123457",
+        "1235567",
+        "1241256",
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--since", "2025-03-02", "--until", "2025-03-02"], {"api": 2, "plan": 0, "batch": 0}),
+        (["--since", "20250301", "--until", "20250301"], {"api": 2, "plan": 1, "batch": 0}),
+        (["--since", "2025-03-01T12:00:00Z"], {"api": 3, "plan": 1, "batch": 1}),
+        (["--until", "2025-03-01T12:00:00Z"], {"api": 1, "plan": 0, "batch": 0}),
+        (["--project", "."], {"api": 2, "plan": 1, "batch": 1}),
+        (["--project", "named-project"], {"api": 2, "plan": 0, "batch": 0}),
+        (["--since", "7d"], {"api": 0, "plan": 0, "batch": 0}),
+    ],
+)
+def test_filters(filled: Usage, args: list[str], expected: dict[str, int]) -> None:
+    totals = ok(filled.inproc("daily", "--json", "--timezone", "UTC", *args)).json["totals"]
+    assert {mode: total["calls"] for mode, total in totals.items()} == expected
+
+
+def test_mode_filter_reports_only_that_mode(filled: Usage) -> None:
+    doc = ok(filled.inproc("--mode", "plan", "--json")).json
+    assert list(doc["totals"]) == ["plan"] and {r["mode"] for r in doc["rows"]} == {"plan"}
+    text = ok(filled("--mode", "plan")).stdout
+    assert "Plan (API-equivalent" in text and "API (billed" not in text
+
+
+def test_filters_matching_nothing_say_so(filled: Usage) -> None:
+    run = ok(filled("--since", "2030-01-01"))
+    assert run.stdout.strip() == f"No usage in {filled.ledger} matches these filters."
+
+
+@pytest.mark.parametrize("fmt", [[], ["--json"], ["--csv"]])
+def test_missing_ledger_is_empty_and_not_created(usage: Usage, fmt: list[str]) -> None:
+    run = ok(usage(*fmt))
+    if not fmt:
+        assert run.stdout.strip() == f"No usage recorded yet in {usage.ledger}."
+    elif fmt == ["--json"]:
+        assert run.json["rows"] == [] and run.json["totals"]["api"]["cost"] == "0"
+    else:
+        assert run.stdout.splitlines()[0].startswith("key,mode,calls,")
+        assert len(run.stdout.splitlines()) == 1
+    assert not usage.ledger.exists()
+
+
+def test_empty_ledger_is_friendly(usage: Usage) -> None:
+    usage.fill([])
+    run = ok(usage("session"))
+    assert run.stdout.startswith("No usage recorded yet in ") and str(usage.ledger) in run.stdout
+
+
+def test_ledger_from_env_and_flag(usage: Usage, tmp_path: Path) -> None:
+    other = tmp_path / "other.sqlite3"
+    usage.fill(sample(usage.project)[:1], other)
+    assert ok(usage("--json", THRIFTY_LEDGER=str(other))).json["totals"]["api"]["calls"] == 1
+    assert ok(usage("--json", "--ledger", str(other))).json["totals"]["api"]["calls"] == 1
+    # --ledger wins over the environment.
+    run = ok(usage("--json", "--ledger", str(usage.ledger), THRIFTY_LEDGER=str(other)))
+    assert run.json["totals"]["api"]["calls"] == 0
+
+
+def test_unopenable_ledger_is_one_line(usage: Usage, tmp_path: Path) -> None:
+    garbage = tmp_path / "garbage.sqlite3"
+    garbage.write_bytes(b"this is not a database" * 100)
+    line = one_line_error(usage("--ledger", str(garbage)))
+    assert line.startswith("error: ") and "ledger" in line
+
+
+def test_bad_since_is_one_line(filled: Usage) -> None:
+    line = one_line_error(filled("--since", "xyz"))
+    assert line == "error: --since: cannot read 'xyz'; use YYYY-MM-DD, an ISO time, or 7d/24h"
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--until", "tomorrowish"], "--until: cannot read 'tomorrowish'"),
+        (["--timezone", "Mars/Base"], "--timezone: unknown zone 'Mars/Base'"),
+        (["--since", "2025-03-02", "--until", "2025-03-01"], "--since must be before --until"),
+        (["weekly"], "invalid choice"),
+        (["--json", "--csv"], "not allowed with"),
+        (["--mode", "free"], "invalid choice"),
+    ],
+)
+def test_bad_arguments_are_one_line(filled: Usage, args: list[str], needle: str) -> None:
+    assert needle in one_line_error(filled.inproc(*args))
+
+
+def test_narrow_terminal_still_renders(filled: Usage) -> None:
+    run = ok(filled("session", COLUMNS="40"))
+    assert "API" in run.stdout and "Plan" in run.stdout
+
+
+def test_help_explains_views_and_options(usage: Usage) -> None:
+    out = ok(usage("--help")).stdout
+    for word in ("daily", "monthly", "session", "model", "--since", "--until", "--timezone", "--project"):
+        assert word in out
+    assert "whole day" in out and "API prices" in out
