@@ -23,6 +23,7 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 test: lint
+	./scripts/ensure-postgres.sh
 	$(BIN)/pytest -q
 
 clean:

@@ -44,9 +44,7 @@ class Cli:
         return self.data_dir / "ledger.sqlite3"
 
     def env(self, **extra: str) -> dict[str, str]:
-        env = {
-            k: v for k, v in os.environ.items() if not k.startswith(("ANTHROPIC_", "CLAUDE_", "THRIFTY_"))
-        }
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("ANTHROPIC_", "CLAUDE_", "THRIFTY_"))}
         env.update(
             ANTHROPIC_BASE_URL=self.sim.base_url,
             ANTHROPIC_API_KEY=self.sim.api_key,
