@@ -184,6 +184,8 @@ class AgentRun:
             ending, text, failure = ending_for(exc), str(exc), exc
         finally:
             billing.close()
+            if p.owns_client:
+                await p.client.close()
         yield self._result(ending, text, started, failure)
 
     def _final_text(self) -> str:

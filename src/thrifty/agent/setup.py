@@ -42,6 +42,8 @@ class Prepared:
     ctx: ToolContext
     client: anthropic.AsyncAnthropic
     billing: Billing
+    #: True when setup built the client (so the run closes it); False for a caller's client.
+    owns_client: bool = True
 
 
 def prepare(options: AgentOptions, *, client: anthropic.AsyncAnthropic | None = None) -> Prepared:
@@ -117,6 +119,7 @@ def prepare(options: AgentOptions, *, client: anthropic.AsyncAnthropic | None = 
         )
     except BillingError as exc:
         raise SetupError(str(exc)) from exc
+    owns_client = client is None
     if client is None:
         # With no usable credential the loop ends before any request (billing.error()); the
         # placeholder client is never called.
@@ -133,4 +136,5 @@ def prepare(options: AgentOptions, *, client: anthropic.AsyncAnthropic | None = 
         ctx=ctx,
         client=client,
         billing=billing,
+        owns_client=owns_client,
     )
