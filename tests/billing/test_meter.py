@@ -48,6 +48,17 @@ CASES = [
         {"cache_read_input_tokens": 10_000, "cache_creation_input_tokens": 2_000},
         "0.00035",
     ),
+    # Tiers: the whole call moves to the higher price once the prompt passes the threshold.
+    ("claude-haiku-5-5", {"input_tokens": 100_000, "output_tokens": 1000}, "0.0105"),  # 0.01 + 0.0005
+    ("claude-haiku-5-5", {"input_tokens": 100_001, "output_tokens": 1000}, "0.0525005"),  # 0.0500005 + 0.0025
+    # 150,000 reads + 50,001 input = 200,001 prompt tokens: Sonnet 4.5's long-context premium ($6/$22.50,
+    # reads 0.1x = $0.60): 50,001*6 + 150,000*0.6 + 1,000*22.5 = 300006 + 90000 + 22500 micro$
+    (
+        "claude-sonnet-4-5",
+        {"input_tokens": 50_001, "cache_read_input_tokens": 150_000, "output_tokens": 1000},
+        "0.412506",
+    ),
+    ("claude-sonnet-4-5", {"input_tokens": 200_000, "output_tokens": 1000}, "0.615"),  # 0.6 + 0.015
     # Mixed: 1,234 in, 567 out, 300 5m + 200 1h writes, 9,000 reads on sonnet-5-5.
     (
         "claude-sonnet-5-5",

@@ -15,13 +15,13 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from unittest import mock
 
 import pytest
 
+from tests.usage.rows import make_row as usage_row
 from thrifty.billing.ledger import LedgerRow, open_ledger
 
 
@@ -94,22 +94,10 @@ class Usage:
 
 def make_row(n: int, at: str, mode: str, session: str, project: str, model: str, cost: str | None,
              inp: int, out: int, cw5: int = 0, cw1: int = 0, cr: int = 0) -> LedgerRow:  # fmt: skip
-    return LedgerRow(
-        request_id=f"req_{n}",
-        session_id=session,
-        mode=mode,
-        account="login:max-5x" if mode == "plan" else "ANTHROPIC_API_KEY",
-        model=model,
-        input_tokens=inp,
-        output_tokens=out,
-        cache_write_5m_tokens=cw5,
-        cache_write_1h_tokens=cw1,
-        cache_read_tokens=cr,
-        cost_usd=None if cost is None else Decimal(cost),
-        price_version="test-1",
-        project=project,
-        recorded_at=datetime.fromisoformat(at).astimezone(UTC),
-    )
+    return usage_row(
+        n=n, at=datetime.fromisoformat(at).astimezone(UTC), mode=mode, session=session, project=project,
+        model=model, cost=cost, inp=inp, out=out, cw5=cw5, cw1=cw1, cr=cr,
+    )  # fmt: skip
 
 
 def sample(project: Path) -> list[LedgerRow]:

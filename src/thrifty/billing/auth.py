@@ -19,13 +19,14 @@ import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, cast
-
-import anthropic
+from typing import TYPE_CHECKING, Literal, cast
 
 from thrifty.billing.plan_presets import PlanDefinition
 from thrifty.billing.secret import Secret, register
 from thrifty.billing.store import CredentialStore, StoreError
+
+if TYPE_CHECKING:
+    import anthropic
 
 Mode = Literal["api", "plan"]
 Scheme = Literal["x-api-key", "bearer"]
@@ -135,6 +136,8 @@ class Resolution:
         ``x-api-key`` (the header the Messages API documents and Claude Code sends), so the
         bearer header is omitted and ``X-Api-Key`` set explicitly.
         """
+        import anthropic  # here, not at the top: `thrifty status` and reports never need it
+
         cred = self.credential
         if cred is None:
             raise AuthError(self.error() or "no credential")

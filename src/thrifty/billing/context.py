@@ -11,9 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
-
-import anthropic
+from typing import TYPE_CHECKING, Any
 
 from thrifty.billing.auth import AuthError, Resolution, resolve_credential
 from thrifty.billing.budget import BudgetGuard
@@ -24,6 +22,9 @@ from thrifty.billing.paths import data_dir, default_ledger_path
 from thrifty.billing.plan_presets import PlanDefinition
 from thrifty.billing.spool import Spool
 from thrifty.billing.store import CredentialStore, StoreError
+
+if TYPE_CHECKING:
+    import anthropic
 
 
 class BillingError(ValueError):

@@ -23,6 +23,16 @@ class ModelPrice:
     cache_write_5m: Decimal
     cache_write_1h: Decimal
     cache_read: Decimal
+    #: (prompt tokens above which it applies, the price for the whole call), lowest first:
+    #: tiered models and the long-context premium.
+    tiers: tuple[tuple[int, ModelPrice], ...] = ()
+
+    def for_prompt(self, prompt_tokens: int) -> ModelPrice:
+        chosen = self
+        for above, price in self.tiers:
+            if prompt_tokens > above:
+                chosen = price
+        return chosen
 
 
 @dataclass(frozen=True)
@@ -35,9 +45,14 @@ class PriceTable:
         return self.models.get(model.removesuffix("[1m]"))
 
     def cost(self, model: str, usage: dict[str, Any], *, batch: bool = False) -> Decimal | None:
-        price = self.price(model)
-        if price is None:
+        base = self.price(model)
+        if base is None:
             return None
+        prompt = sum(
+            int(usage.get(k) or 0)
+            for k in ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
+        )
+        price = base.for_prompt(prompt)
         creation = usage.get("cache_creation") or {}
         w5 = int(creation.get("ephemeral_5m_input_tokens") or 0)
         w1 = int(creation.get("ephemeral_1h_input_tokens") or 0)
@@ -56,12 +71,14 @@ class PriceTable:
 
 def _model_price(raw: dict[str, Any]) -> ModelPrice:
     base = Decimal(raw["input"])
+    tiers = tuple((int(t["above"]), _model_price(t)) for t in raw.get("tiers", []))
     return ModelPrice(
         input=base,
         output=Decimal(raw["output"]),
         cache_write_5m=Decimal(raw.get("cache_write_5m", base * Decimal("1.25"))),
         cache_write_1h=Decimal(raw.get("cache_write_1h", base * 2)),
         cache_read=Decimal(raw.get("cache_read", base * Decimal("0.1"))),
+        tiers=tuple(sorted(tiers, key=lambda t: t[0])),
     )
 
 

@@ -34,7 +34,8 @@ def build_parser() -> OneLineParser:
         usage="thrifty -p PROMPT [options]   |   thrifty COMMAND ...",
         description=(
             "Run the agent headless on PROMPT (or on piped stdin) and print the result. Flags follow "
-            "Claude Code's `claude -p`. Commands: demo, sim (see `thrifty COMMAND --help`)."
+            "Claude Code's `claude -p`. Commands: demo, status, usage, login, logout, sim "
+            "(see `thrifty COMMAND --help`)."
         ),
     )
     p.add_argument("prompt", nargs="?", help="the task; piped stdin is appended after a newline")

@@ -22,6 +22,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from thrifty.billing.config import ConfigError, load_billing_config
 from thrifty.billing.ledger import MODES, LedgerError, LedgerRow, RowQuery, open_ledger
 from thrifty.billing.ledger.open import sqlite_path
 from thrifty.billing.paths import default_ledger_path
@@ -93,8 +94,13 @@ def add_parser(sub: argparse._SubParsersAction[Any]) -> None:
 
 
 def ledger_url(args: argparse.Namespace, environ: Mapping[str, str]) -> str:
-    """``--ledger``, then ``THRIFTY_LEDGER``, then the default file in the data directory."""
-    return args.ledger or environ.get("THRIFTY_LEDGER") or str(default_ledger_path(environ))
+    """The ledger a run started here would write: ``--ledger``, ``THRIFTY_LEDGER``, the project's
+    then the user's ``ledger`` setting, then the default file in the data directory."""
+    try:
+        config = load_billing_config(Path.cwd(), environ, flag_ledger=args.ledger)
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from exc
+    return config.ledger[0] if config.ledger else str(default_ledger_path(environ))
 
 
 def _load(url: str, query: RowQuery) -> tuple[str, list[LedgerRow]]:
