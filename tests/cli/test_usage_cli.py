@@ -9,11 +9,9 @@ from __future__ import annotations
 import contextlib
 import csv
 import io
-import json
 import os
 import subprocess
 import sys
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -21,20 +19,12 @@ from unittest import mock
 
 import pytest
 
+from tests.cli.conftest import Run as CliRun
 from tests.usage.rows import make_row as usage_row
 from thrifty.billing.ledger import LedgerRow, open_ledger
 
 
-@dataclass
-class Run:
-    code: int
-    stdout: str
-    stderr: str
-
-    @property
-    def json(self) -> Any:
-        return json.loads(self.stdout)
-
+class Run(CliRun):
     def rows(self, mode: str) -> dict[str, dict[str, Any]]:
         return {row["key"]: row for row in self.json["rows"] if row["mode"] == mode}
 
