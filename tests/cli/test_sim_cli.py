@@ -66,11 +66,21 @@ def test_unknown_flag_is_one_line_and_exit_1() -> None:
     assert result.stderr.count("\n") == 1 and "unrecognized arguments: --nope" in result.stderr
 
 
-def test_demo_runs_offline_without_a_key() -> None:
-    result = subprocess.run([*THRIFTY, "demo"], capture_output=True, text=True, env=clean_env(), timeout=120)
+def test_demo_runs_offline_without_a_key(tmp_path: Path) -> None:
+    # A user whose config pins plan billing still gets the demo, and its spend stays out of their ledger.
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "config.json").write_text('{"billingMode": "plan"}')
+    env = {
+        **clean_env(),
+        "THRIFTY_CONFIG_DIR": str(tmp_path / "config"),
+        "THRIFTY_DATA_DIR": str(tmp_path / "data"),
+    }
+    result = subprocess.run([*THRIFTY, "demo"], capture_output=True, text=True, env=env, timeout=120)
     assert result.returncode == 0, result.stderr
     assert "[simulated]" in result.stdout
     assert "nothing was billed" in result.stdout
     # a real run: the tools executed against the scratch project and the meter priced it
     assert "- [x] simulator" in result.stdout and "tool result: 3" in result.stdout
     assert "would cost $0.0" in result.stdout
+    assert "throwaway ledger (4 rows)" in result.stdout
+    assert not (tmp_path / "data").exists()

@@ -16,6 +16,7 @@ from typing import Any
 from thrifty.agent.events import ApiUsage, AssistantMessage, Event, PermissionDenied, Result, UserMessage
 from thrifty.agent.loop import run_agent
 from thrifty.agent.options import AgentOptions
+from thrifty.billing.ledger import RowQuery, open_ledger
 from thrifty.testing import Simulator
 
 PROMPT = "Tidy TODO.md: count the open items, mark the simulator done, and summarise."
@@ -89,7 +90,15 @@ async def _run(project: Path, sim: Simulator) -> Result:
         cwd=project,
         allowed_tools=["Edit", "Bash(grep:*)"],
         setting_sources=[],
-        environ={"ANTHROPIC_BASE_URL": sim.base_url, "ANTHROPIC_API_KEY": sim.api_key},
+        # Everything billing-related stays in the throwaway directory: the user's own config
+        # cannot pin a mode here, and the demo's simulated spend never enters their ledger.
+        environ={
+            "ANTHROPIC_BASE_URL": sim.base_url,
+            "ANTHROPIC_API_KEY": sim.api_key,
+            "THRIFTY_CONFIG_DIR": str(project / ".thrifty-config"),
+            "THRIFTY_KEYRING": "0",
+        },
+        ledger=str(project / ".thrifty-demo-ledger.sqlite3"),
     )
     result: Result | None = None
     async for event in run_agent(PROMPT, options):
@@ -111,6 +120,9 @@ def run(args: argparse.Namespace) -> int:
             )
             print(f"> {PROMPT}")
             result = asyncio.run(_run(project, sim))
+        ledger = open_ledger(str(project / ".thrifty-demo-ledger.sqlite3"))
+        recorded = len(ledger.query(RowQuery(session_id=result.session_id)))
+        ledger.close()
         print("\nTODO.md now reads:\n" + "".join(f"  {line}" for line in todo.read_text().splitlines(True)))
     u = result.usage
     print(
@@ -120,5 +132,9 @@ def run(args: argparse.Namespace) -> int:
     print(
         f"[simulated] at published API prices this run would cost ${result.total_cost_usd:.4f}; "
         "nothing was billed: it ran against a local simulator."
+    )
+    print(
+        f"[simulated] each call was metered into a throwaway ledger ({recorded} rows); "
+        "real runs record into yours: see `thrifty status` and `thrifty usage daily`."
     )
     return result.exit_code
