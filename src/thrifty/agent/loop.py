@@ -121,15 +121,9 @@ class AgentRun:
 
     def _check_budget(self, params: dict[str, Any]) -> list[str]:
         """Before each request: raise if the next call could pass a cap; return window warnings."""
-        last = self.meter.rows[-1] if self.meter.rows else None
-        cached = 0
-        if last is not None and datetime.now(UTC) - last.recorded_at < CACHE_LIFETIME:
-            cached = (
-                last.input_tokens
-                + last.cache_read_tokens
-                + last.cache_write_5m_tokens
-                + last.cache_write_1h_tokens
-            )
+        last = self.meter.last_row
+        recent = last is not None and datetime.now(UTC) - last.recorded_at < CACHE_LIFETIME
+        cached = last.prompt_tokens if last is not None and recent else 0
         estimate = next_call_cost(
             self.meter.prices,
             self.p.model,

@@ -13,7 +13,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from thrifty.billing.auth import AuthError, Resolution, resolve_credential
+from thrifty.billing.auth import AuthError, Credential, Resolution, resolve_credential
 from thrifty.billing.budget import BudgetGuard
 from thrifty.billing.config import BillingConfig, Budget, ConfigError, load_billing_config
 from thrifty.billing.ledger import Ledger, LedgerError, open_ledger
@@ -42,8 +42,12 @@ class Billing:
     client_label: str | None = None
 
     @property
+    def credential(self) -> Credential | None:
+        return self.resolution.credential if self.resolution else None
+
+    @property
     def mode(self) -> str:
-        cred = self.resolution.credential if self.resolution else None
+        cred = self.credential
         if cred is not None:
             return cred.mode
         pin = self.config.mode_pin
@@ -51,22 +55,22 @@ class Billing:
 
     @property
     def account(self) -> str:
-        cred = self.resolution.credential if self.resolution else None
+        cred = self.credential
         return cred.account if cred is not None else (self.client_label or "none")
 
     @property
     def plan(self) -> PlanDefinition | None:
-        cred = self.resolution.credential if self.resolution else None
+        cred = self.credential
         return cred.plan if cred is not None else None
 
     @property
     def source(self) -> str:
-        cred = self.resolution.credential if self.resolution else None
+        cred = self.credential
         return cred.source if cred is not None else (self.client_label or "none")
 
     @property
     def api_key_source(self) -> str:
-        cred = self.resolution.credential if self.resolution else None
+        cred = self.credential
         return cred.api_key_source if cred is not None else "none"
 
     def error(self) -> str | None:

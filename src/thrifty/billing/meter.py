@@ -63,7 +63,8 @@ class Meter:
         self.spool = spool
         self.prices = prices or bundled_prices()
         self.tally = Tally()
-        self.rows: list[LedgerRow] = []
+        #: The newest row, for the next request's estimate (what it can read from cache).
+        self.last_row: LedgerRow | None = None
         #: One-line problems the loop reports as notices (a ledger that refused a write).
         self.problems: list[str] = []
         self._now = now
@@ -103,7 +104,7 @@ class Meter:
             attempt=event.attempt,
             rate_limits=event.rate_limits or None,
         )
-        self.rows.append(row)
+        self.last_row = row
         self._write(row)
         return row
 

@@ -12,7 +12,7 @@ import contextlib
 import fcntl
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -68,12 +68,12 @@ class Spool:
                 rows.append(row_from_dict(json.loads(line)))  # a torn last line is skipped
         return rows
 
-    def drain(self, append_many: Any) -> int:
+    def drain(self, append_many: Callable[[list[LedgerRow]], int]) -> int:
         """Hand every spooled row to ``append_many``; the file is removed only once it succeeded."""
         if not self.path.exists():
             return 0
         with self._locked():
             rows = self.pending()
-            added = int(append_many(rows)) if rows else 0
+            added = append_many(rows) if rows else 0
             self.path.unlink(missing_ok=True)
             return added

@@ -14,6 +14,7 @@ half a file. The config directory is created 0700.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import tempfile
@@ -128,7 +129,13 @@ class CredentialStore:
         self.directory = config_dir(env)
         self.credentials_file = self.directory / CREDENTIALS_FILE
         self.login_file = self.directory / LOGIN_FILE
-        self._keyring = viable_keyring(env)
+        self._environ = env
+
+    @functools.cached_property
+    def _keyring(self) -> Any | None:
+        """Looked up on first use: importing keyring costs start-up time a run that never reaches
+        the stored login (an API key won) should not pay."""
+        return viable_keyring(self._environ)
 
     @property
     def uses_keyring(self) -> bool:
@@ -142,7 +149,7 @@ class CredentialStore:
 
     def exists(self) -> bool:
         """Whether a login is stored, without reading the secret (no keyring prompt)."""
-        return self.credentials_file.exists() or (self._keyring is not None and self.login_file.exists())
+        return self.credentials_file.exists() or (self.login_file.exists() and self._keyring is not None)
 
     def load(self) -> StoredLogin | None:
         if self._keyring is not None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 
 from thrifty.billing.ledger import Ledger, LedgerRow, RowQuery
 from thrifty.billing.plan_presets import PlanDefinition
@@ -39,10 +39,10 @@ class WindowState:
     def remaining_percent(self) -> int:
         return max(0, round((1 - self.used) * 100))
 
-    def describe(self, tz: object | None = None) -> str:
+    def describe(self, tz: tzinfo | None = None) -> str:
         text = f"{self.remaining_percent}% of your {self.label} remaining"
         if self.resets_at is not None:
-            local = self.resets_at.astimezone() if tz is None else self.resets_at.astimezone(tz)  # type: ignore[arg-type]
+            local = self.resets_at.astimezone(tz)
             text += f" (resets {local:%a %H:%M})"
         if self.estimate:
             text += " [estimated limits]"

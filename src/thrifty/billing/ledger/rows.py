@@ -46,6 +46,12 @@ class LedgerRow:
     #: The plan-window headers the server sent with this call (``anthropic-ratelimit-unified-*``).
     rate_limits: dict[str, str] | None = None
 
+    @property
+    def prompt_tokens(self) -> int:
+        """Everything the model read: uncached input, cache writes and cache reads."""
+        writes = self.cache_write_5m_tokens + self.cache_write_1h_tokens
+        return self.input_tokens + writes + self.cache_read_tokens
+
 
 @dataclass(frozen=True)
 class RowQuery:
