@@ -34,6 +34,10 @@ class Interrupted(RunEnded):
         super().__init__("Interrupted by user")
 
 
+class InterruptedTools(Interrupted):
+    """Interrupted while tools ran (or a permission answer said stop): ``aborted_tools``."""
+
+
 class StructuredOutputRetriesExhausted(RunEnded):
     def __init__(self, attempts: int) -> None:
         super().__init__(f"The model did not call StructuredOutput after {attempts} reminders")
@@ -60,6 +64,7 @@ ENDINGS: dict[type[RunEnded], Ending] = {
     BudgetExceeded: Ending("error_max_budget_usd", True, "budget_exhausted", 1, False),
     ApiFailure: Ending("success", True, "api_error", 1, True),
     Interrupted: Ending("error_during_execution", True, "aborted_streaming", 1, False),
+    InterruptedTools: Ending("error_during_execution", True, "aborted_tools", 1, False),
     StructuredOutputRetriesExhausted: Ending(
         "error_max_structured_output_retries", True, "structured_output_retry_exhausted", 1, False
     ),

@@ -6,6 +6,7 @@ exception turned into the Result by the one table in ``endings``.
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import json
 import time
@@ -21,6 +22,8 @@ from thrifty.agent.endings import (
     ApiFailure,
     Ending,
     HookStopped,
+    Interrupted,
+    InterruptedTools,
     MaxTurnsReached,
     RunEnded,
     StructuredOutputRetriesExhausted,
@@ -38,17 +41,17 @@ from thrifty.agent.events import (
 )
 from thrifty.agent.model import Completed, ModelCaller
 from thrifty.agent.options import AgentOptions
-from thrifty.agent.setup import Prepared, prepare
+from thrifty.agent.session import INTERRUPTED_TOOL, Session
 from thrifty.agent.toolrun import AskHandler, ToolRunner
 from thrifty.billing.estimate import next_call_cost
 from thrifty.billing.windows import WindowState, current_windows, from_headers, rate_limit_info
 from thrifty.tools import structured
+from thrifty.tools.base import ToolResult, error
 
 STRUCTURED_REMINDER = (
     "[structured-output-enforce] You MUST call the StructuredOutput tool with your final answer. "
     "Do not answer in plain text."
 )
-MAX_STRUCTURED_RETRIES = 3
 EPHEMERAL = {"type": "ephemeral"}
 CACHE_LIFETIME = timedelta(minutes=5)
 
@@ -73,32 +76,36 @@ def _text_of(message: dict[str, Any]) -> str:
 
 
 class AgentRun:
-    def __init__(self, options: AgentOptions, prepared: Prepared, ask: AskHandler | None = None) -> None:
-        self.options = options
-        self.p = prepared
-        self.meter = prepared.billing.meter(prepared.session_id, options.tags)
+    """One prompt of a session, from its SystemInit to its Result."""
+
+    def __init__(self, session: Session, *, first: bool) -> None:
+        self.s = session
+        self.options = session.options
+        self.p = session.prepared
+        self.first = first
+        self.meter = session.meter
         self.tally = self.meter.tally
-        self.guard = prepared.billing.guard(options.max_budget_usd)
-        self.rate_limits: dict[str, str] = {}
-        self.messages: list[dict[str, Any]] = []
+        self.guard = session.guard
+        self.messages = session.messages
         self.denials: list[dict[str, Any]] = []
         self.turns = 0
+        self.in_tools = False
         self.stop_reason: str | None = None
         self.structured: Any = None
         self.has_structured = False
         self.caller = ModelCaller(
-            prepared.client,
-            session_id=prepared.session_id,
-            max_retries=options.max_retries,
-            include_partial=options.include_partial_messages,
+            self.p.client,
+            session_id=self.p.session_id,
+            max_retries=self.options.max_retries,
+            include_partial=self.options.include_partial_messages,
         )
         self.runner = ToolRunner(
-            prepared.tools,
-            prepared.policy,
-            prepared.hooks,
-            prepared.ctx,
-            session_id=prepared.session_id,
-            ask=ask,
+            self.p.tools,
+            self.p.policy,
+            self.p.hooks,
+            self.p.ctx,
+            session_id=self.p.session_id,
+            ask=session.ask,
         )
 
     def _params(self) -> dict[str, Any]:
@@ -136,8 +143,8 @@ class AgentRun:
 
     def _windows(self) -> list[WindowState]:
         now = datetime.now(UTC)
-        if self.rate_limits:
-            return from_headers(self.rate_limits, now=now)
+        if self.s.rate_limits:
+            return from_headers(self.s.rate_limits, now=now)
         billing = self.p.billing
         return current_windows(billing.ledger, billing.account, billing.plan, now=now)
 
@@ -146,7 +153,7 @@ class AgentRun:
         self.meter.record(event)
         out: list[Event] = [event]
         if event.rate_limits:
-            self.rate_limits = event.rate_limits
+            self.s.rate_limits = event.rate_limits
             out.append(RateLimit(self.p.session_id, rate_limit_info(event.rate_limits)))
         out.extend(BillingNotice(self.p.session_id, problem) for problem in self.meter.problems)
         self.meter.problems.clear()
@@ -167,20 +174,36 @@ class AgentRun:
             __version__,
             billing.describe(),
         )
-        for warning in [*billing.warnings(), *self.meter.problems]:
+        if self.first:
+            for warning in billing.warnings():
+                yield BillingNotice(p.session_id, warning)
+        for warning in self.meter.problems:
             yield BillingNotice(p.session_id, warning)
         self.meter.problems.clear()
+        failure: RunEnded | None
         try:
             async for event in self._loop(prompt):
                 yield event
             ending, text, failure = SUCCESS, self._final_text(), None
         except RunEnded as exc:
             ending, text, failure = ending_for(exc), str(exc), exc
-        finally:
-            billing.close()
-            if p.owns_client:
-                await p.client.close()
+        except asyncio.CancelledError:
+            if not self.s.take_interrupt():
+                raise
+            self.s.repair_after_interrupt()
+            failure = InterruptedTools() if self.in_tools else Interrupted()
+            ending, text = ending_for(failure), str(failure)
         yield self._result(ending, text, started, failure)
+
+    def _check_structured(self, value: Any) -> ToolResult | None:
+        """The schema first, then the caller's own check (a pydantic model's validators)."""
+        assert self.options.json_schema is not None
+        problem = structured.validate(self.options.json_schema, value)
+        if problem is None and self.options.structured_check is not None:
+            text = self.options.structured_check(value)
+            if text:
+                problem = error(f"Output does not match the required schema:\n{text}")
+        return problem
 
     def _final_text(self) -> str:
         if self.has_structured:
@@ -205,7 +228,7 @@ class AgentRun:
             if submitted.additional_context:
                 base = [{"type": "text", "text": prompt}] if isinstance(prompt, str) else list(prompt)
                 content = [*base, *({"type": "text", "text": c} for c in submitted.additional_context)]
-        self.messages.append({"role": "user", "content": content})
+        self.s.append({"role": "user", "content": content})
         yield UserMessage(self.p.session_id, content)
         reminders = 0
         stop_hook_active = False
@@ -231,21 +254,27 @@ class AgentRun:
             self.stop_reason = message.get("stop_reason")
             blocks: list[dict[str, Any]] = list(message.get("content") or [])
             assistant: dict[str, Any] = {"role": "assistant", "content": blocks}
-            self.messages.append(assistant)
+            self.s.append(assistant, requestId=completed.request_id, model=message.get("model"))
             yield AssistantMessage(self.p.session_id, message, completed.request_id)
             calls = [b for b in blocks if b.get("type") == "tool_use"]
             if calls:
                 results: list[dict[str, Any]] = []
                 extra: list[str] = []
+                stop_turn = False
+                self.in_tools = True
                 for call in calls:
+                    if stop_turn:
+                        results.append(error(INTERRUPTED_TOOL).to_block(str(call.get("id"))))
+                        continue
                     if call.get("name") == structured.NAME and self.options.json_schema is not None:
-                        problem = structured.validate(self.options.json_schema, call.get("input"))
+                        problem = self._check_structured(call.get("input"))
                         if problem is None:
                             self.structured, self.has_structured = call.get("input"), True
+                            self.in_tools = False
                             return
                         reminders += 1
-                        if reminders > MAX_STRUCTURED_RETRIES:
-                            raise StructuredOutputRetriesExhausted(MAX_STRUCTURED_RETRIES)
+                        if reminders > self.options.structured_output_retries:
+                            raise StructuredOutputRetriesExhausted(self.options.structured_output_retries)
                         results.append(problem.to_block(str(call.get("id"))))
                         continue
                     outcome = await self.runner.run_call(call)
@@ -254,13 +283,17 @@ class AgentRun:
                     if outcome.denial is not None:
                         self.denials.append(outcome.denial.denial())
                         yield outcome.denial
+                    stop_turn = outcome.interrupt
                 user_content: list[dict[str, Any]] = [*results, *({"type": "text", "text": t} for t in extra)]
-                self.messages.append({"role": "user", "content": user_content})
+                self.s.append({"role": "user", "content": user_content})
+                self.in_tools = False
                 yield UserMessage(self.p.session_id, user_content, origin="tool_results")
+                if stop_turn:
+                    raise InterruptedTools()
                 continue
             if self.options.json_schema is not None and not self.has_structured and reminders == 0:
                 reminders += 1
-                self.messages.append({"role": "user", "content": STRUCTURED_REMINDER})
+                self.s.append({"role": "user", "content": STRUCTURED_REMINDER})
                 yield UserMessage(self.p.session_id, STRUCTURED_REMINDER, origin="reminder")
                 continue
             if self.p.hooks.has_hooks("Stop"):
@@ -270,7 +303,7 @@ class AgentRun:
                 if verdict.blocked:
                     stop_hook_active = True
                     reason = verdict.block_reason or "A Stop hook asked to continue."
-                    self.messages.append({"role": "user", "content": reason})
+                    self.s.append({"role": "user", "content": reason})
                     yield UserMessage(self.p.session_id, reason, origin="hook")
                     continue
             return
@@ -307,6 +340,6 @@ async def run_agent(
     ask: AskHandler | None = None,
 ) -> AsyncIterator[Event]:
     """Run one prompt to its Result. Setup mistakes raise ``SetupError`` before any request."""
-    prepared = prepare(options, client=client)
-    async for event in AgentRun(options, prepared, ask).run(prompt):
-        yield event
+    async with Session(options, client=client, ask=ask) as session:
+        async for event in session.turn(prompt):
+            yield event

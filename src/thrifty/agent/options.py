@@ -7,7 +7,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from thrifty.tools.base import Tool
 
 DEFAULT_MODEL = "claude-sonnet-5-5"
 DEFAULT_MAX_TOKENS = 32_000
@@ -45,7 +50,20 @@ class AgentOptions:
     json_schema: dict[str, Any] | None = None
     thinking_budget: int | None = None
     session_id: str | None = None
+    #: Sessions: continue a stored conversation by id, or the newest one in ``cwd``; with
+    #: ``fork_session`` the continuation gets a new id and the original is left as it was.
+    resume: str | None = None
+    continue_conversation: bool = False
+    fork_session: bool = False
+    #: Write the transcript that ``resume`` reads (under the data dir, 0600).
+    persist_session: bool = True
     max_retries: int = 4
+    #: Structured output: how many invalid answers the model may correct before the run fails,
+    #: and an extra check after the schema (the SDK's pydantic model): None or a problem text.
+    structured_output_retries: int = 3
+    structured_check: Callable[[Any], str | None] | None = None
+    #: Caller-defined tools offered next to the built-ins (SDK ``@tool`` and SDK MCP servers).
+    extra_tools: list[Tool] = field(default_factory=list)
     #: Where credentials, the endpoint and billing overrides are read from.
     environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
     #: Billing: pin the mode (``api``/``plan``), choose the ledger (path or URL), skip recording,

@@ -70,6 +70,10 @@ def prepare(options: AgentOptions, *, client: anthropic.AsyncAnthropic | None = 
         chosen = [t for t in select_tools(base) if not policy.is_hidden(t.name)]
     except ValueError as exc:
         raise SetupError(str(exc)) from exc
+    clash = sorted({t.name for t in options.extra_tools} & {t.name for t in select_tools(None)})
+    if clash:
+        raise SetupError(f"custom tool name {clash[0]!r} is taken by a built-in tool; rename it")
+    chosen += [t for t in options.extra_tools if not policy.is_hidden(t.name)]
     tools = {t.name: t for t in chosen}
     tool_defs = [t.definition() for t in chosen]
     if options.json_schema is not None:

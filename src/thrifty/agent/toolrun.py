@@ -17,8 +17,30 @@ from thrifty.agent.hooks import HookRunner
 from thrifty.agent.permissions import Decision, PermissionPolicy
 from thrifty.tools.base import Tool, ToolContext, ToolResult, error
 
+
+@dataclass(frozen=True)
+class AskRequest:
+    """A tool call the policy could not settle, put to whoever can answer (``can_use_tool``)."""
+
+    tool_name: str
+    tool_input: dict[str, Any]
+    tool_use_id: str
+    #: Why the policy asks (empty when it simply has no rule for the call).
+    reason: str
+
+
+@dataclass(frozen=True)
+class AskAnswer:
+    allow: bool
+    #: Allow only: the input the tool runs with instead of the model's.
+    updated_input: dict[str, Any] | None = None
+    #: Deny only: what the model is told, and whether the whole turn stops here.
+    message: str = ""
+    interrupt: bool = False
+
+
 #: Decides an "ask" the policy could not settle; headless runs have none, the SDK can supply one.
-AskHandler = Callable[[str, dict[str, Any], Decision], Awaitable[tuple[bool, dict[str, Any] | None, str]]]
+AskHandler = Callable[[AskRequest], Awaitable[AskAnswer]]
 
 
 @dataclass
@@ -26,6 +48,8 @@ class CallOutcome:
     block: dict[str, Any]
     denial: PermissionDenied | None = None
     additional_context: list[str] = field(default_factory=list)
+    #: The answer to an ask said to stop the turn (``PermissionResultDeny(interrupt=True)``).
+    interrupt: bool = False
 
 
 def _ask_message(tool_name: str, decision: Decision) -> str:
@@ -89,11 +113,19 @@ class ToolRunner:
             if decision.behavior == "ask":
                 if self.ask is None:
                     return self._deny(name, call_id, tool_input, _ask_message(name, decision))
-                allowed, updated, message = await self.ask(name, tool_input, decision)
-                if not allowed:
-                    return self._deny(name, call_id, tool_input, message or _ask_message(name, decision))
-                if updated is not None:
-                    tool_input = updated
+                try:
+                    answer = await self.ask(AskRequest(name, tool_input, call_id, decision.reason or ""))
+                except Exception as exc:  # the host's failure is a denial, as in Claude Code
+                    message = f"Tool permission request failed: Error: {exc}"
+                    return self._deny(name, call_id, tool_input, message)
+                if not answer.allow:
+                    denied = self._deny(
+                        name, call_id, tool_input, answer.message or _ask_message(name, decision)
+                    )
+                    denied.interrupt = answer.interrupt
+                    return denied
+                if answer.updated_input is not None:
+                    tool_input = answer.updated_input
         started = time.monotonic()
         try:
             result = await tool.run(tool_input, self.ctx)

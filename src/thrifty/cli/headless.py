@@ -71,7 +71,18 @@ def build_parser() -> OneLineParser:
     p.add_argument("--setting-sources", help="comma list of user,project,local ('' for none)")
     p.add_argument("--settings", help="extra settings: a JSON file or a JSON string")
     p.add_argument("--json-schema", help="JSON Schema for a validated structured answer")
-    p.add_argument("--session-id", help="use this UUID as the session id")
+    sessions = p.add_argument_group("sessions")
+    sessions.add_argument("--session-id", help="use this UUID as the id of a new session")
+    sessions.add_argument("-r", "--resume", metavar="SESSION_ID", help="continue the session with this id")
+    sessions.add_argument(
+        "-c", "--continue", dest="continue_", action="store_true", help="continue the newest session here"
+    )
+    sessions.add_argument(
+        "--fork-session", action="store_true", help="with --resume/--continue: go on under a new id"
+    )
+    sessions.add_argument(
+        "--no-session-persistence", action="store_true", help="do not save a transcript of this run"
+    )
     p.add_argument("--max-thinking-tokens", type=int, help="enable extended thinking with this budget")
     billing = p.add_argument_group("billing (thrifty)")
     billing.add_argument(
@@ -141,11 +152,20 @@ def options_from(args: argparse.Namespace) -> AgentOptions:
             )
     if args.max_turns is not None and args.max_turns < 0:
         raise _fail("--max-turns must be 0 (no limit) or a positive number")
-    if args.session_id is not None:
-        try:
-            uuid.UUID(args.session_id)
-        except ValueError:
-            raise _fail("Invalid session ID. Must be a valid UUID.") from None
+    for given in (args.session_id, args.resume):
+        if given is not None:
+            try:
+                uuid.UUID(given)
+            except ValueError:
+                raise _fail(f"Invalid session ID {given!r}. Must be a valid UUID.") from None
+    if args.resume and args.continue_:
+        raise _fail("--resume and --continue cannot be used together")
+    if args.fork_session and not (args.resume or args.continue_):
+        raise _fail("--fork-session only works with --resume or --continue")
+    if args.session_id and (args.resume or args.continue_) and not args.fork_session:
+        raise _fail("--session-id with --resume or --continue also needs --fork-session")
+    if args.no_session_persistence and args.fork_session:
+        raise _fail("--fork-session cannot be used with --no-session-persistence")
     mode = "bypassPermissions" if args.dangerously_skip_permissions else args.permission_mode
     if (
         mode == "bypassPermissions"
@@ -206,6 +226,10 @@ def options_from(args: argparse.Namespace) -> AgentOptions:
         json_schema=schema,
         thinking_budget=args.max_thinking_tokens,
         session_id=args.session_id,
+        resume=args.resume,
+        continue_conversation=args.continue_,
+        fork_session=args.fork_session,
+        persist_session=not args.no_session_persistence,
         max_retries=_max_retries(),
         billing_mode=args.billing_mode,
         ledger=args.ledger,

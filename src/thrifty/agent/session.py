@@ -1,0 +1,245 @@
+"""A conversation: one history, one client, one meter and one transcript over successive prompts.
+
+``thrifty -p`` is a session of one prompt; the SDK's ``Client`` and ``--input-format stream-json``
+feed it more. Each prompt is a turn that yields ``SystemInit`` … ``Result`` (the loop in
+``loop.AgentRun``); the running totals on each Result are the session's, as in Claude Code.
+
+A turn runs in a task of its own so that ``interrupt()`` can cancel it wherever it waits (a
+stream, a tool, a hook); the loop turns that cancellation into an interrupted Result and leaves
+the history in a shape the API accepts, so the next prompt simply goes on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import anthropic
+
+from thrifty.agent.events import Event
+from thrifty.agent.options import AgentOptions, resolve_model
+from thrifty.agent.setup import SetupError, prepare
+from thrifty.agent.toolrun import AskHandler
+from thrifty.agent.transcripts import (
+    TranscriptWriter,
+    find_transcript,
+    fork_transcript,
+    latest_session,
+    load_messages,
+)
+
+INTERRUPTED_TOOL = "[Request interrupted by user for tool use]"
+INTERRUPTED = "[Request interrupted by user]"
+
+
+def _blocks(content: str | list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{"type": "text", "text": content}] if isinstance(content, str) else list(content)
+
+
+def _resolve_history(options: AgentOptions) -> tuple[str, list[dict[str, Any]]]:
+    """The session id this run writes under, and the history it starts from."""
+    cwd = options.cwd.resolve()
+    if options.resume is not None and options.continue_conversation:
+        raise SetupError("--resume and --continue cannot be used together")
+    source: str | None = options.resume
+    if options.continue_conversation:
+        source = latest_session(cwd, options.environ)
+        if source is None:
+            raise SetupError(f"No conversation found to continue in {cwd}")
+    if source is None:
+        session_id = options.session_id or str(uuid.uuid4())
+        if options.persist_session and _exists(session_id, cwd, options):
+            raise SetupError(f"Session ID {session_id} is already in use; resume it with --resume")
+        return session_id, []
+    try:
+        path = find_transcript(source, cwd, options.environ)
+    except ValueError as exc:
+        raise SetupError(str(exc)) from exc
+    if path is None:
+        raise SetupError(f"No conversation found with session ID: {source}")
+    history = load_messages(path)
+    if not options.fork_session:
+        return source, history
+    new_id = options.session_id or str(uuid.uuid4())
+    if options.persist_session:
+        fork_transcript(path, new_id, cwd, options.environ)
+    return new_id, history
+
+
+def _exists(session_id: str, cwd: Path, options: AgentOptions) -> bool:
+    try:
+        return find_transcript(session_id, cwd, options.environ) is not None
+    except ValueError as exc:
+        raise SetupError(str(exc)) from exc
+
+
+class Session:
+    """Setup mistakes (and an unknown ``resume`` id) raise ``SetupError`` before any request."""
+
+    def __init__(
+        self,
+        options: AgentOptions,
+        *,
+        client: anthropic.AsyncAnthropic | None = None,
+        ask: AskHandler | None = None,
+    ) -> None:
+        session_id, history = _resolve_history(options)
+        self.options = dataclasses.replace(options, session_id=session_id)
+        self.prepared = prepare(self.options, client=client)
+        self.ask = ask
+        self.messages: list[dict[str, Any]] = history
+        self.meter = self.prepared.billing.meter(session_id, options.tags)
+        self.guard = self.prepared.billing.guard(options.max_budget_usd)
+        #: The newest plan-window headers; a later turn starts from them.
+        self.rate_limits: dict[str, str] = {}
+        self.transcript: TranscriptWriter | None = None
+        if options.persist_session:
+            self.transcript = TranscriptWriter.open(options.cwd.resolve(), session_id, options.environ)
+            self.prepared.hooks.transcript_path = str(self.transcript.path)
+        self.turn_count = 0
+        self._task: asyncio.Task[None] | None = None
+        self._interrupting = False
+        self._closed = False
+
+    @property
+    def session_id(self) -> str:
+        return self.prepared.session_id
+
+    @property
+    def model(self) -> str:
+        return self.prepared.model
+
+    @property
+    def permission_mode(self) -> str:
+        return self.prepared.policy.mode
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    # -- history ----------------------------------------------------------------------------
+
+    def append(self, message: dict[str, Any], **extra: Any) -> None:
+        """Add a message to the history and the transcript. A user message that follows a user
+        message (the prompt after an interrupted call) is merged, since turns must alternate."""
+        if message["role"] == "user" and self.messages and self.messages[-1]["role"] == "user":
+            last = self.messages[-1]
+            last["content"] = _blocks(last["content"]) + _blocks(message["content"])
+        else:
+            self.messages.append(message)
+        if self.transcript is not None:
+            self.transcript.record(message, **extra)
+
+    def repair_after_interrupt(self) -> None:
+        """Answer tool calls that never ran and note the interruption, as Claude Code does."""
+        last = self.messages[-1] if self.messages else None
+        if last is not None and last["role"] == "assistant":
+            calls = [b for b in last["content"] if isinstance(b, dict) and b.get("type") == "tool_use"]
+            if calls:
+                results = [
+                    {
+                        "type": "tool_result",
+                        "tool_use_id": c.get("id"),
+                        "content": INTERRUPTED_TOOL,
+                        "is_error": True,
+                    }
+                    for c in calls
+                ]
+                self.append({"role": "user", "content": results})
+                return
+        if last is not None and last["role"] == "user":
+            self.append({"role": "user", "content": INTERRUPTED})
+
+    # -- control ----------------------------------------------------------------------------
+
+    def set_model(self, model: str | None) -> str:
+        """Takes effect from the next request; ``None`` or ``"default"`` restores the option's model."""
+        chosen = self.options.model if model in (None, "default") else str(model)
+        self.prepared.model = resolve_model(chosen)
+        return self.prepared.model
+
+    def set_permission_mode(self, mode: str) -> str:
+        """Raises ValueError for an unknown mode, or bypass when settings disable it."""
+        self.prepared.policy.set_mode(mode)
+        self.prepared.hooks.permission_mode = self.prepared.policy.mode
+        return self.prepared.policy.mode
+
+    def interrupt(self) -> bool:
+        """Stop the running turn where it waits; it still ends in a Result. False if none runs."""
+        task = self._task
+        if task is None or task.done():
+            return False
+        self._interrupting = True
+        task.cancel()
+        return True
+
+    def take_interrupt(self) -> bool:
+        """Called by the loop on cancellation: was it ``interrupt()`` (go on) or a real cancel?"""
+        if not self._interrupting:
+            return False
+        self._interrupting = False
+        task = asyncio.current_task()
+        if task is not None:
+            task.uncancel()
+        return True
+
+    # -- turns ------------------------------------------------------------------------------
+
+    async def turn(self, prompt: str | list[dict[str, Any]]) -> AsyncIterator[Event]:
+        """Run one prompt to its Result. Turns of one session run one at a time."""
+        from thrifty.agent.loop import AgentRun  # the loop imports this module's types
+
+        if self._closed:
+            raise RuntimeError("the session is closed")
+        if self.running:
+            raise RuntimeError("a turn is already running in this session; wait for its Result")
+        self.turn_count += 1
+        queue: asyncio.Queue[Event | None] = asyncio.Queue()
+        run = AgentRun(self, first=self.turn_count == 1)
+
+        async def pump() -> None:
+            try:
+                async for event in run.run(prompt):
+                    queue.put_nowait(event)
+            finally:
+                queue.put_nowait(None)
+
+        self._interrupting = False
+        task = self._task = asyncio.create_task(pump())
+        try:
+            while (event := await queue.get()) is not None:
+                yield event
+            await task  # re-raises a crash of the loop itself
+        finally:
+            if not task.done():
+                self._interrupting = False
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            self._task = None
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        if self.running:
+            assert self._task is not None
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self.transcript is not None:
+            self.transcript.close()
+        self.prepared.billing.close()
+        if self.prepared.owns_client:
+            await self.prepared.client.close()
+
+    async def __aenter__(self) -> Session:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
