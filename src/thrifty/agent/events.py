@@ -11,6 +11,11 @@ import uuid as uuidlib
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+#: The Claude Code version thrifty reports in ``system/init`` as ``claude_code_version``: the
+#: Agent SDK checks that field against its minimum (2.0.0, and 2.1.248 for ``verbatim_prompts``).
+#: thrifty's own version goes in ``thrifty_version``.
+CLAUDE_CODE_COMPAT_VERSION = "2.1.331"
+
 
 def new_uuid() -> str:
     return str(uuidlib.uuid4())
@@ -30,6 +35,16 @@ class SystemInit:
     uuid: str = field(default_factory=new_uuid)
     kind: Literal["system_init"] = "system_init"
 
+    @property
+    def subtype(self) -> str:
+        """As the official SDK's ``SystemMessage.subtype``."""
+        return "init"
+
+    @property
+    def data(self) -> dict[str, Any]:
+        """The whole ``system/init`` frame, as the official SDK's ``SystemMessage.data``."""
+        return self.to_frame()
+
     def to_frame(self) -> dict[str, Any]:
         return {
             "type": "system",
@@ -42,7 +57,8 @@ class SystemInit:
             "permissionMode": self.permission_mode,
             "slash_commands": [],
             "apiKeySource": self.api_key_source,
-            "claude_code_version": self.version,
+            "claude_code_version": CLAUDE_CODE_COMPAT_VERSION,
+            "thrifty_version": self.version,
             "output_style": "default",
             "agents": [],
             "skills": [],
@@ -140,6 +156,33 @@ class AssistantMessage:
     request_id: str | None
     uuid: str = field(default_factory=new_uuid)
     kind: Literal["assistant"] = "assistant"
+
+    # Conveniences for SDK callers, named as on the official SDK's AssistantMessage.
+    @property
+    def content(self) -> list[dict[str, Any]]:
+        """The response's content blocks (Messages API dicts)."""
+        return list(self.message.get("content") or [])
+
+    @property
+    def text(self) -> str:
+        """The response's text blocks, joined."""
+        return "".join(str(b.get("text", "")) for b in self.content if b.get("type") == "text")
+
+    @property
+    def model(self) -> str | None:
+        return self.message.get("model")
+
+    @property
+    def usage(self) -> dict[str, Any] | None:
+        return self.message.get("usage")
+
+    @property
+    def stop_reason(self) -> str | None:
+        return self.message.get("stop_reason")
+
+    @property
+    def message_id(self) -> str | None:
+        return self.message.get("id")
 
     def to_frame(self) -> dict[str, Any]:
         return {

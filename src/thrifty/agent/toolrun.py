@@ -89,6 +89,8 @@ class ToolRunner:
         if tool is None:
             return CallOutcome(error(f"Error: No such tool available: {name}").to_block(call_id))
         hook_allowed = False
+        #: PreToolUse ``additionalContext`` reaches the model next to the result, as in Claude Code.
+        pre_context: list[str] = []
         if self.hooks.has_hooks("PreToolUse"):
             pre = await self.hooks.pre_tool_use(name, tool_input, call_id)
             if pre.stop:
@@ -102,6 +104,7 @@ class ToolRunner:
             if pre.updated_input is not None:
                 tool_input = pre.updated_input
             hook_allowed = pre.permission_decision == "allow"
+            pre_context = list(pre.additional_context)
         if not hook_allowed:
             decision = self.policy.decide(
                 name, tool_input, read_only=tool.read_only, edits_files=tool.edits_files
@@ -131,7 +134,7 @@ class ToolRunner:
             result = await tool.run(tool_input, self.ctx)
         except Exception as exc:  # a tool bug must not kill the run: the model sees the failure
             result = error(f"Error: {name} failed: {type(exc).__name__}: {exc}")
-        outcome = CallOutcome(result.to_block(call_id))
+        outcome = CallOutcome(result.to_block(call_id), additional_context=pre_context)
         if self.hooks.has_hooks("PostToolUse"):
             post = await self.hooks.post_tool_use(
                 name,

@@ -13,6 +13,7 @@ the API key first so there is one answer to "who pays", and sends only one crede
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import signal
 import subprocess
@@ -26,6 +27,8 @@ from thrifty.billing.secret import Secret, register
 from thrifty.billing.store import CredentialStore, StoreError
 
 if TYPE_CHECKING:
+    import ssl
+
     import anthropic
 
 Mode = Literal["api", "plan"]
@@ -141,18 +144,39 @@ class Resolution:
         cred = self.credential
         if cred is None:
             raise AuthError(self.error() or "no credential")
+        http = anthropic.DefaultAsyncHttpxClient(
+            verify=_tls_context(os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
+        )
         if cred.scheme == "bearer":
             return anthropic.AsyncAnthropic(
-                auth_token=cred.secret.reveal(), api_key=None, base_url=self.endpoint, max_retries=max_retries
+                auth_token=cred.secret.reveal(),
+                api_key=None,
+                base_url=self.endpoint,
+                max_retries=max_retries,
+                http_client=http,
             )
         key = cred.secret.reveal()
         return anthropic.AsyncAnthropic(
             api_key=key,
             base_url=self.endpoint,
             max_retries=max_retries,
+            http_client=http,
             # The SDK's header layers honour ``omit`` at runtime; its annotation says only str.
             default_headers=cast("dict[str, str]", {"X-Api-Key": key, "Authorization": anthropic.omit}),
         )
+
+
+@functools.lru_cache(maxsize=4)
+def _tls_context(cert_file: str | None, cert_dir: str | None) -> ssl.SSLContext:
+    """One TLS context per CA setting, shared by every client of the process.
+
+    Loading the CA bundle costs ~20 ms of CPU; built per client it was most of an SDK session's
+    CPU when hundreds of sessions run in one process. The arguments only key the cache: httpx
+    reads ``SSL_CERT_FILE``/``SSL_CERT_DIR`` itself.
+    """
+    import httpx2
+
+    return httpx2.create_ssl_context()
 
 
 def _run_helper(command: str, environ: Mapping[str, str], cwd: Path | None, timeout: float) -> Secret:

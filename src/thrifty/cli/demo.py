@@ -99,6 +99,8 @@ async def _run(project: Path, sim: Simulator) -> Result:
             "THRIFTY_KEYRING": "0",
         },
         ledger=str(project / ".thrifty-demo-ledger.sqlite3"),
+        # A simulated conversation is not one the user will want to resume.
+        persist_session=False,
     )
     result: Result | None = None
     async for event in run_agent(PROMPT, options):

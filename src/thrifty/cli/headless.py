@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import os
 import sys
 import uuid
@@ -19,13 +20,34 @@ from typing import Any
 from thrifty.agent.loop import run_agent
 from thrifty.agent.options import AgentOptions
 from thrifty.agent.permissions import PERMISSION_MODES
+from thrifty.agent.prompt import environment_block
 from thrifty.agent.settings import parse_setting_sources
 from thrifty.agent.setup import SetupError
 from thrifty.cli.errors import EXIT_ERROR, OneLineParser, UsageError
 from thrifty.cli.render import Renderer
+from thrifty.cli.sdk_mcp import McpConfigError, parse_mcp_config, server_type
+
+log = logging.getLogger("thrifty.cli")
 
 MAX_STDIN = 10 * 1024 * 1024
 MODE_CHOICES = [*PERMISSION_MODES, "manual"]
+#: ``--system-prompt ""`` (what the Agent SDK passes when the caller sets no system prompt): the
+#: API takes no empty text block, so the prompt is this line and the environment facts.
+MINIMAL_SYSTEM_PROMPT = "You are thrifty, a headless coding agent."
+#: Flags of Claude Code and the Agent SDK that thrifty accepts and ignores (dest -> flag).
+IGNORED_FLAGS = {
+    "fallback_model": "--fallback-model",
+    "betas": "--betas",
+    "include_hook_events": "--include-hook-events",
+    "thinking_display": "--thinking-display",
+    "effort": "--effort",
+    "plugin_dirs": "--plugin-dir",
+    "task_budget": "--task-budget",
+    "resume_session_at": "--resume-session-at",
+    "resume_drops_turn": "--resume-drops-turn",
+    "session_mirror": "--session-mirror",
+    "strict_mcp_config": "--strict-mcp-config",
+}
 
 
 def build_parser() -> OneLineParser:
@@ -34,7 +56,9 @@ def build_parser() -> OneLineParser:
         usage="thrifty -p PROMPT [options]   |   thrifty COMMAND ...",
         description=(
             "Run the agent headless on PROMPT (or on piped stdin) and print the result. Flags follow "
-            "Claude Code's `claude -p`. Commands: demo, status, usage, login, logout, sim "
+            "Claude Code's `claude -p`. With --input-format stream-json --output-format stream-json "
+            "--verbose, prompts and control requests come as NDJSON on stdin, as the Agent SDK sends "
+            "them (no -p needed). Commands: demo, status, usage, login, logout, sim "
             "(see `thrifty COMMAND --help`)."
         ),
     )
@@ -84,6 +108,37 @@ def build_parser() -> OneLineParser:
         "--no-session-persistence", action="store_true", help="do not save a transcript of this run"
     )
     p.add_argument("--max-thinking-tokens", type=int, help="enable extended thinking with this budget")
+    p.add_argument(
+        "--thinking", help="disabled: no extended thinking (enabled/adaptive are accepted, not implemented)"
+    )
+    sdk = p.add_argument_group("Agent SDK (stream-json input)")
+    sdk.add_argument(
+        "--permission-prompt-tool",
+        metavar="stdio",
+        help="stdio: ask the host (can_use_tool control request) when a tool call needs permission",
+    )
+    sdk.add_argument(
+        "--mcp-config",
+        action="append",
+        default=[],
+        metavar="JSON_OR_FILE",
+        help='MCP servers ({"mcpServers": ...}); only SDK servers (type "sdk") are served, by the host',
+    )
+    sdk.add_argument("--debug-file", type=Path, help="write debug logs to this file")
+    compat = p.add_argument_group(
+        "accepted for compatibility",
+        "Claude Code / Agent SDK flags that thrifty accepts and ignores: --fallback-model, --betas, "
+        "--include-hook-events, --thinking-display, --effort, --plugin-dir, --task-budget, "
+        "--resume-session-at, --resume-drops-turn, --session-mirror, --strict-mcp-config "
+        "(only --mcp-config servers are ever used).",
+    )
+    for flag in ("--fallback-model", "--betas", "--thinking-display", "--effort", "--task-budget"):
+        compat.add_argument(flag, help=argparse.SUPPRESS)
+    for flag in ("--resume-session-at", "--resume-drops-turn"):
+        compat.add_argument(flag, help=argparse.SUPPRESS)
+    compat.add_argument("--plugin-dir", dest="plugin_dirs", action="append", help=argparse.SUPPRESS)
+    for flag in ("--include-hook-events", "--session-mirror", "--strict-mcp-config"):
+        compat.add_argument(flag, action="store_true", help=argparse.SUPPRESS)
     billing = p.add_argument_group("billing (thrifty)")
     billing.add_argument(
         "--billing-mode",
@@ -134,7 +189,21 @@ def options_from(args: argparse.Namespace) -> AgentOptions:
     if args.input_format == "stream-json":
         if args.output_format != "stream-json":
             raise _fail("--input-format=stream-json requires output-format=stream-json.")
-        raise _fail("--input-format=stream-json is not supported yet; pass the prompt as an argument")
+        if args.prompt is not None:
+            raise _fail("with --input-format=stream-json the prompts come on stdin, not as an argument")
+    if args.permission_prompt_tool is not None:
+        if args.permission_prompt_tool != "stdio":
+            raise _fail(
+                f"--permission-prompt-tool {args.permission_prompt_tool!r} is not supported; "
+                "only 'stdio' (the Agent SDK's can_use_tool) is"
+            )
+        if args.input_format != "stream-json":
+            raise _fail("--permission-prompt-tool stdio requires --input-format=stream-json")
+    for dest, flag in IGNORED_FLAGS.items():
+        if getattr(args, dest):
+            log.debug("%s is accepted for compatibility and ignored", flag)
+    if args.thinking not in (None, "disabled"):
+        log.debug("--thinking %s is not implemented; ignored", args.thinking)
     if args.include_partial_messages and args.output_format != "stream-json":
         raise _fail("--include-partial-messages requires --print and --output-format=stream-json.")
     if args.system_prompt is not None and args.system_prompt_file is not None:
@@ -194,11 +263,15 @@ def options_from(args: argparse.Namespace) -> AgentOptions:
     if args.tools is not None:
         names = [n for part in args.tools for n in part.replace(",", " ").split()]
         tools = None if names == ["default"] else names
+    system_prompt = args.system_prompt
+    if system_prompt is not None and not system_prompt.strip():
+        dirs = [d.resolve() for d in args.add_dirs]
+        system_prompt = MINIMAL_SYSTEM_PROMPT + "\n\n" + environment_block(Path.cwd(), dirs)
     options = AgentOptions(
         cwd=Path.cwd(),
         system_prompt=_read(args.system_prompt_file, "--system-prompt-file")
         if args.system_prompt_file
-        else args.system_prompt,
+        else system_prompt,
         append_system_prompt="\n\n".join(
             part
             for part in (
@@ -224,7 +297,7 @@ def options_from(args: argparse.Namespace) -> AgentOptions:
         settings=args.settings,
         include_partial_messages=args.include_partial_messages,
         json_schema=schema,
-        thinking_budget=args.max_thinking_tokens,
+        thinking_budget=None if args.thinking == "disabled" else args.max_thinking_tokens,
         session_id=args.session_id,
         resume=args.resume,
         continue_conversation=args.continue_,
@@ -251,9 +324,51 @@ async def _run(prompt: str, options: AgentOptions, renderer: Renderer) -> int:
     return code
 
 
+def _debug_file(path: Path | None) -> None:
+    if path is None:
+        return
+    try:
+        handler = logging.FileHandler(path, encoding="utf-8")
+    except OSError as exc:
+        raise _fail(f"--debug-file: cannot open {path}: {exc.strerror}") from exc
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger("thrifty")
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+
+
+def _mcp_servers(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
+    try:
+        servers = parse_mcp_config(args.mcp_config)
+    except McpConfigError as exc:
+        raise _fail(str(exc)) from exc
+    if servers and args.input_format != "stream-json":
+        for name, config in servers.items():
+            print(
+                f"thrifty: MCP server {name!r} (type {server_type(config)!r}) ignored: only SDK servers "
+                "with --input-format=stream-json are supported yet",
+                file=sys.stderr,
+            )
+        return {}
+    return servers
+
+
 def run(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
+    _debug_file(args.debug_file)
     options = options_from(args)
+    servers = _mcp_servers(args)
+    if args.input_format == "stream-json":
+        from thrifty.cli.stream_input import run_stream
+
+        try:
+            return asyncio.run(
+                run_stream(
+                    options, permission_prompt=args.permission_prompt_tool == "stdio", mcp_servers=servers
+                )
+            )
+        except SetupError as exc:
+            raise _fail(str(exc)) from exc
     piped = _read_stdin()
     prompt = "\n".join(part for part in (args.prompt, piped) if part)
     if not prompt.strip():

@@ -8,6 +8,7 @@ tool call is information, not a crash.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -129,8 +130,16 @@ class Tool:
         return tidied
 
     def definition(self) -> dict[str, Any]:
-        """The entry for the request's ``tools`` array."""
-        return {"name": self.name, "description": self.description, "input_schema": self.input_schema()}
+        """The entry for the request's ``tools`` array (a fresh copy: callers may mark it).
+
+        Built once per tool: generating a pydantic schema costs far more than copying one, and
+        every session of an SDK process asks again.
+        """
+        cached: dict[str, Any] | None = self.__dict__.get("_definition")
+        if cached is None:
+            cached = {"name": self.name, "description": self.description, "input_schema": self.input_schema()}
+            self.__dict__["_definition"] = cached
+        return copy.deepcopy(cached)
 
     async def run(self, raw_input: dict[str, Any], ctx: ToolContext) -> ToolResult:
         try:

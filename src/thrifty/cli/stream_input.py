@@ -1,0 +1,372 @@
+"""``--input-format stream-json``: a session fed NDJSON on stdin, as the official Agent SDK drives it.
+
+stdin carries ``user`` messages (each queued prompt becomes a turn with its own ``system/init`` …
+``result``) and the control protocol: requests from the host (``initialize``, ``interrupt``,
+``set_permission_mode``, ``set_model``, ``mcp_status``), answers to the CLI's own requests
+(``control_response``) and withdrawals (``control_cancel_request``). stdout carries the same
+frames as ``-p --output-format stream-json``, plus control frames, through one writer.
+
+Lines that are not JSON objects are reported on stderr and skipped; unknown message types are
+skipped with a debug log. On stdin EOF the queued turns finish, then the process exits 0, or 1 if
+the last result was an error. ``shouldQuery: false`` adds the message to the history without a turn.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import json
+import logging
+import os
+import sys
+import uuid
+from collections.abc import Mapping
+from typing import Any, BinaryIO, TextIO
+
+from thrifty import __version__
+from thrifty.agent.events import CLAUDE_CODE_COMPAT_VERSION, Event, Result
+from thrifty.agent.options import MODEL_ALIASES, AgentOptions
+from thrifty.agent.session import Session
+from thrifty.agent.setup import SetupError
+from thrifty.cli.control import (
+    ControlChannel,
+    ControlError,
+    FrameWriter,
+    SessionStates,
+    hook_callbacks_from,
+    make_ask_handler,
+)
+from thrifty.cli.render import frames
+from thrifty.cli.sdk_mcp import McpServer, connect_servers, unsupported
+from thrifty.cli.stdin_lines import LINE_LIMIT, LineFramer, read_chunks
+
+log = logging.getLogger("thrifty.stream")
+
+
+@dataclasses.dataclass(frozen=True)
+class Prompt:
+    content: str | list[dict[str, Any]]
+    #: False: add to the history without running a turn (``shouldQuery: false``).
+    should_query: bool = True
+
+
+def _models() -> list[dict[str, Any]]:
+    return [
+        {"value": alias, "resolvedModel": model, "displayName": alias.capitalize(), "description": model}
+        for alias, model in MODEL_ALIASES.items()
+    ]
+
+
+class StreamInput:
+    """One process's stream-json session: stdin reader, turn worker and control handlers."""
+
+    def __init__(
+        self,
+        options: AgentOptions,
+        *,
+        permission_prompt: bool = False,
+        mcp_servers: Mapping[str, dict[str, Any]] | None = None,
+        stdin: BinaryIO | None = None,
+        out: BinaryIO | None = None,
+        err: TextIO | None = None,
+    ) -> None:
+        self.options = options
+        self.permission_prompt = permission_prompt
+        self.stdin = stdin if stdin is not None else sys.stdin.buffer
+        self.err = err if err is not None else sys.stderr
+        self.writer = FrameWriter(out)
+        self.channel = ControlChannel(self.writer)
+        self.states = SessionStates(self.writer, self._session_id, options.environ)
+        self.servers = [McpServer(name, dict(cfg)) for name, cfg in (mcp_servers or {}).items()]
+        self.queue: asyncio.Queue[Prompt | None] = asyncio.Queue()
+        #: Prompts in the queue (the queue also ends with the EOF marker).
+        self._queued = 0
+        self.session: Session | None = None
+        self.last_is_error = False
+        self._session_task: asyncio.Task[Session] | None = None
+        self._hook_config: Any = None
+        self._initialized = False
+        self._handlers: dict[str, asyncio.Task[None]] = {}
+        self._line_no = 0
+        self._fatal: asyncio.Future[BaseException] | None = None
+        #: The worker took a prompt and its turn has not started yet; an interrupt then waits.
+        self._starting = False
+        self._interrupt_next = False
+
+    # -- plumbing -------------------------------------------------------------------------------
+
+    def _session_id(self) -> str:
+        return self.session.session_id if self.session is not None else self.options.session_id or ""
+
+    def _warn(self, message: str) -> None:
+        self.err.write(f"thrifty: {message}\n")
+        self.err.flush()
+
+    def _set_fatal(self, exc: BaseException) -> None:
+        if self._fatal is not None and not self._fatal.done():
+            self._fatal.set_result(exc)
+
+    async def run(self) -> int:
+        """Serve until stdin ends and the queued turns are done; the exit code."""
+        for server in unsupported(self.servers):
+            self._warn(f"MCP server {server.name!r}: {server.error}; ignored")
+        fatal = self._fatal = asyncio.get_running_loop().create_future()
+        reader = asyncio.create_task(self._read())
+        worker = asyncio.create_task(self._work())
+        try:
+            waiting: set[asyncio.Future[Any]] = {worker, fatal}
+            await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+            if fatal.done():
+                raise fatal.result()
+            worker.result()
+        finally:
+            tasks = [reader, worker, *self._handlers.values()]
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            self.channel.close()
+            if self._session_task is not None and not self._session_task.done():
+                self._session_task.cancel()
+            if self.session is not None:
+                await self.session.close()
+        return 1 if self.last_is_error else 0
+
+    async def _read(self) -> None:
+        framer = LineFramer()
+        try:
+            async for chunk in read_chunks(self.stdin):
+                for line in framer.push(chunk):
+                    self._on_line(line)
+            tail = framer.flush()
+            if tail:
+                self._on_line(tail)
+        finally:
+            # Nothing can answer the CLI's requests any more; the queued turns still run.
+            self.channel.close()
+            self.queue.put_nowait(None)
+
+    # -- the session ---------------------------------------------------------------------------
+
+    async def ensure_session(self) -> Session:
+        """The session, built once: after the SDK MCP handshake and the ``initialize`` hooks."""
+        if self._session_task is None:
+            self._session_task = asyncio.create_task(self._open_session())
+        return await asyncio.shield(self._session_task)
+
+    async def _open_session(self) -> Session:
+        tools = await connect_servers(self.servers, self.channel)
+        for server in self.servers:
+            if server.kind == "sdk" and server.status == "failed":
+                self._warn(f"MCP server {server.name!r} failed to connect: {server.error}")
+            for warning in server.warnings:
+                self._warn(warning)
+        callbacks: dict[str, list[Any]] = {k: list(v) for k, v in self.options.hook_callbacks.items()}
+        for event, entries in hook_callbacks_from(self._hook_config, self.channel).items():
+            callbacks.setdefault(event, []).extend(entries)
+        options = dataclasses.replace(
+            self.options, extra_tools=[*self.options.extra_tools, *tools], hook_callbacks=callbacks
+        )
+        ask = (
+            make_ask_handler(self.channel, self.states, self._apply_permission_updates)
+            if self.permission_prompt
+            else None
+        )
+        self.session = Session(options, ask=ask)
+        return self.session
+
+    def _apply_permission_updates(self, updates: list[Any]) -> None:
+        """The ``updatedPermissions`` of an allow answer: ``setMode`` and ``addRules`` apply to
+        this session; other kinds (and destinations other than the session) are not stored."""
+        session = self.session
+        if session is None:
+            return
+        for update in updates:
+            kind = update.get("type") if isinstance(update, dict) else None
+            if kind == "setMode" and isinstance(update.get("mode"), str):
+                with contextlib.suppress(ValueError):
+                    session.set_permission_mode(update["mode"])
+            elif kind == "addRules" and update.get("behavior") in ("allow", "deny", "ask"):
+                rules = [
+                    r["toolName"] + (f"({r['ruleContent']})" if r.get("ruleContent") else "")
+                    for r in update.get("rules") or []
+                    if isinstance(r, dict) and isinstance(r.get("toolName"), str)
+                ]
+                session.prepared.policy.add_rules(update["behavior"], rules, source="session")
+            else:
+                log.debug("permission update %r not applied", kind)
+
+    def _emit(self, event: Event) -> None:
+        for frame in frames(event, include_partial=self.options.include_partial_messages):
+            if frame.get("type") == "system" and frame.get("subtype") == "init":
+                frame["mcp_servers"] = [s.init_entry() for s in self.servers]
+            self.writer.write(frame)
+
+    async def _work(self) -> None:
+        while (prompt := await self.queue.get()) is not None:
+            self._queued -= 1
+            self._starting, self._interrupt_next = prompt.should_query, False
+            session = await self.ensure_session()
+            if not prompt.should_query:
+                session.append({"role": "user", "content": prompt.content})
+                continue
+            self.states.emit("running")
+            async for event in session.turn(prompt.content):
+                if self._starting:
+                    self._starting = False
+                    if self._interrupt_next:
+                        self._interrupt_next = False
+                        session.interrupt()
+                self._emit(event)
+                if isinstance(event, Result):
+                    self.last_is_error = event.is_error
+            if self._queued == 0:
+                self.states.emit("idle")
+
+    # -- stdin lines -------------------------------------------------------------------------------
+
+    def _malformed(self, reason: str) -> None:
+        self._warn(f"ignoring malformed input line {self._line_no}: {reason}")
+
+    def _on_line(self, raw: bytes | None) -> None:
+        self._line_no += 1
+        if raw is None:
+            self._malformed(f"longer than {LINE_LIMIT} bytes")
+            return
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            self._malformed("not valid UTF-8")
+            return
+        if not text.strip():
+            return
+        try:
+            message = json.loads(text)
+        except json.JSONDecodeError as exc:
+            self._malformed(f"not valid JSON ({exc.msg} at column {exc.colno})")
+            return
+        if not isinstance(message, dict):
+            self._malformed(f"a JSON {type(message).__name__}, not an object")
+            return
+        kind = message.get("type")
+        if kind == "user":
+            self._on_user(message)
+        elif kind == "control_request":
+            self._on_control_request(message)
+        elif kind == "control_response":
+            self.channel.resolve(message)
+        elif kind == "control_cancel_request":
+            task = self._handlers.pop(str(message.get("request_id")), None)
+            if task is not None:
+                task.cancel()
+        else:
+            log.debug("skipping stdin message of type %r", kind)
+
+    def _on_user(self, message: dict[str, Any]) -> None:
+        body = message.get("message")
+        content = body.get("content") if isinstance(body, dict) else None
+        valid_blocks = isinstance(content, list) and all(isinstance(b, dict) for b in content)
+        if not content or not (isinstance(content, str) or valid_blocks):
+            self._malformed("a user message needs message.content: a non-empty string or list of blocks")
+            return
+        self._queued += 1
+        self.queue.put_nowait(Prompt(content, message.get("shouldQuery") is not False))
+
+    # -- control requests from the host -------------------------------------------------------
+
+    def _on_control_request(self, message: dict[str, Any]) -> None:
+        request_id, request = message.get("request_id"), message.get("request")
+        if not isinstance(request_id, str) or not isinstance(request, dict):
+            self._malformed("a control_request needs a string request_id and a request object")
+            return
+        task = asyncio.create_task(self._answer(request_id, request))
+        self._handlers[request_id] = task
+
+        def done(finished: asyncio.Task[None]) -> None:
+            if self._handlers.get(request_id) is finished:
+                del self._handlers[request_id]
+
+        task.add_done_callback(done)
+
+    async def _answer(self, request_id: str, request: dict[str, Any]) -> None:
+        subtype = request.get("subtype")
+        try:
+            response = await self._handle(str(subtype), request)
+        except Exception as exc:
+            error = {"subtype": "error", "request_id": request_id, "error": str(exc) or type(exc).__name__}
+            self.writer.write({"type": "control_response", "response": error})
+            if isinstance(exc, SetupError):
+                self._set_fatal(exc)
+            return
+        success = {"subtype": "success", "request_id": request_id, "response": response}
+        self.writer.write({"type": "control_response", "response": success})
+        if subtype == "set_permission_mode":
+            self.writer.write(
+                {
+                    "type": "system",
+                    "subtype": "status",
+                    "status": None,
+                    "permissionMode": response["mode"],
+                    "session_id": self._session_id(),
+                    "uuid": str(uuid.uuid4()),
+                }
+            )
+
+    async def _handle(self, subtype: str, request: dict[str, Any]) -> dict[str, Any]:
+        if subtype == "initialize":
+            return await self._initialize(request)
+        if subtype == "interrupt":
+            running = self.session is not None and self.session.interrupt()
+            if not running and self._starting:
+                self._interrupt_next = True
+            return {"still_queued": []}
+        if subtype == "set_permission_mode":
+            mode = request.get("mode")
+            if not isinstance(mode, str):
+                raise ValueError("set_permission_mode needs a mode")
+            session = await self.ensure_session()
+            return {"mode": session.set_permission_mode(mode)}
+        if subtype == "set_model":
+            model = request.get("model")
+            if model is not None and not isinstance(model, str):
+                raise ValueError("set_model needs a model name or null")
+            session = await self.ensure_session()
+            return {"model": session.set_model(model)}
+        if subtype == "mcp_status":
+            return {"mcpServers": [s.status_entry() for s in self.servers]}
+        raise ControlError(f"Unsupported control request subtype: {subtype}")
+
+    async def _initialize(self, request: dict[str, Any]) -> dict[str, Any]:
+        if self._initialized:
+            raise ControlError("Already initialized")
+        self._initialized = True
+        hooks = request.get("hooks")
+        if self._session_task is None:
+            self._hook_config = hooks
+        elif hooks:
+            self._warn("hooks sent with initialize after the first prompt are ignored")
+        for key in ("agents", "systemPrompt", "appendSystemPrompt", "jsonSchema"):
+            if request.get(key):
+                log.debug("initialize %s is not supported; ignored", key)
+        session = await self.ensure_session()
+        return {
+            "commands": [],
+            "agents": [],
+            "output_style": "default",
+            "available_output_styles": ["default"],
+            "models": _models(),
+            "account": {},
+            "pid": os.getpid(),
+            "claude_code_version": CLAUDE_CODE_COMPAT_VERSION,
+            "thrifty_version": __version__,
+            "current_permission_mode": session.permission_mode,
+        }
+
+
+async def run_stream(
+    options: AgentOptions,
+    *,
+    permission_prompt: bool,
+    mcp_servers: Mapping[str, dict[str, Any]] | None = None,
+) -> int:
+    return await StreamInput(options, permission_prompt=permission_prompt, mcp_servers=mcp_servers).run()

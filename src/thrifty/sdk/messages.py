@@ -1,0 +1,85 @@
+"""The messages ``query`` and ``Client`` yield: the loop's own typed events, under public names.
+
+They are the events ``thrifty -p --output-format stream-json`` renders, so the SDK and the CLI
+can never disagree. In order, a turn yields:
+
+- ``SystemInit`` (alias ``SystemMessage``): session id, model, tools, permission mode, who pays;
+- ``BillingNotice``: something about who pays worth seeing (a window past 80%, a ledger problem);
+- ``StreamEvent``: raw API stream events, only with ``include_partial_messages``;
+- ``ApiUsage``: the usage and request id of each API call, as soon as it is known (for cost
+  observers; it is already in the ledger when you see it);
+- ``RateLimit`` (alias ``RateLimitEvent``): plan-window state, when the API sent it;
+- ``ApiRetry``: a model call failed and is retried;
+- ``AssistantMessage``: one model response (``.content`` blocks, ``.text``, ``.usage``);
+- ``PermissionDenied``: a tool call was denied (by a rule, a hook or ``can_use_tool``);
+- ``UserMessage``: what went back to the model: tool results, a structured-output reminder or a
+  Stop hook's reason (``.origin`` says which). The echo of your own prompt is not yielded;
+- ``Result`` (alias ``ResultMessage``): always last, exactly once per prompt, with cost and usage.
+
+Content blocks are the Messages API's dicts (``{"type": "text", "text": ...}``,
+``{"type": "tool_use", ...}``), not classes.
+"""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+from pydantic import BaseModel
+
+from thrifty.agent.events import (
+    ApiRetry,
+    ApiUsage,
+    AssistantMessage,
+    BillingNotice,
+    Event,
+    PermissionDenied,
+    RateLimit,
+    Result,
+    StreamEvent,
+    SystemInit,
+    UserMessage,
+)
+
+__all__ = [
+    "ApiRetry",
+    "ApiUsage",
+    "AssistantMessage",
+    "BillingNotice",
+    "Message",
+    "PermissionDenied",
+    "RateLimit",
+    "RateLimitEvent",
+    "Result",
+    "ResultMessage",
+    "StreamEvent",
+    "SystemInit",
+    "SystemMessage",
+    "UserMessage",
+    "is_visible",
+    "parse_output",
+]
+
+Message = Event
+ResultMessage = Result
+SystemMessage = SystemInit
+RateLimitEvent = RateLimit
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def is_visible(event: Event) -> bool:
+    """Everything but the echo of the caller's own prompt, as in stream-json."""
+    return not (isinstance(event, UserMessage) and event.origin == "prompt")
+
+
+def parse_output(result: Result, model: type[M]) -> M:
+    """The structured answer of a ``Result`` as an instance of ``model`` (the ``output_type``).
+
+    Raises ``ValueError`` when the run produced no structured output (check ``result.subtype``),
+    and pydantic's ``ValidationError`` if it does not fit ``model``, which cannot happen for a
+    successful run whose ``Options.output_type`` was ``model``.
+    """
+    if not result.has_structured_output:
+        reason = "; ".join(result.errors) or result.subtype
+        raise ValueError(f"the run produced no structured output ({reason})")
+    return model.model_validate(result.structured_output)
