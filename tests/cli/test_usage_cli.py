@@ -12,7 +12,9 @@ import io
 import os
 import subprocess
 import sys
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from unittest import mock
@@ -301,7 +303,7 @@ def test_bad_since_is_one_line(filled: Usage) -> None:
         (["--until", "tomorrowish"], "--until: cannot read 'tomorrowish'"),
         (["--timezone", "Mars/Base"], "--timezone: unknown zone 'Mars/Base'"),
         (["--since", "2025-03-02", "--until", "2025-03-01"], "--since must be before --until"),
-        (["weekly"], "invalid choice"),
+        (["yearly"], "invalid choice"),
         (["--json", "--csv"], "not allowed with"),
         (["--mode", "free"], "invalid choice"),
     ],
@@ -320,3 +322,236 @@ def test_help_explains_views_and_options(usage: Usage) -> None:
     for word in ("daily", "monthly", "session", "model", "--since", "--until", "--timezone", "--project"):
         assert word in out
     assert "whole day" in out and "API prices" in out
+
+
+# --- weekly, breakdown, sources, cost modes -------------------------------------------------
+
+
+def test_weekly_view_keys_weeks_by_their_first_day(filled: Usage) -> None:
+    run = ok(filled.inproc("weekly", "--json", "--timezone", "UTC"))
+    assert run.json["start_of_week"] == "monday"
+    # 2025-03-01 is a Saturday and 03-02 a Sunday: the same Monday-based week.
+    assert {k: r["calls"] for k, r in run.rows("api").items()} == {"2025-02-24": 4}
+    assert list(run.rows("batch")) == ["2025-04-14"]
+    sunday = ok(filled.inproc("weekly", "--json", "--timezone", "UTC", "--start-of-week", "sunday"))
+    assert {k: r["calls"] for k, r in sunday.rows("api").items()} == {"2025-02-23": 2, "2025-03-02": 2}
+    assert "Week of" in ok(filled("weekly", "--timezone", "UTC")).stdout
+
+
+def test_breakdown_lists_each_model_under_its_group(filled: Usage) -> None:
+    run = ok(filled.inproc("daily", "--json", "--timezone", "UTC", "--breakdown"))
+    day1 = run.rows("api")["2025-03-01"]
+    assert [(b["key"], b["calls"], b["cost"], b["total_tokens"]) for b in day1["breakdown"]] == [
+        ("claude-opus-4-1", 1, "1.5", 12400),
+        ("claude-sonnet-4-5", 1, "0.123456", 6600),
+    ]
+    total = run.json["totals"]["api"]["breakdown"]
+    assert [(b["key"], b["cost"], b["cost_complete"]) for b in total] == [
+        ("claude-opus-4-1", "1.5", True),
+        ("claude-sonnet-4-5", "2.123457", True),
+        ("mystery-model", None, False),
+    ]
+    assert "breakdown" not in ok(filled.inproc("daily", "--json")).json["rows"][0]
+    text = ok(filled("daily", "--timezone", "UTC", "--breakdown")).stdout
+    assert "└ claude-opus-4-1" in text and "└ mystery-model" in text
+
+
+def imported(project: Path) -> list[LedgerRow]:
+    """Claude Code rows as the importer writes them: plan mode, logged costUSD in a tag on some."""
+    rows = []
+    for n, (at, cost, logged, entrypoint) in enumerate(
+        [
+            ("2025-03-01T09:00Z", "0.40", "0.40", "cli"),
+            ("2025-03-01T09:30Z", "0.60", "0.90", "cli"),  # logged 0.30 more than calculated
+            ("2025-03-01T10:00Z", "1.00", None, "sdk-cli"),
+            ("2025-03-01T10:10Z", None, "0.25", "cli"),  # a model we cannot price
+        ]
+    ):
+        row = make_row(
+            100 + n, at, "plan", "cc-1", str(project.resolve()), "claude-sonnet-4-5", cost, 1000, 100
+        )
+        tags = {"entrypoint": entrypoint, "sidechain": "false", "version": "2.0.14"}
+        if logged is not None:
+            tags["logged_cost_usd"] = logged
+        rows.append(replace(row, source="claude-code", account="claude-code", tags=tags))
+    return rows
+
+
+@pytest.fixture
+def mixed(usage: Usage) -> Usage:
+    usage.fill(sample(usage.project) + imported(usage.project))
+    return usage
+
+
+def test_source_filter(mixed: Usage) -> None:
+    def calls(*args: str) -> dict[str, int]:
+        doc = ok(mixed.inproc("monthly", "--json", *args)).json
+        return {mode: total["calls"] for mode, total in doc["totals"].items()}
+
+    assert calls() == {"api": 4, "plan": 5, "batch": 1}
+    assert calls("--source", "claude-code") == {"api": 0, "plan": 4, "batch": 0}
+    assert calls("--source", "thrifty") == {"api": 4, "plan": 1, "batch": 1}
+    assert ok(mixed.inproc("--json", "--source", "all")).json["source"] == "all"
+
+
+@pytest.mark.parametrize(
+    ("mode", "cost", "unpriced"),
+    [
+        ("auto", "2.55", 0),  # 0.40 + 0.90 (logged) + 1.00 (calculated) + 0.25 (logged)
+        ("calculate", "2.00", 1),  # 0.40 + 0.60 + 1.00, one call without a price
+        ("display", "1.55", 1),  # 0.40 + 0.90 + 0.25; the call with no logged cost is unpriced
+    ],
+)
+def test_cost_modes(mixed: Usage, mode: str, cost: str, unpriced: int) -> None:
+    args = ["monthly", "--json", "--source", "claude-code", "--cost-mode", mode]
+    doc = ok(mixed.inproc(*args)).json
+    total = doc["totals"]["plan"]
+    assert doc["cost_mode"] == mode
+    assert (Decimal(total["cost"]), total["unpriced_calls"]) == (Decimal(cost), unpriced)
+
+
+def test_cost_mode_display_says_what_the_lower_bound_leaves_out(mixed: Usage) -> None:
+    out = ok(mixed("monthly", "--source", "claude-code", "--cost-mode", "display")).stdout
+    assert "≥ $1.55" in out and "1 call had no logged cost" in out and "--cost-mode display" in out
+
+
+# --- mismatches ----------------------------------------------------------------------------
+
+
+def test_mismatches_list_logged_and_calculated(mixed: Usage) -> None:
+    doc = ok(mixed.inproc("mismatches", "--json", "--timezone", "UTC")).json
+    assert (doc["compared"], doc["not_comparable"], doc["tolerance"]) == (2, 1, "0.001")
+    assert (doc["logged_total"], doc["calculated_total"]) == ("1.30", "1.00")
+    (m,) = doc["mismatches"]
+    assert (m["request_id"], m["logged"], m["calculated"], m["difference"]) == (
+        "req_101",
+        "0.90",
+        "0.60",
+        "0.30",
+    )
+    assert m["recorded_at"] == "2025-03-01T09:30:00+00:00"
+    assert ok(mixed.inproc("mismatches", "--json", "--tolerance", "0.5")).json["mismatches"] == []
+    text = ok(mixed("mismatches", "--timezone", "UTC")).stdout
+    assert "$0.90" in text and "$0.60" in text and "+$0.30" in text
+    assert "1 of 2 calls with a logged cost differ" in text and "1 more call has a logged cost" in text
+
+
+def test_mismatches_with_nothing_logged(filled: Usage) -> None:
+    out = ok(filled.inproc("mismatches")).stdout
+    assert "No call has both a logged and a calculated cost" in out
+
+
+# --- blocks --------------------------------------------------------------------------------
+
+
+def test_blocks_json_by_hand(filled: Usage) -> None:
+    doc = ok(filled.inproc("blocks", "--json", "--timezone", "UTC", "--mode", "api")).json
+    blocks = [(b["start"][:16], b["end"][:16], b["gap"], b["calls"], b["cost"]) for b in doc["blocks"]]
+    assert blocks == [
+        ("2025-03-01T10:00", "2025-03-01T15:00", False, 1, "0.123456"),
+        ("2025-03-01T15:00", "2025-03-01T23:00", True, 0, "0"),
+        ("2025-03-01T23:00", "2025-03-02T04:00", False, 1, "1.5"),
+        ("2025-03-02T04:00", "2025-03-02T08:00", True, 0, "0"),
+        ("2025-03-02T08:00", "2025-03-02T13:00", False, 2, "2.000001"),
+    ]
+    last = doc["blocks"][-1]
+    assert (last["cost_complete"], last["weighted_tokens"], last["active"], last["projection"]) == (
+        False,
+        1234671,
+        False,
+        None,
+    )
+    text = ok(filled("blocks", "--timezone", "UTC")).stdout
+    assert "5-hour blocks" in text and "gap (8h 00m)" in text and "2025-03-02 08:00" in text
+
+
+def fresh_plan_rows(project: Path) -> tuple[datetime, list[LedgerRow]]:
+    now = datetime.now(UTC)
+    start = now - timedelta(minutes=100)
+    p, model = str(project.resolve()), "claude-sonnet-4-5"
+    later, old = (start + timedelta(minutes=50)).isoformat(), (start - timedelta(hours=30)).isoformat()
+    return start, [
+        make_row(201, start.isoformat(), "plan", "s-now", p, model, "0.75", 300_000, 50_000, cr=10**6),
+        make_row(202, later, "plan", "s-now", p, model, "0.25", 100_000, 50_000),
+        make_row(203, old, "plan", "s-old", p, model, "9", 1, 1),
+    ]
+
+
+def test_active_block_projection_and_plan_share(usage: Usage) -> None:
+    _, rows = fresh_plan_rows(usage.project)
+    usage.fill(rows)
+    doc = ok(usage("blocks", "--active", "--json", "--plan", "max-5x")).json
+    assert doc["active_only"] and doc["plan"]["name"] == "max-5x"
+    (block,) = doc["blocks"]
+    assert (block["active"], block["calls"], block["weighted_tokens"], block["cost"]) == (
+        True,
+        2,
+        500_000,
+        "1.00",
+    )
+    p = block["projection"]
+    # Reproduce the projection from the printed numbers: used x 5 h / elapsed.
+    elapsed, remaining = p["elapsed_seconds"], p["remaining_seconds"]
+    assert elapsed + remaining == pytest.approx(5 * 3600, abs=0.01)
+    assert p["projected_weighted_tokens"] == pytest.approx(500_000 * 5 * 3600 / elapsed, abs=1)
+    assert Decimal(p["projected_cost"]) == pytest.approx(Decimal("1.00") * 5 * 3600 / Decimal(str(elapsed)))
+    use = block["plan_use"]
+    assert (use["plan"], use["five_hour_limit"], use["estimate"], use["used_percent"]) == (
+        "max-5x",
+        5_000_000,
+        True,
+        "10.0",
+    )
+    assert Decimal(use["projected_percent"]) == pytest.approx(
+        Decimal(p["projected_weighted_tokens"]) / 50_000, abs=Decimal("0.06")
+    )
+    text = ok(usage("blocks", "--active", "--plan", "max-5x")).stdout
+    assert "Active plan block" in text and "left)" in text and "Projected at" in text
+    assert "Plan Max 5x: 10.0% of the estimated 5-hour limit (5,000,000 weighted tokens) used" in text
+
+
+def test_active_block_uses_the_stored_login_plan(usage: Usage) -> None:
+    usage.fill(fresh_plan_rows(usage.project)[1])
+    env = {**usage.base_env, "THRIFTY_KEYRING": "0"}
+    login = subprocess.run(
+        [sys.executable, "-m", "thrifty", "login", "--plan", "pro"],
+        input="sk-ant-oat01-usage-test-token-" + "Q" * 20 + "\n",
+        cwd=usage.project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert login.returncode == 0, login.stderr
+    doc = ok(usage("blocks", "--active", "--json", THRIFTY_KEYRING="0")).json
+    assert doc["plan"]["name"] == "pro"
+    assert doc["blocks"][0]["plan_use"]["used_percent"] == "50.0"
+    # Without a stored plan there is no share to show, and no error.
+    none = ok(usage("blocks", "--active", "--json", THRIFTY_CONFIG_DIR=str(usage.project / "none"))).json
+    assert none["plan"] is None and none["blocks"][0]["plan_use"] is None
+
+
+def test_no_active_block_says_when_the_last_call_was(filled: Usage) -> None:
+    out = ok(filled.inproc("blocks", "--active", "--timezone", "UTC")).stdout
+    assert out.startswith("No active block: the last call was at 2025-04-15 00:00")
+    assert ok(filled.inproc("blocks", "--active", "--json")).json["blocks"] == []
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["daily", "--active"], "--active goes with the blocks view"),
+        (["model", "--plan", "pro"], "--plan goes with the blocks view"),
+        (["daily", "--tolerance", "1"], "--tolerance goes with the mismatches view"),
+        (["daily", "--start-of-week", "sunday"], "--start-of-week goes with the weekly view"),
+        (["blocks", "--csv"], "--csv is for the daily, weekly, monthly, session, model views"),
+        (["mismatches", "--tolerance", "-1"], "--tolerance: '-1' is not a non-negative amount"),
+        (["mismatches", "--tolerance", "lots"], "--tolerance: 'lots' is not a non-negative amount"),
+        (["blocks", "--plan", "gold"], "--plan must be one of pro, max-5x, max-20x, team, login"),
+        (["blocks", "--plan", "login"], "--plan login: no plan is stored"),
+        (["--cost-mode", "guess"], "invalid choice"),
+        (["--source", "cursor"], "invalid choice"),
+    ],
+)
+def test_new_flags_fail_in_one_line(filled: Usage, args: list[str], needle: str) -> None:
+    assert needle in one_line_error(filled.inproc(*args, THRIFTY_KEYRING="0"))

@@ -194,7 +194,7 @@ def test_model_view_groups_by_model_within_mode() -> None:
 
 def test_unknown_view_is_rejected() -> None:
     with pytest.raises(ValueError, match="unknown view"):
-        build_report("weekly", [])
+        build_report("yearly", [])
 
 
 def test_filter_projects() -> None:
@@ -218,3 +218,40 @@ def test_since_until_edges_select_whole_days() -> None:
     kept = [make_row(at=t) for t in instants if since <= t < until]
     report = build_report("daily", kept, tz=tokyo)
     assert [(r.key, r.calls) for r in report.rows] == [("2025-03-02", 2)]
+
+
+def test_weekly_buckets_by_the_first_day_of_the_week() -> None:
+    rows = [
+        make_row(at=datetime(2025, 3, 2, 23, 30, tzinfo=UTC)),  # Sunday
+        make_row(at=datetime(2025, 3, 3, 0, 30, tzinfo=UTC)),  # Monday
+        make_row(at=datetime(2025, 3, 9, 12, tzinfo=UTC)),  # the next Sunday
+    ]
+    assert [(r.key, r.calls) for r in build_report("weekly", rows, tz=UTC).rows] == [
+        ("2025-02-24", 1),
+        ("2025-03-03", 2),
+    ]
+    sunday = build_report("weekly", rows, tz=UTC, week_start="sunday")
+    assert [(r.key, r.calls) for r in sunday.rows] == [("2025-03-02", 2), ("2025-03-09", 1)]
+    # Tokyo is 9 hours ahead: Sunday 23:30 UTC is already Monday there.
+    tokyo = build_report("weekly", rows, tz=ZoneInfo("Asia/Tokyo"))
+    assert [(r.key, r.calls) for r in tokyo.rows] == [("2025-03-03", 3)]  # 3-09 12:00 UTC is 21:00 there
+    with pytest.raises(ValueError, match="unknown week start"):
+        build_report("weekly", rows, week_start="someday")
+
+
+def test_breakdown_sums_per_model_and_adds_up() -> None:
+    rows = [
+        make_row(model="opus", inp=10, out=1, cost="2"),
+        make_row(model="haiku", inp=5, out=1, cost=None),
+        make_row(model="opus", inp=20, out=2, cost="3", mode="plan"),
+        make_row(model="opus", inp=30, out=3, cost="4"),
+    ]
+    report = build_report("daily", rows, tz=UTC, breakdown=True)
+    (api, plan) = report.rows
+    assert [(b.key, b.mode, b.calls, b.input_tokens, b.cost_usd, b.cost_known) for b in api.breakdown] == [
+        ("haiku", "api", 1, 5, Decimal(0), False),
+        ("opus", "api", 2, 40, Decimal(6), True),
+    ]
+    assert [(b.key, b.calls) for b in plan.breakdown] == [("opus", 1)]
+    assert [(b.key, b.calls) for b in report.totals["api"].breakdown] == [("haiku", 1), ("opus", 2)]
+    assert build_report("daily", rows, tz=UTC).rows[0].breakdown == ()

@@ -1,8 +1,9 @@
-"""``thrifty usage``: what the ledger recorded, by day, month, session or model.
+"""``thrifty usage``: what the ledger recorded, by day, week, month, session, model or 5-hour block.
 
 Each billing mode gets its own table (or its own ``totals`` entry in JSON): ``plan`` costs are
 API-equivalent estimates and must never be summed into dollars actually billed. A cost that
 is missing a price shows as a lower bound ("≥ $1.23"), never as if the unknown part were free.
+The ``blocks`` view lives in ``usage_blocks``, ``mismatches`` in ``usage_mismatches``.
 """
 
 from __future__ import annotations
@@ -11,24 +12,26 @@ import argparse
 import csv
 import json
 import os
-import re
 import sys
-from collections.abc import Mapping
 from dataclasses import replace
 from datetime import UTC, datetime, tzinfo
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from rich.table import Table
 
-from thrifty.billing.config import ConfigError, load_billing_config
-from thrifty.billing.ledger import MODES, LedgerError, LedgerRow, RowQuery, open_ledger
-from thrifty.billing.ledger.open import sqlite_path
-from thrifty.billing.paths import default_ledger_path
+from thrifty.billing.ledger import MODES, RowQuery
+from thrifty.billing.plan_presets import PRESETS
 from thrifty.cli.errors import EXIT_OK, UsageError
-from thrifty.usage.filters import FilterError, parse_bound, parse_timezone, project_candidates, to_local
-from thrifty.usage.reports import VIEWS, Report, ReportRow, build_report, filter_projects
+from thrifty.cli.usage_common import LOGIN_PLAN, bounds, cost_exact, cost_text, ledger_url, load_rows, when
+from thrifty.cli.usage_tables import HIDDEN_NOTE, Column, Grid, print_grid
+from thrifty.usage.costs import COST_MODES, DEFAULT_TOLERANCE, apply_cost_mode
+from thrifty.usage.filters import SOURCES, FilterError, parse_timezone, project_candidates
+from thrifty.usage.reports import VIEWS, WEEK_STARTS, Report, ReportRow, build_report, filter_projects
+
+# Re-exported: other commands find and read the ledger the way ``thrifty usage`` does.
+__all__ = ["add_parser", "ledger_url", "load_rows", "run"]
 
 TITLES = {
     "api": "API (billed per token)",
@@ -37,37 +40,56 @@ TITLES = {
 }
 #: The same words for JSON readers, so a script can tell money paid from an estimate.
 COST_BASIS = {"api": "billed", "plan": "api-equivalent estimate, not billed", "batch": "billed"}
-_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
-KEY_HEADERS = {"daily": "Date", "monthly": "Month", "session": "Session", "model": "Model"}
+KEY_HEADERS = {
+    "daily": "Date",
+    "weekly": "Week of",
+    "monthly": "Month",
+    "session": "Session",
+    "model": "Model",
+}
+ALL_VIEWS = (*VIEWS, "blocks", "mismatches")
 
 DESCRIPTION = """\
-Report the token usage and cost the ledger recorded. Views:
-  daily    one row per calendar day (in --timezone)
-  monthly  one row per month (YYYY-MM, in --timezone)
-  session  one row per session: project, first and last call, models used
-  model    one row per model
+Report the token usage and cost the ledger recorded (thrifty's own calls and usage imported
+from Claude Code). Views:
+  daily       one row per calendar day (in --timezone)
+  weekly      one row per week, keyed by its first day (--start-of-week, default monday)
+  monthly     one row per month (YYYY-MM, in --timezone)
+  session     one row per session: project, first and last call, models used
+  model       one row per model
+  blocks      5-hour blocks (as ccusage draws them); the active one with its projection
+              (--active: only that one; with a plan, the share of its 5-hour limit)
+  mismatches  calls whose logged cost differs from thrifty's calculated cost (--tolerance)
 Every view is split by billing mode: api (billed per token), plan (flat fee; costs shown are
 what the calls would have cost at API prices) and batch (API at the batch discount). Modes are
 totalled separately, never added together. A cost shown as "≥ $x" leaves out calls whose model
-has no known price; "unknown" means none of them had one."""
+has no known price (or, with --cost-mode display, no logged cost); "unknown" means none had one.
+
+Cost modes (ccusage's): auto uses the cost the calling tool logged when there is one, else
+thrifty's calculation from the tokens; calculate always calculates; display uses logged costs
+only. See docs/usage.md."""
 
 EPILOG = """\
---json prints {"view", "timezone", "since", "until", "ledger", "cost_basis", "rows", "totals"};
-each row and each per-mode total has "cost" as the exact decimal string (null when no call had
-a price) and "cost_complete" (false when some calls had no price). --csv prints the rows only
-(no totals), with the same fields. The ledger is --ledger, else $THRIFTY_LEDGER, else
+--json prints {"view", "timezone", "since", "until", "ledger", "source", "cost_mode",
+"cost_basis", "rows", "totals"}; each row and each per-mode total has "cost" as the exact
+decimal string (null when no call had a price) and "cost_complete" (false when some calls had
+no price); with --breakdown each also has "breakdown", the same fields per model. The blocks
+and mismatches views print their own documents (docs/usage.md). --csv prints the rows only (no
+totals, no breakdown), with the same fields. The ledger is --ledger, else $THRIFTY_LEDGER, else
 ledger.sqlite3 in the data directory ($THRIFTY_DATA_DIR)."""
 
 
 def add_parser(sub: argparse._SubParsersAction[Any]) -> None:
     p = sub.add_parser(
         "usage",
-        help="report usage and cost by day, month, session or model",
+        help="report usage and cost by day, week, month, session, model or 5-hour block",
         description=DESCRIPTION,
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("view", nargs="?", choices=VIEWS, default="daily", help="the grouping (default: daily)")
+    p.add_argument(
+        "view", nargs="?", choices=ALL_VIEWS, default="daily", help="the grouping (default: daily)"
+    )
     fmt = p.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true", help="print JSON (exact decimal costs) instead of tables")
     fmt.add_argument("--csv", action="store_true", help="print the rows as CSV with a header line")
@@ -85,104 +107,128 @@ def add_parser(sub: argparse._SubParsersAction[Any]) -> None:
     p.add_argument(
         "--project", metavar="PATH_OR_NAME", help="only this project: its recorded name, or a path to it"
     )
+    p.add_argument(
+        "--source",
+        choices=SOURCES,
+        default="all",
+        help="only calls thrifty made, or only usage imported from Claude Code (default: all)",
+    )
+    p.add_argument(
+        "--cost-mode",
+        choices=COST_MODES,
+        default="auto",
+        help="auto: logged cost when there is one, else calculated; calculate: from tokens; "
+        "display: logged costs only (default: auto)",
+    )
+    p.add_argument("--breakdown", action="store_true", help="per-model rows under each group")
     p.add_argument("--ledger", metavar="URL", help="ledger path, sqlite:/// or postgresql:// URL")
     p.add_argument(
         "--timezone",
         metavar="TZ",
-        help="zone for days, months and dates: UTC, Europe/Paris, ... (default: local)",
+        help="zone for days, weeks, months and dates: UTC, Europe/Paris, ... (default: local)",
+    )
+    p.add_argument(
+        "--start-of-week", choices=WEEK_STARTS, help="weekly view: the first day of a week (default: monday)"
+    )
+    p.add_argument(
+        "--active", action="store_true", help="blocks view: only the active block, with its projection"
+    )
+    p.add_argument(
+        "--plan",
+        metavar="NAME",
+        help=f"blocks view: compare with this plan's 5-hour limit ({', '.join([*PRESETS, LOGIN_PLAN])}; "
+        "default: the plan stored by `thrifty login`, if any)",
+    )
+    p.add_argument(
+        "--tolerance",
+        metavar="USD",
+        help=f"mismatches view: the difference that counts as a mismatch (default: {DEFAULT_TOLERANCE})",
     )
 
 
-def ledger_url(args: argparse.Namespace, environ: Mapping[str, str]) -> str:
-    """The ledger a run started here would write: ``--ledger``, ``THRIFTY_LEDGER``, the project's
-    then the user's ``ledger`` setting, then the default file in the data directory."""
-    try:
-        config = load_billing_config(Path.cwd(), environ, flag_ledger=args.ledger)
-    except ConfigError as exc:
-        raise UsageError(str(exc)) from exc
-    return config.ledger[0] if config.ledger else str(default_ledger_path(environ))
+def _check_flags(args: argparse.Namespace) -> None:
+    """Flags that belong to one view are refused elsewhere rather than silently ignored."""
+    only = {
+        "--active": (args.active, "blocks"),
+        "--plan": (args.plan is not None, "blocks"),
+        "--tolerance": (args.tolerance is not None, "mismatches"),
+        "--start-of-week": (args.start_of_week is not None, "weekly"),
+    }
+    for flag, (given, view) in only.items():
+        if given and args.view != view:
+            raise UsageError(f"{flag} goes with the {view} view (thrifty usage {view} {flag} ...)")
+    if args.csv and args.view not in VIEWS:
+        raise UsageError(f"--csv is for the {', '.join(VIEWS)} views; use --json for {args.view}")
 
 
-def _load(url: str, query: RowQuery) -> tuple[str, list[LedgerRow]]:
-    """The ledger's display location and matching rows.
-
-    A plain path that does not exist yet is an empty ledger: a read-only report should not
-    create database files as a side effect of being curious.
-    """
-    if _SCHEME.match(url) is None or url.lower().startswith("sqlite://"):
-        try:
-            path = Path(sqlite_path(url)).expanduser().absolute()
-        except LedgerError as exc:
-            raise UsageError(str(exc)) from exc
-        if not path.exists():
-            return str(path), []
+def tolerance(text: str | None) -> Decimal:
+    if text is None:
+        return DEFAULT_TOLERANCE
     try:
-        ledger = open_ledger(url)
-    except LedgerError as exc:  # its message names the location, with any password masked
-        raise UsageError(str(exc)) from exc
-    try:
-        return ledger.location, ledger.query(query)
-    except LedgerError as exc:
-        raise UsageError(str(exc)) from exc
-    finally:
-        ledger.close()
+        value = Decimal(text.strip())
+    except InvalidOperation:
+        value = Decimal(-1)
+    if not value.is_finite() or value < 0:
+        raise UsageError(f"--tolerance: '{text}' is not a non-negative amount in USD")
+    return value
 
 
 def run(args: argparse.Namespace) -> int:
+    _check_flags(args)
     try:
         tz = parse_timezone(args.timezone)
-        now = datetime.now(UTC)
-        since = parse_bound(args.since, flag="--since", tz=tz, now=now) if args.since else None
-        until = parse_bound(args.until, flag="--until", tz=tz, now=now, end=True) if args.until else None
     except FilterError as exc:
         raise UsageError(str(exc)) from exc
-    if since is not None and until is not None and since >= until:
-        raise UsageError("--since must be before --until")
-    location, rows = _load(ledger_url(args, os.environ), RowQuery(since=since, until=until, mode=args.mode))
+    now = datetime.now(UTC)
+    since, until = bounds(args.since, args.until, tz, now)
+    source = None if args.source == "all" else args.source
+    query = RowQuery(since=since, until=until, mode=args.mode, source=source)
+    location, rows = load_rows(ledger_url(args, os.environ), query)
     projects = project_candidates(args.project, Path.cwd()) if args.project else None
+    rows = filter_projects(rows, projects)
+    filtered = any((args.since, args.until, args.mode, args.project, source))
+    if args.view == "mismatches":
+        from thrifty.cli.usage_mismatches import show_mismatches
+
+        return show_mismatches(args, rows, tolerance(args.tolerance), tz, location, filtered)
+    rows = apply_cost_mode(rows, args.cost_mode)
+    if args.view == "blocks":
+        from thrifty.cli.usage_blocks import show_blocks
+
+        return show_blocks(args, rows, tz, now, location, filtered)
     report = build_report(
-        args.view, filter_projects(rows, projects), tz=tz, modes=[args.mode] if args.mode else MODES
+        args.view,
+        rows,
+        tz=tz,
+        modes=[args.mode] if args.mode else MODES,
+        breakdown=args.breakdown,
+        week_start=args.start_of_week or "monday",
     )
     if args.json:
-        doc = _json_doc(report, tz, args.timezone, since, until, location)
+        doc = _json_doc(report, args, tz, since, until, location)
         sys.stdout.write(json.dumps(doc, ensure_ascii=False, indent=2) + "\n")
     elif args.csv:
         _write_csv(report, tz)
     elif not report.rows:
-        filtered = any((args.since, args.until, args.mode, args.project))
-        print(
-            f"No usage in {location} matches these filters."
-            if filtered
-            else f"No usage recorded yet in {location}."
-        )
+        print(empty_message(location, filtered))
     else:
-        _print_tables(report, tz)
+        _print_tables(report, tz, args.cost_mode)
     return EXIT_OK
 
 
-def _cost_text(row: ReportRow) -> str:
-    if not row.cost_known:
-        return "unknown"
-    return f"{'' if row.cost_complete else '≥ '}${row.cost_usd:,.2f}"
+def empty_message(location: str, filtered: bool) -> str:
+    return (
+        f"No usage in {location} matches these filters."
+        if filtered
+        else f"No usage recorded yet in {location}."
+    )
 
 
-def _cost_exact(row: ReportRow) -> str | None:
-    # Fixed-point, never "1E-7": scripts compare these strings and feed them to Decimal.
-    return f"{row.cost_usd:f}" if row.cost_known else None
-
-
-def _when(moment: datetime | None, tz: tzinfo | None, fmt: str | None = None) -> str:
-    if moment is None:
-        return ""
-    local = to_local(moment, tz)
-    return local.strftime(fmt) if fmt else local.isoformat()
-
-
-def _fields(row: ReportRow, view: str, tz: tzinfo | None) -> dict[str, Any]:
+def fields(row: ReportRow, view: str, tz: tzinfo | None, *, breakdown: bool = False) -> dict[str, Any]:
     out: dict[str, Any] = {"key": row.key, "mode": row.mode}
     if view == "session":
-        out.update(project=row.project, first_at=_when(row.first_at, tz) or None)
-        out.update(last_at=_when(row.last_at, tz) or None)
+        out.update(project=row.project, first_at=when(row.first_at, tz) or None)
+        out.update(last_at=when(row.last_at, tz) or None)
     out.update(
         calls=row.calls,
         input_tokens=row.input_tokens,
@@ -190,103 +236,105 @@ def _fields(row: ReportRow, view: str, tz: tzinfo | None) -> dict[str, Any]:
         cache_write_tokens=row.cache_write_tokens,
         cache_read_tokens=row.cache_read_tokens,
         total_tokens=row.total_tokens,
-        cost=_cost_exact(row),
+        cost=cost_exact(row),
         cost_complete=row.cost_complete,
         unpriced_calls=row.unpriced_calls,
         models=list(row.models),
     )
+    if breakdown:
+        out["breakdown"] = [fields(sub, "model", tz) for sub in row.breakdown]
     return out
 
 
 def _json_doc(
     report: Report,
+    args: argparse.Namespace,
     tz: tzinfo | None,
-    tz_name: str | None,
     since: datetime | None,
     until: datetime | None,
     location: str,
 ) -> dict[str, Any]:
-    return {
+    doc: dict[str, Any] = {
         "view": report.view,
-        "timezone": tz_name or "local",
+        "timezone": args.timezone or "local",
         "since": since.isoformat() if since else None,
         "until": until.isoformat() if until else None,
         "ledger": location,
+        "source": args.source,
+        "cost_mode": args.cost_mode,
         "cost_basis": {mode: COST_BASIS[mode] for mode in report.totals},
-        "rows": [_fields(row, report.view, tz) for row in report.rows],
-        "totals": {mode: _fields(row, report.view, tz) for mode, row in report.totals.items()},
     }
+    if report.view == "weekly":
+        doc["start_of_week"] = args.start_of_week or "monday"
+    b = args.breakdown
+    doc["rows"] = [fields(row, report.view, tz, breakdown=b) for row in report.rows]
+    doc["totals"] = {mode: fields(row, report.view, tz, breakdown=b) for mode, row in report.totals.items()}
+    return doc
 
 
 def _write_csv(report: Report, tz: tzinfo | None) -> None:
-    sample = _fields(ReportRow(key="", mode=""), report.view, tz)
+    sample = fields(ReportRow(key="", mode=""), report.view, tz)
     writer = csv.DictWriter(sys.stdout, fieldnames=list(sample), lineterminator="\n")
     writer.writeheader()
     for row in report.rows:
-        fields = _fields(row, report.view, tz)
-        fields["models"] = " ".join(fields["models"])
-        fields["cost"] = fields["cost"] or ""
-        fields["cost_complete"] = str(fields["cost_complete"]).lower()
-        writer.writerow({k: "" if v is None else v for k, v in fields.items()})
+        out = fields(row, report.view, tz)
+        out["models"] = " ".join(out["models"])
+        out["cost"] = out["cost"] or ""
+        out["cost_complete"] = str(out["cost_complete"]).lower()
+        writer.writerow({k: "" if v is None else v for k, v in out.items()})
 
 
 #: Columns after the key with the order a narrow terminal drops them in (lowest first; None:
 #: always shown). Numbers must never wrap mid-figure, so columns go before digits get split.
-NUMERIC: list[tuple[str, int | None]] = [
-    ("Calls", 8),
-    ("Input", 5),
-    ("Output", 6),
-    ("Cache\nwrite", 1),
-    ("Cache\nread", 2),
-    ("Total\ntokens", None),
-    ("Cost", None),
+NUMERIC = [
+    Column("Calls", 8, True),
+    Column("Input", 5, True),
+    Column("Output", 6, True),
+    Column("Cache\nwrite", 1, True),
+    Column("Cache\nread", 2, True),
+    Column("Total\ntokens", None, True),
+    Column("Cost", None, True),
 ]
-#: Text columns that may fold onto several lines (long ids and paths) instead of forcing width.
-FOLDABLE = {"Session": 12, "Project": 16, "Model": 12}
 
 
-def _columns(view: str) -> list[tuple[str, int | None]]:
-    columns: list[tuple[str, int | None]] = [(KEY_HEADERS[view], None)]
+def _columns(view: str) -> list[Column]:
+    columns = [Column(KEY_HEADERS[view])]
     if view == "session":
-        columns += [("Project", 7), ("First", 3), ("Last", 9)]
+        columns += [Column("Project", 7), Column("First", 3), Column("Last", 9)]
     if view != "model":
-        columns.append(("Models", 4))
+        columns.append(Column("Models", 4))
     return columns + NUMERIC
+
+
+def numbers(row: ReportRow) -> list[str]:
+    figures = (row.calls, row.input_tokens, row.output_tokens, row.cache_write_tokens, row.cache_read_tokens)
+    return [*(f"{n:,}" for n in (*figures, row.total_tokens)), cost_text(row)]
 
 
 def _table_row(row: ReportRow, view: str, tz: tzinfo | None) -> list[str]:
     cells = [row.key]
     if view == "session":
         stamp = "%Y-%m-%d %H:%M"
-        cells += [row.project or "", _when(row.first_at, tz, stamp), _when(row.last_at, tz, stamp)]
+        cells += [row.project or "", when(row.first_at, tz, stamp), when(row.last_at, tz, stamp)]
     if view != "model":
-        cells.append("\n".join(row.models))
-    numbers = (row.calls, row.input_tokens, row.output_tokens, row.cache_write_tokens, row.cache_read_tokens)
-    return [*cells, *(f"{n:,}" for n in (*numbers, row.total_tokens)), _cost_text(row)]
+        # With a breakdown the per-model lines below name the models already.
+        cells.append("" if row.breakdown else "\n".join(row.models))
+    return [*cells, *numbers(row)]
 
 
-def _longest(cells: list[list[str]], i: int) -> int:
-    return max((len(line) for row in cells for line in row[i].splitlines()), default=0)
+def _breakdown_row(sub: ReportRow, view: str) -> list[str]:
+    """A model's share of a group: the model in the key column, the other text cells blank."""
+    blanks = (3 if view == "session" else 0) + (1 if view != "model" else 0)
+    return [f"  └ {sub.key}", *([""] * blanks), *numbers(sub)]
 
 
-def _fit(columns: list[tuple[str, int | None]], cells: list[list[str]], width: int) -> tuple[list[int], bool]:
-    """The columns to show, dropping the least useful until the rest fit; and whether they do."""
-
-    def need(i: int) -> int:
-        header = columns[i][0]
-        if header in FOLDABLE:  # folds: a few characters and the longest header word suffice
-            return max(min(_longest(cells, i), FOLDABLE[header]), *map(len, header.split())) + 3
-        return max(_longest(cells, i), *map(len, header.splitlines())) + 3  # padding and border
-
-    keep = list(range(len(columns)))
-    for _, i in sorted((rank, i) for i, (_, rank) in enumerate(columns) if rank is not None):
-        if sum(need(j) for j in keep) + 1 <= width:
-            break
-        keep.remove(i)
-    return keep, sum(need(j) for j in keep) + 1 <= width
+COST_MODE_NOTES = {
+    "calculate": "Costs: calculated from tokens at thrifty's prices (--cost-mode calculate).",
+    "display": "Costs: logged costs only (--cost-mode display); calls without one count as unpriced.",
+}
 
 
-def _print_tables(report: Report, tz: tzinfo | None) -> None:
+def _print_tables(report: Report, tz: tzinfo | None, cost_mode: str) -> None:
     console = Console(highlight=False)
     columns = _columns(report.view)
     unpriced, hidden = 0, False
@@ -294,29 +342,22 @@ def _print_tables(report: Report, tz: tzinfo | None) -> None:
         rows = report.rows_of(mode)
         if not rows:
             continue
+        grid = Grid(TITLES[mode], columns)
+        for row in rows:
+            grid.add(_table_row(row, report.view, tz))
+            for sub in row.breakdown:
+                grid.add(_breakdown_row(sub, report.view), "dim")
         total_row = replace(total, key="Total", models=(), first_at=None, last_at=None)
-        cells = [_table_row(row, report.view, tz) for row in [*rows, total_row]]
-        keep, fits = _fit(columns, cells, console.width)
-        hidden = hidden or len(keep) < len(columns)
-        table = Table(title=TITLES[mode], title_justify="left")
-        for i in keep:
-            header = columns[i][0]
-            # Figures stay on one line when the table fits; on a tiny terminal rich wraps them
-            # rather than cropping the cost off the edge.
-            table.add_column(
-                header,
-                justify="left" if i < len(columns) - len(NUMERIC) else "right",
-                overflow="fold",
-                no_wrap=fits and header not in FOLDABLE,
-            )
-        for n, row_cells in enumerate(cells):
-            if n == len(cells) - 1:
-                table.add_section()
-            table.add_row(*(row_cells[i] for i in keep), style="bold" if n == len(cells) - 1 else None)
-        console.print(table)
+        grid.add(_table_row(total_row, report.view, tz), "bold", section=True)
+        for sub in total.breakdown:
+            grid.add(_breakdown_row(sub, report.view), "dim")
+        hidden = print_grid(console, grid) or hidden
         unpriced += total.unpriced_calls
     if unpriced:
         calls = f"{unpriced:,} call{'s' if unpriced != 1 else ''}"
-        console.print(f"≥: {calls} used a model with no known price; their cost is not included.")
+        what = "had no logged cost" if cost_mode == "display" else "used a model with no known price"
+        console.print(f"≥: {calls} {what}; their cost is not included.")
+    if cost_mode in COST_MODE_NOTES:
+        console.print(COST_MODE_NOTES[cost_mode])
     if hidden:
-        console.print("Some columns are hidden to fit the terminal; --json or --csv has them all.")
+        console.print(HIDDEN_NOTE)

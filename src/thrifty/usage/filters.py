@@ -1,20 +1,41 @@
-"""Reading the time and project filters of ``thrifty usage``.
+"""Reading the time, project and source filters of ``thrifty usage``, and which calls were automated.
 
 Dates are read in the report's timezone (the same one the daily view buckets by), so
 ``--since 2025-03-01 --until 2025-03-31`` selects exactly the days the table shows. An ``--until``
 date covers that whole day: people say "until the 31st" and mean including it. Everything is
 returned as aware UTC datetimes for ``RowQuery``, whose ``since`` is inclusive and ``until``
 exclusive.
+
+Automated usage is what ran without a person at the keyboard: Claude Code's headless and SDK
+entry points (``entrypoint`` tag ``sdk-cli`` for ``claude -p``, ``sdk-py``, ``sdk-ts``, ...) and
+every thrifty run (thrifty is headless by construction).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-__all__ = ["FilterError", "parse_bound", "parse_timezone", "project_candidates", "to_local"]
+from thrifty.billing.ledger.rows import LedgerRow
+
+__all__ = [
+    "SOURCES",
+    "FilterError",
+    "filter_sources",
+    "is_automated",
+    "parse_bound",
+    "parse_timezone",
+    "project_candidates",
+    "to_local",
+]
+
+#: ``--source`` values: who wrote the row, or ``all``.
+SOURCES = ("thrifty", "claude-code", "all")
+#: Claude Code ``entrypoint`` values that mean headless or SDK use start with this.
+AUTOMATED_ENTRYPOINT_PREFIX = "sdk-"
 
 _RELATIVE = re.compile(r"^\s*(\d+)\s*([hdw])\s*$", re.IGNORECASE)
 _UNITS = {"h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1)}
@@ -100,3 +121,17 @@ def project_candidates(value: str, cwd: Path) -> frozenset[str]:
         path = Path(value).expanduser()
         candidates.add(str((path if path.is_absolute() else cwd / path).resolve()))
     return frozenset(candidates)
+
+
+def filter_sources(rows: Iterable[LedgerRow], source: str | None) -> list[LedgerRow]:
+    """Keep rows written by ``source`` (``thrifty``, ``claude-code``); ``None`` or ``all`` keeps all."""
+    if source is not None and source not in SOURCES:
+        raise FilterError(f"--source must be one of {', '.join(SOURCES)}")
+    return [row for row in rows if source in (None, "all") or row.source == source]
+
+
+def is_automated(row: LedgerRow) -> bool:
+    """A call no person was waiting on: thrifty's own, or Claude Code headless / SDK."""
+    if row.source == "thrifty":
+        return True
+    return row.tags.get("entrypoint", "").startswith(AUTOMATED_ENTRYPOINT_PREFIX)

@@ -1,4 +1,4 @@
-"""Ledger rows grouped into the four usage views: daily, monthly, session and model.
+"""Ledger rows grouped into the usage views: daily, weekly, monthly, session and model.
 
 Pure functions over ``list[LedgerRow]`` so the arithmetic is tested without a database. Two
 rules shape every view:
@@ -7,26 +7,32 @@ rules shape every view:
   flat fee, and adding them to ``api`` dollars would invent a bill nobody received;
 - an unknown price (``cost_usd is None``) is never read as zero: a group keeps the sum of the
   costs it knows and counts the calls it could not price, so a reader sees "at least $x".
+
+With ``breakdown=True`` every group (and every total) also carries one row per model, with the
+same sums, so ``--breakdown`` shows which model the tokens and dollars went to.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
-from datetime import datetime, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from decimal import Decimal
 
 from thrifty.billing.ledger.rows import MODES, LedgerRow
 from thrifty.usage.filters import to_local
 
-__all__ = ["VIEWS", "Report", "ReportRow", "build_report", "filter_projects"]
+__all__ = ["VIEWS", "WEEK_STARTS", "Report", "ReportRow", "build_report", "filter_projects", "summarize"]
 
-VIEWS = ("daily", "monthly", "session", "model")
+VIEWS = ("daily", "weekly", "monthly", "session", "model")
+#: ``--start-of-week`` values, in ``date.weekday()`` order.
+WEEK_STARTS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
 @dataclass(frozen=True)
 class ReportRow:
-    #: The group: ``YYYY-MM-DD``, ``YYYY-MM``, a session id, a model id, or ``total``.
+    #: The group: ``YYYY-MM-DD`` (a day, or the first day of a week), ``YYYY-MM``, a session id,
+    #: a model id, or ``total``.
     key: str
     mode: str
     calls: int = 0
@@ -44,10 +50,17 @@ class ReportRow:
     project: str | None = None
     first_at: datetime | None = None
     last_at: datetime | None = None
+    #: With ``breakdown=True``: the same sums per model (``key`` is the model id), sorted by model.
+    breakdown: tuple[ReportRow, ...] = ()
 
     @property
     def total_tokens(self) -> int:
         return self.input_tokens + self.output_tokens + self.cache_write_tokens + self.cache_read_tokens
+
+    @property
+    def weighted_tokens(self) -> int:
+        """What plan windows meter: input + cache writes + output; cache reads are free."""
+        return self.input_tokens + self.cache_write_tokens + self.output_tokens
 
     @property
     def cost_complete(self) -> bool:
@@ -86,8 +99,12 @@ class _Group:
     projects: set[str] = field(default_factory=set)
     first_at: datetime | None = None
     last_at: datetime | None = None
+    #: Per-model sub-groups, kept only when a breakdown was asked for.
+    by_model: dict[str, _Group] | None = None
 
     def add(self, row: LedgerRow) -> None:
+        if self.by_model is not None:
+            self.by_model.setdefault(row.model, _Group()).add(row)
         self.calls += 1
         self.input_tokens += row.input_tokens
         self.output_tokens += row.output_tokens
@@ -120,12 +137,41 @@ class _Group:
             project=(", ".join(sorted(self.projects)) or None) if with_session else None,
             first_at=self.first_at if with_session else None,
             last_at=self.last_at if with_session else None,
+            breakdown=tuple(
+                sub.freeze(model, mode, with_session=False) for model, sub in sorted(self.by_model.items())
+            )
+            if self.by_model is not None
+            else (),
         )
 
 
-def _key_function(view: str, tz: tzinfo | None) -> Callable[[LedgerRow], str]:
+def summarize(
+    rows: Iterable[LedgerRow], *, key: str, mode: str, breakdown: bool = False, with_times: bool = False
+) -> ReportRow:
+    """One ``ReportRow`` with the sums of ``rows`` (all assumed to be of ``mode``).
+
+    ``with_times`` keeps the first and last call times and the project(s), as the session view does.
+    """
+    group = _Group(by_model={} if breakdown else None)
+    for row in rows:
+        group.add(row)
+    return group.freeze(key, mode, with_session=with_times)
+
+
+def week_start_of(moment: datetime, tz: tzinfo | None, first_day: int = 0) -> str:
+    """The local date (``YYYY-MM-DD``) of the first day of the week ``moment`` falls in.
+
+    ``first_day`` is a ``date.weekday()`` number: 0 for weeks starting Monday, 6 for Sunday.
+    """
+    day = to_local(moment, tz).date()
+    return (day - timedelta(days=(day.weekday() - first_day) % 7)).isoformat()
+
+
+def _key_function(view: str, tz: tzinfo | None, first_day: int) -> Callable[[LedgerRow], str]:
     if view == "daily":
         return lambda row: to_local(row.recorded_at, tz).date().isoformat()
+    if view == "weekly":
+        return lambda row: week_start_of(row.recorded_at, tz, first_day)
     if view == "monthly":
         return lambda row: to_local(row.recorded_at, tz).strftime("%Y-%m")
     if view == "session":
@@ -136,21 +182,39 @@ def _key_function(view: str, tz: tzinfo | None) -> Callable[[LedgerRow], str]:
 
 
 def build_report(
-    view: str, rows: Iterable[LedgerRow], *, tz: tzinfo | None = None, modes: Iterable[str] = MODES
+    view: str,
+    rows: Iterable[LedgerRow],
+    *,
+    tz: tzinfo | None = None,
+    modes: Iterable[str] = MODES,
+    breakdown: bool = False,
+    week_start: str = "monday",
 ) -> Report:
     """Group ``rows`` for ``view``; ``tz`` (``None``: system local) decides which day a call is on.
 
     ``modes`` lists the modes to report (and to total, even at zero); rows of other modes are
     left out, which is how ``--mode`` narrows a report without a second code path.
+    ``breakdown`` adds per-model rows to every group and total; ``week_start`` (a day name,
+    ``WEEK_STARTS``) is the first day of a week in the weekly view.
     """
-    key_of = _key_function(view, tz)
+    if week_start not in WEEK_STARTS:
+        raise ValueError(f"unknown week start {week_start!r}; expected one of {', '.join(WEEK_STARTS)}")
+    key_of = _key_function(view, tz, WEEK_STARTS.index(week_start))
     wanted = [mode for mode in MODES if mode in set(modes)]
     groups: dict[tuple[str, str], _Group] = {}
-    totals = {mode: _Group() for mode in wanted}
+
+    def new_group() -> _Group:
+        return _Group(by_model={} if breakdown else None)
+
+    totals = {mode: new_group() for mode in wanted}
     for row in rows:
         if row.mode not in totals:
             continue
-        groups.setdefault((row.mode, key_of(row)), _Group()).add(row)
+        key = (row.mode, key_of(row))
+        group = groups.get(key)
+        if group is None:
+            group = groups[key] = new_group()
+        group.add(row)
         totals[row.mode].add(row)
     with_session = view == "session"
     frozen = [group.freeze(key, mode, with_session=with_session) for (mode, key), group in groups.items()]

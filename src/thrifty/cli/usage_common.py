@@ -1,0 +1,120 @@
+"""What ``thrifty usage`` and ``thrifty advise`` share: finding and reading the ledger, the time
+bounds, the plan to compare with, and how a cost is written."""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from collections.abc import Mapping
+from datetime import datetime, tzinfo
+from decimal import Decimal
+from pathlib import Path
+
+from thrifty.billing.config import ConfigError, load_billing_config
+from thrifty.billing.ledger import LedgerError, LedgerRow, RowQuery, open_ledger
+from thrifty.billing.ledger.open import sqlite_path
+from thrifty.billing.paths import default_ledger_path
+from thrifty.billing.plan_presets import PRESETS, PlanDefinition
+from thrifty.billing.store import CredentialStore, StoreError
+from thrifty.cli.errors import UsageError
+from thrifty.usage.filters import FilterError, parse_bound, to_local
+from thrifty.usage.reports import ReportRow
+
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+#: ``--plan`` value meaning the plan stored by ``thrifty login``.
+LOGIN_PLAN = "login"
+
+
+def ledger_url(args: argparse.Namespace, environ: Mapping[str, str]) -> str:
+    """The ledger a run started here would write: ``--ledger``, ``THRIFTY_LEDGER``, the project's
+    then the user's ``ledger`` setting, then the default file in the data directory."""
+    try:
+        config = load_billing_config(Path.cwd(), environ, flag_ledger=args.ledger)
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from exc
+    return config.ledger[0] if config.ledger else str(default_ledger_path(environ))
+
+
+def load_rows(url: str, query: RowQuery) -> tuple[str, list[LedgerRow]]:
+    """The ledger's display location and matching rows.
+
+    A plain path that does not exist yet is an empty ledger: a read-only report should not
+    create database files as a side effect of being curious.
+    """
+    if _SCHEME.match(url) is None or url.lower().startswith("sqlite://"):
+        try:
+            path = Path(sqlite_path(url)).expanduser().absolute()
+        except LedgerError as exc:
+            raise UsageError(str(exc)) from exc
+        if not path.exists():
+            return str(path), []
+    try:
+        ledger = open_ledger(url)
+    except LedgerError as exc:  # its message names the location, with any password masked
+        raise UsageError(str(exc)) from exc
+    try:
+        return ledger.location, ledger.query(query)
+    except LedgerError as exc:
+        raise UsageError(str(exc)) from exc
+    finally:
+        ledger.close()
+
+
+def bounds(
+    since_text: str | None, until_text: str | None, tz: tzinfo | None, now: datetime
+) -> tuple[datetime | None, datetime | None]:
+    """``--since`` / ``--until`` as UTC instants (an ``--until`` date includes that whole day)."""
+    try:
+        since = parse_bound(since_text, flag="--since", tz=tz, now=now) if since_text else None
+        until = parse_bound(until_text, flag="--until", tz=tz, now=now, end=True) if until_text else None
+    except FilterError as exc:
+        raise UsageError(str(exc)) from exc
+    if since is not None and until is not None and since >= until:
+        raise UsageError("--since must be before --until")
+    return since, until
+
+
+def stored_plan(environ: Mapping[str, str]) -> PlanDefinition | None:
+    """The plan ``thrifty login`` stored, if any. A store that cannot be read is a note, not an
+    error: a usage report does not need the token, only the plan it came with."""
+    try:
+        login = CredentialStore(environ).load()
+    except (StoreError, OSError) as exc:
+        print(f"note: the stored login's plan is not used: {exc}", file=sys.stderr)
+        return None
+    return login.plan if login is not None else None
+
+
+def plan_named(name: str, environ: Mapping[str, str]) -> PlanDefinition:
+    """A preset plan by name, or ``login`` for the stored one."""
+    if name == LOGIN_PLAN:
+        plan = stored_plan(environ)
+        if plan is None:
+            raise UsageError("--plan login: no plan is stored; run `thrifty login --plan NAME` first")
+        return plan
+    if name not in PRESETS:
+        raise UsageError(f"--plan must be one of {', '.join([*PRESETS, LOGIN_PLAN])}, not '{name}'")
+    return PRESETS[name]
+
+
+def cost_text(row: ReportRow) -> str:
+    if not row.cost_known:
+        return "unknown"
+    return f"{'' if row.cost_complete else '≥ '}${row.cost_usd:,.2f}"
+
+
+def cost_exact(row: ReportRow) -> str | None:
+    # Fixed-point, never "1E-7": scripts compare these strings and feed them to Decimal.
+    return f"{row.cost_usd:f}" if row.cost_known else None
+
+
+def decimal_text(value: Decimal | None) -> str | None:
+    return None if value is None else f"{value:f}"
+
+
+def when(moment: datetime | None, tz: tzinfo | None, fmt: str | None = None) -> str:
+    if moment is None:
+        return ""
+    local = to_local(moment, tz)
+    return local.strftime(fmt) if fmt else local.isoformat()
