@@ -116,3 +116,16 @@ def test_transcript_is_private_and_holds_the_exchange(cli: Cli) -> None:
     assert path.stat().st_mode & 0o777 == 0o600
     text = path.read_text()
     assert "MARMALADE" in text and "First answer." in text
+
+
+def test_sessions_lists_what_resume_can_pick_up(cli: Cli) -> None:
+    assert cli("sessions").stdout == "No stored sessions for this directory (try --all).\n"
+    older = _first(cli)
+    newer = _first(cli)
+    listed = cli("sessions", "--json")
+    assert listed.code == 0
+    rows = listed.json
+    assert [r["session_id"] for r in rows] == [newer, older]
+    assert rows[0]["first_prompt"] == "remember the word MARMALADE" and rows[0]["message_count"] >= 4
+    text = cli("sessions", "--limit", "1")
+    assert text.code == 0 and newer in text.stdout and older not in text.stdout and "1 more" in text.stdout

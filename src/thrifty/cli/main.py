@@ -18,9 +18,12 @@ COMMANDS = {
     "demo": ("demo", "run"),
     "status": ("status", "run"),
     "usage": ("usage_cmd", "run"),
+    "advise": ("advise_cmd", "run"),
     "login": ("login", "run"),
     "logout": ("login", "run_logout"),
     "sim": ("sim", "run"),
+    "import": ("import_cmd", "run"),
+    "sessions": ("sessions_cmd", "run"),
 }
 
 

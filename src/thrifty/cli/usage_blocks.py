@@ -16,7 +16,7 @@ from thrifty.billing.plan_presets import PlanDefinition
 from thrifty.cli.errors import EXIT_OK
 from thrifty.cli.usage_cmd import TITLES, empty_message, fields, numbers
 from thrifty.cli.usage_common import decimal_text, plan_named, stored_plan, when
-from thrifty.cli.usage_tables import HIDDEN_NOTE, Column, Grid, print_grid
+from thrifty.cli.usage_tables import HIDDEN_NOTE, NUMERIC, Column, Grid, print_grid
 from thrifty.usage.blocks import BLOCK_LENGTH, Block, PlanUse, Projection, build_blocks, plan_use, project
 
 STAMP = "%Y-%m-%d %H:%M"
@@ -145,13 +145,7 @@ def _columns(with_plan: bool) -> list[Column]:
         Column("Block start"),
         Column("Status", 9),
         Column("Models", 4),
-        Column("Calls", 8, True),
-        Column("Input", 5, True),
-        Column("Output", 6, True),
-        Column("Cache\nwrite", 1, True),
-        Column("Cache\nread", 2, True),
-        Column("Total\ntokens", None, True),
-        Column("Cost", None, True),
+        *NUMERIC,
         Column("Weighted\ntokens", 3, True),
     ]
     if with_plan:

@@ -25,7 +25,7 @@ from thrifty.billing.ledger import MODES, RowQuery
 from thrifty.billing.plan_presets import PRESETS
 from thrifty.cli.errors import EXIT_OK, UsageError
 from thrifty.cli.usage_common import LOGIN_PLAN, bounds, cost_exact, cost_text, ledger_url, load_rows, when
-from thrifty.cli.usage_tables import HIDDEN_NOTE, Column, Grid, print_grid
+from thrifty.cli.usage_tables import HIDDEN_NOTE, NUMERIC, Column, Grid, print_grid
 from thrifty.usage.costs import COST_MODES, DEFAULT_TOLERANCE, apply_cost_mode
 from thrifty.usage.filters import SOURCES, FilterError, parse_timezone, project_candidates
 from thrifty.usage.reports import VIEWS, WEEK_STARTS, Report, ReportRow, build_report, filter_projects
@@ -282,19 +282,6 @@ def _write_csv(report: Report, tz: tzinfo | None) -> None:
         out["cost"] = out["cost"] or ""
         out["cost_complete"] = str(out["cost_complete"]).lower()
         writer.writerow({k: "" if v is None else v for k, v in out.items()})
-
-
-#: Columns after the key with the order a narrow terminal drops them in (lowest first; None:
-#: always shown). Numbers must never wrap mid-figure, so columns go before digits get split.
-NUMERIC = [
-    Column("Calls", 8, True),
-    Column("Input", 5, True),
-    Column("Output", 6, True),
-    Column("Cache\nwrite", 1, True),
-    Column("Cache\nread", 2, True),
-    Column("Total\ntokens", None, True),
-    Column("Cost", None, True),
-]
 
 
 def _columns(view: str) -> list[Column]:

@@ -80,3 +80,16 @@ def print_grid(console: Console, grid: Grid) -> bool:
 
 
 HIDDEN_NOTE = "Some columns are hidden to fit the terminal; --json or --csv has them all."
+
+
+#: Columns after the key with the order a narrow terminal drops them in (lowest first; None:
+#: always shown). Numbers must never wrap mid-figure, so columns go before digits get split.
+NUMERIC = [
+    Column("Calls", 8, True),
+    Column("Input", 5, True),
+    Column("Output", 6, True),
+    Column("Cache\nwrite", 1, True),
+    Column("Cache\nread", 2, True),
+    Column("Total\ntokens", None, True),
+    Column("Cost", None, True),
+]
