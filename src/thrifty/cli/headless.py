@@ -58,8 +58,8 @@ def build_parser() -> OneLineParser:
             "Run the agent headless on PROMPT (or on piped stdin) and print the result. Flags follow "
             "Claude Code's `claude -p`. With --input-format stream-json --output-format stream-json "
             "--verbose, prompts and control requests come as NDJSON on stdin, as the Agent SDK sends "
-            "them (no -p needed). Commands: demo, status, usage, import, advise, sessions, login, logout, sim "
-            "(see `thrifty COMMAND --help`)."
+            "them (no -p needed). Commands: demo, status, usage, import, advise, sessions, login, "
+            "logout, sim (see `thrifty COMMAND --help`)."
         ),
     )
     p.add_argument("prompt", nargs="?", help="the task; piped stdin is appended after a newline")
