@@ -312,32 +312,41 @@ def render(advice: Advice, tz: tzinfo | None, location: str) -> None:
     console.print(
         f"Automated usage (thrifty runs, Claude Code headless/SDK): {_percent(advice.automated_share_cost)} "
         f"of the cost, {_percent(advice.automated_share_weighted)} of the weighted tokens. Moving only it "
-        f"to an API key costs {money(advice.automated.monthly_cost_usd)}/mo; the busiest 5-hour window "
-        f"drops from {five.peak:,} to {i_five.peak:,} weighted tokens, the busiest week from "
-        f"{week.peak:,} to {i_week.peak:,}."
+        f"to an API key costs {money(advice.automated.monthly_cost_usd)}/mo. Busiest 5-hour window: "
+        f"{five.peak:,} weighted tokens with it, {i_five.peak:,} without; busiest week: {week.peak:,} "
+        f"with, {i_week.peak:,} without (windows are rebuilt for each, so they can regroup)."
     )
     console.print(
         f"Plan windows rebuilt from the calls (each opens with the first call after the previous one "
         f"ended): {five.count} of 5 hours, {week.count} of a week; {i_five.count} and {i_week.count} "
         "without automated usage."
     )
-    plan_table = Table(title="Plans (limits marked * are estimates)", title_justify="left")
-    headers = ("Plan", "Fee/mo", "5h windows\nover", "Weeks\nover", "Peak 5h", "Peak\nweek")
-    for header in (*headers, "Interactive only:\n5h over", "Weeks\nover", "Peak 5h"):
-        plan_table.add_column(header, justify="left" if header == "Plan" else "right", no_wrap=True)
+    # Two tables rather than one wide one: nine columns do not fit an 80-column terminal.
+    plan_table = Table(title="Plans, all usage (limits marked * are estimates)", title_justify="left")
+    for header in ("Plan", "Fee/mo", "5h windows\nover", "Weeks\nover", "Peak 5h", "Peak\nweek"):
+        plan_table.add_column(header, justify="left" if header == "Plan" else "right")
+    interactive = Table(title="Plans, interactive usage only", title_justify="left")
+    for header in ("Plan", "5h windows\nover", "Weeks\nover", "Peak 5h", "Peak\nweek"):
+        interactive.add_column(header, justify="left" if header == "Plan" else "right")
     for c in advice.plans:
+        label = f"{c.plan.label}{' *' if c.plan.estimate else ''}"
         plan_table.add_row(
-            f"{c.plan.label}{' *' if c.plan.estimate else ''}",
+            label,
             money(c.plan.monthly_fee_usd),
             str(c.five_hour_over),
             str(c.weekly_over),
             _percent(c.peak_five_hour),
             _percent(c.peak_weekly),
+        )
+        interactive.add_row(
+            label,
             str(c.interactive_five_hour_over),
             str(c.interactive_weekly_over),
             _percent(c.interactive_peak_five_hour),
+            _percent(c.interactive_peak_weekly),
         )
     console.print(plan_table)
+    console.print(interactive)
 
     options = Table(title="Options per month", title_justify="left")
     for header in ("Option", "Cost/mo", "Eligible"):
