@@ -10,14 +10,25 @@ import random
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, timezone
-from decimal import Decimal
+from decimal import MAX_PREC, Decimal, localcontext
 from typing import Any
 
 import pytest
 
 from tests.billing.factory import T0, at, make_row
-from thrifty.billing.ledger import Ledger, LedgerError, RowQuery, open_ledger
+from thrifty.billing.ledger import (
+    LOGGED_COST_TAG,
+    Bucket,
+    Ledger,
+    LedgerError,
+    LedgerRow,
+    LoggedCosts,
+    RowQuery,
+    open_ledger,
+    read_logged_cost,
+)
 from thrifty.billing.ledger.migrations import MIGRATIONS
+from thrifty.billing.ledger.sql import _Aggregation
 
 EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 
@@ -29,6 +40,80 @@ class Harness:
     sql: Callable[[str], list[tuple[Any, ...]]]
     #: What must never appear in ``location`` or in an error (the URL's password), if any.
     secret: str | None = None
+
+
+#: Logged cost tags the store sums itself (Claude Code writes ``repr(float)``, so exponents too).
+REGULAR_TAGS = ("0.5", "0.012345", "1.5e-05", "2E+1", "0.10", "7")
+
+
+def _no_row_path(*args: Any) -> Any:
+    raise AssertionError("summed row by row")
+
+
+def _exact(buckets: list[Bucket]) -> list[str]:
+    """Buckets as text, in order: equal Decimals with other exponents ("0.1", "0.10") differ."""
+    return sorted(repr(b) for b in buckets)
+
+
+def reference_buckets(
+    rows: list[LedgerRow],
+    by: tuple[str, ...],
+    bucket_seconds: int | None,
+    bucket_offset: int = 0,
+    *,
+    times: bool = True,
+    logged: bool = True,
+) -> list[Bucket]:
+    """What ``aggregate`` must return, worked out from the rows."""
+    groups: dict[tuple[Any, ...], list[LedgerRow]] = {}
+    offset = timedelta(seconds=bucket_offset)
+    for row in rows:
+        key = tuple(getattr(row, column) for column in by)
+        if bucket_seconds is not None:
+            key += ((row.recorded_at + offset - EPOCH_1970) // timedelta(seconds=bucket_seconds),)
+        groups.setdefault(key, []).append(row)
+    out = []
+    with localcontext(prec=MAX_PREC):
+        for key, members in groups.items():
+            values = dict(zip(by, key, strict=False))
+            start = (
+                EPOCH_1970 + key[-1] * timedelta(seconds=bucket_seconds) - offset if bucket_seconds else None
+            )
+            priced = [r.cost_usd for r in members if r.cost_usd is not None]
+            tagged = [(r, read_logged_cost(r.tags.get(LOGGED_COST_TAG))) for r in members]
+            untagged = [r for r, cost in tagged if cost is None]
+            costs = LoggedCosts(
+                sum((cost for _, cost in tagged if cost is not None), Decimal(0)),
+                sum(1 for _, cost in tagged if cost is not None),
+                sum((r.cost_usd for r in untagged if r.cost_usd is not None), Decimal(0)),
+                sum(1 for r in untagged if r.cost_usd is None),
+            )
+            out.append(
+                Bucket(
+                    mode=values.get("mode"),
+                    model=values.get("model"),
+                    source=values.get("source"),
+                    session_id=values.get("session_id"),
+                    project=values.get("project"),
+                    account=values.get("account"),
+                    start=start,
+                    calls=len(members),
+                    input_tokens=sum(r.input_tokens for r in members),
+                    output_tokens=sum(r.output_tokens for r in members),
+                    cache_write_5m_tokens=sum(r.cache_write_5m_tokens for r in members),
+                    cache_write_1h_tokens=sum(r.cache_write_1h_tokens for r in members),
+                    cache_read_tokens=sum(r.cache_read_tokens for r in members),
+                    cost_usd=sum(priced, Decimal(0)),
+                    unpriced_calls=len(members) - len(priced),
+                    logged=costs if logged else None,
+                    first_at=min(r.recorded_at for r in members) if times else None,
+                    last_at=max(r.recorded_at for r in members) if times else None,
+                )
+            )
+    return out
+
+
+EPOCH_1970 = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class LedgerConformance:
@@ -236,3 +321,177 @@ class LedgerConformance:
         assert [r.request_id for r in one.query(RowQuery())] == ["p1", "p2"]
         one.close()
         two.close()
+
+    # -- aggregate ----------------------------------------------------------------------------------
+    def _mixed(
+        self, ledger: Ledger, *, tags: tuple[str, ...] = REGULAR_TAGS, start: datetime = T0
+    ) -> list[Any]:
+        """Rows varying in every group column, time, cost spelling and logged cost tag."""
+        rng = random.Random(7)
+        costs: list[Decimal | None] = [
+            Decimal("0.012345"),
+            Decimal("0.10"),
+            Decimal("1E-7"),
+            Decimal("0E-12"),
+            Decimal("0"),
+            Decimal("3"),
+            Decimal("123.456789012345678901234567890123450"),
+            None,
+        ]
+        rows = []
+        for i in range(300):
+            moment = start + timedelta(
+                seconds=rng.randint(0, 3 * 86400), microseconds=rng.randint(0, 999_999)
+            )
+            if i % 25 == 0:  # on a bucket boundary, and just before one
+                moment = start.replace(minute=0, second=0, microsecond=0) + timedelta(hours=i)
+                moment -= timedelta(microseconds=i % 2)
+            tag = rng.choice((None, None, *tags))
+            rows.append(
+                make_row(
+                    f"g{i:03d}",
+                    mode=rng.choice(("api", "plan", "batch")),
+                    model=rng.choice(("sonnet", "opus", "haiku")),
+                    source=rng.choice(("thrifty", "claude-code")),
+                    session_id=f"s{rng.randint(1, 6)}",
+                    project=rng.choice(("/p/one", "/p/two", "名前")),
+                    account=rng.choice(("ANTHROPIC_API_KEY", "login:max")),
+                    input_tokens=rng.randint(0, 10**6),
+                    output_tokens=rng.randint(0, 10**4),
+                    cache_write_5m_tokens=rng.randint(0, 10**4),
+                    cache_write_1h_tokens=rng.randint(0, 10**4),
+                    cache_read_tokens=rng.randint(0, 10**7),
+                    cost_usd=rng.choice(costs),
+                    recorded_at=moment,
+                    tags={"ticket": "T-1"} if tag is None else {"ticket": "T-1", LOGGED_COST_TAG: tag},
+                )
+            )
+        ledger.append_many(rows)
+        return rows
+
+    @pytest.mark.parametrize(
+        ("by", "bucket_seconds", "bucket_offset"),
+        [
+            ((), None, 0),
+            (("mode",), None, 0),
+            (("mode", "model"), 900, 0),
+            (("model", "mode", "source"), 3600, 0),
+            (("session_id", "project", "mode", "model"), None, 0),
+            (("account", "source"), 86400, 0),
+            (("mode", "model"), 86400, 20700),  # days in +05:45
+            (("source",), 86400, -34200),  # days in -09:30
+            (("project",), 7, 3),
+            ((), 60, 0),
+        ],
+    )
+    def test_aggregate_matches_the_rows(
+        self,
+        ledger: Ledger,
+        by: tuple[str, ...],
+        bucket_seconds: int | None,
+        bucket_offset: int,
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        rows = self._mixed(ledger)
+        # Plain decimal tags are summed by the store, never row by row.
+        monkeypatch.setattr(_Aggregation, "from_rows", _no_row_path)
+        for times, logged in ((True, True), (False, False), (False, True)):
+            got = ledger.aggregate(
+                RowQuery(),
+                by=by,
+                bucket_seconds=bucket_seconds,
+                bucket_offset=bucket_offset,
+                times=times,
+                logged=logged,
+            )
+            expected = reference_buckets(rows, by, bucket_seconds, bucket_offset, times=times, logged=logged)
+            assert _exact(got) == _exact(expected)
+
+    def test_aggregate_reads_every_logged_cost_tag_as_a_row_would(self, ledger: Ledger) -> None:
+        odd = ("abc", "", "1,5", "NaN", "-Infinity", "sNaN", " 0.25 ", "-0.5", "1_000", "٣.٥", "1e400000")
+        rows = self._mixed(ledger, tags=(*REGULAR_TAGS, *odd))
+        for by, bucket_seconds, offset in (
+            (("mode", "model"), 900, 0),
+            ((), None, 0),
+            (("model",), 86400, 19800),
+        ):
+            got = ledger.aggregate(RowQuery(), by=by, bucket_seconds=bucket_seconds, bucket_offset=offset)
+            assert _exact(got) == _exact(reference_buckets(rows, by, bucket_seconds, offset))
+
+    def test_aggregate_filters_as_query_does(self, ledger: Ledger) -> None:
+        rows = self._mixed(ledger)
+        for q in (
+            RowQuery(since=at(600), until=at(3000)),
+            RowQuery(mode="plan", source="claude-code"),
+            RowQuery(project="名前", account="login:max", session_id="s2", model="opus"),
+            RowQuery(project="/p/none"),
+        ):
+            matching = ledger.query(q)
+            assert len(matching) < len(rows)
+            got = ledger.aggregate(q, by=("mode", "model"), bucket_seconds=3600)
+            assert _exact(got) == _exact(reference_buckets(matching, ("mode", "model"), 3600))
+
+    def test_aggregate_of_nothing_is_empty(self, ledger: Ledger) -> None:
+        assert ledger.aggregate(RowQuery()) == []
+        assert ledger.aggregate(RowQuery(), by=("mode",), bucket_seconds=900, logged=False) == []
+        ledger.append(make_row("one"))
+        assert ledger.aggregate(RowQuery(mode="plan")) == []
+
+    def test_aggregate_buckets_are_utc_multiples_of_their_length(self, ledger: Ledger) -> None:
+        edge = datetime(2025, 3, 1, 18, 15, tzinfo=UTC)
+        ledger.append_many(
+            [
+                make_row("before", recorded_at=edge - timedelta(microseconds=1)),
+                make_row("at", recorded_at=edge),
+                make_row("after", recorded_at=edge + timedelta(minutes=14, seconds=59, microseconds=999999)),
+                make_row("old", recorded_at=datetime(1969, 12, 31, 23, 59, 59, 500000, tzinfo=UTC)),
+                make_row("older", recorded_at=datetime(1, 1, 1, 0, 7, tzinfo=UTC)),
+            ]
+        )
+        starts = {b.start: b.calls for b in ledger.aggregate(RowQuery(), bucket_seconds=900)}
+        assert starts == {
+            edge - timedelta(minutes=15): 1,
+            edge: 2,
+            datetime(1969, 12, 31, 23, 45, tzinfo=UTC): 1,
+            datetime(1, 1, 1, tzinfo=UTC): 1,
+        }
+        recent = RowQuery(since=datetime(2000, 1, 1, tzinfo=UTC))
+        [day] = ledger.aggregate(recent, bucket_seconds=86400)
+        assert (day.start, day.calls) == (datetime(2025, 3, 1, tzinfo=UTC), 3)
+        # Days of a clock 5:45 ahead of UTC: the edge is midnight there.
+        days = {b.start: b.calls for b in ledger.aggregate(recent, bucket_seconds=86400, bucket_offset=20700)}
+        assert days == {edge - timedelta(days=1): 1, edge: 2}
+        assert (day.first_at, day.last_at) == (
+            edge - timedelta(microseconds=1),
+            edge + timedelta(seconds=899.999999),
+        )
+
+    def test_aggregate_sums_exactly(self, ledger: Ledger) -> None:
+        step = Decimal("0.000000000001")
+        rows = [
+            make_row(f"e{i:05d}", cost_usd=step * i, tags={LOGGED_COST_TAG: f"{step * i:f}"})
+            for i in range(1, 10001)
+        ]
+        rows += [
+            make_row("big", cost_usd=Decimal("1000000"), tags={}),
+            make_row("tiny", cost_usd=Decimal("0.000000000000000000000000000001"), tags={}),
+            make_row("none", cost_usd=None, tags={}),
+        ]
+        ledger.append_many(rows)
+        [total] = ledger.aggregate(RowQuery())
+        steps = step * (10000 * 10001 // 2)
+        assert str(total.cost_usd) == "1000000.000050005000000000000000000001"  # 37 digits
+        assert (total.calls, total.unpriced_calls) == (10003, 1)
+        assert total.logged == LoggedCosts(steps, 10000, Decimal("1000000.000000000000000000000000000001"), 1)
+        assert str(total.logged.cost_usd) == "0.000050005000"
+
+    def test_aggregate_refuses_what_it_cannot_group_by(self, ledger: Ledger) -> None:
+        for by in (("tags",), ("mode", "mode"), ("recorded_at",), ("mode; DROP TABLE thrifty_calls",)):
+            with pytest.raises(ValueError, match="group by"):
+                ledger.aggregate(RowQuery(), by=by)
+        for seconds in (0, -900, 1.5):
+            with pytest.raises(ValueError, match="bucket_seconds"):
+                ledger.aggregate(RowQuery(), bucket_seconds=seconds)  # type: ignore[arg-type]
+        for offset in (86400, -86400, 0.5):
+            with pytest.raises(ValueError, match="bucket_offset"):
+                ledger.aggregate(RowQuery(), bucket_seconds=900, bucket_offset=offset)  # type: ignore[arg-type]

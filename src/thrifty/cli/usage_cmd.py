@@ -9,7 +9,6 @@ The ``blocks`` view lives in ``usage_blocks``, ``mismatches`` in ``usage_mismatc
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import sys
@@ -17,18 +16,27 @@ from dataclasses import replace
 from datetime import UTC, datetime, tzinfo
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
-
-from rich.console import Console
+from typing import TYPE_CHECKING, Any
 
 from thrifty.billing.ledger import MODES, RowQuery
 from thrifty.billing.plan_presets import PRESETS
 from thrifty.cli.errors import EXIT_OK, UsageError
-from thrifty.cli.usage_common import LOGIN_PLAN, bounds, cost_exact, cost_text, ledger_url, load_rows, when
-from thrifty.cli.usage_tables import HIDDEN_NOTE, NUMERIC, Column, Grid, print_grid
+from thrifty.cli.usage_common import (
+    LOGIN_PLAN,
+    bounds,
+    cost_exact,
+    cost_text,
+    ledger_url,
+    load_report,
+    load_rows,
+    when,
+)
 from thrifty.usage.costs import COST_MODES, DEFAULT_TOLERANCE, apply_cost_mode
 from thrifty.usage.filters import SOURCES, FilterError, parse_timezone, project_candidates
-from thrifty.usage.reports import VIEWS, WEEK_STARTS, Report, ReportRow, build_report, filter_projects
+from thrifty.usage.reports import VIEWS, WEEK_STARTS, Report, ReportRow, filter_projects
+
+if TYPE_CHECKING:  # tables (and rich) load only for text output
+    from thrifty.cli.usage_tables import Column
 
 # Re-exported: other commands find and read the ledger the way ``thrifty usage`` does.
 __all__ = ["add_parser", "ledger_url", "load_rows", "run"]
@@ -183,26 +191,29 @@ def run(args: argparse.Namespace) -> int:
     since, until = bounds(args.since, args.until, tz, now)
     source = None if args.source == "all" else args.source
     query = RowQuery(since=since, until=until, mode=args.mode, source=source)
-    location, rows = load_rows(ledger_url(args, os.environ), query)
+    url = ledger_url(args, os.environ)
     projects = project_candidates(args.project, Path.cwd()) if args.project else None
-    rows = filter_projects(rows, projects)
     filtered = any((args.since, args.until, args.mode, args.project, source))
-    if args.view == "mismatches":
-        from thrifty.cli.usage_mismatches import show_mismatches
+    if args.view not in VIEWS:  # blocks and mismatches look at every call
+        location, rows = load_rows(url, query)
+        rows = filter_projects(rows, projects)
+        if args.view == "mismatches":
+            from thrifty.cli.usage_mismatches import show_mismatches
 
-        return show_mismatches(args, rows, tolerance(args.tolerance), tz, location, filtered)
-    rows = apply_cost_mode(rows, args.cost_mode)
-    if args.view == "blocks":
+            return show_mismatches(args, rows, tolerance(args.tolerance), tz, location, filtered)
         from thrifty.cli.usage_blocks import show_blocks
 
-        return show_blocks(args, rows, tz, now, location, filtered)
-    report = build_report(
-        args.view,
-        rows,
+        return show_blocks(args, apply_cost_mode(rows, args.cost_mode), tz, now, location, filtered)
+    location, report = load_report(
+        url,
+        query,
+        view=args.view,
         tz=tz,
         modes=[args.mode] if args.mode else MODES,
         breakdown=args.breakdown,
         week_start=args.start_of_week or "monday",
+        cost_mode=args.cost_mode,
+        projects=projects,
     )
     if args.json:
         doc = _json_doc(report, args, tz, since, until, location)
@@ -273,6 +284,8 @@ def _json_doc(
 
 
 def _write_csv(report: Report, tz: tzinfo | None) -> None:
+    import csv
+
     sample = fields(ReportRow(key="", mode=""), report.view, tz)
     writer = csv.DictWriter(sys.stdout, fieldnames=list(sample), lineterminator="\n")
     writer.writeheader()
@@ -285,6 +298,8 @@ def _write_csv(report: Report, tz: tzinfo | None) -> None:
 
 
 def _columns(view: str) -> list[Column]:
+    from thrifty.cli.usage_tables import NUMERIC, Column
+
     columns = [Column(KEY_HEADERS[view])]
     if view == "session":
         columns += [Column("Project", 7), Column("First", 3), Column("Last", 9)]
@@ -322,6 +337,10 @@ COST_MODE_NOTES = {
 
 
 def _print_tables(report: Report, tz: tzinfo | None, cost_mode: str) -> None:
+    from rich.console import Console
+
+    from thrifty.cli.usage_tables import HIDDEN_NOTE, Grid, print_grid
+
     console = Console(highlight=False)
     columns = _columns(report.view)
     unpriced, hidden = 0, False

@@ -6,20 +6,20 @@ from __future__ import annotations
 import argparse
 import re
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import datetime, tzinfo
 from decimal import Decimal
 from pathlib import Path
 
 from thrifty.billing.config import ConfigError, load_billing_config
-from thrifty.billing.ledger import LedgerError, LedgerRow, RowQuery, open_ledger
+from thrifty.billing.ledger import MODES, Ledger, LedgerError, LedgerRow, RowQuery, open_ledger
 from thrifty.billing.ledger.open import sqlite_path
 from thrifty.billing.paths import default_ledger_path
 from thrifty.billing.plan_presets import PRESETS, PlanDefinition
-from thrifty.billing.store import CredentialStore, StoreError
 from thrifty.cli.errors import UsageError
 from thrifty.usage.filters import FilterError, parse_bound, to_local
-from thrifty.usage.reports import ReportRow
+from thrifty.usage.reports import Report, ReportRow, build_report, filter_projects
 
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 #: ``--plan`` value meaning the plan stored by ``thrifty login``.
@@ -36,29 +36,76 @@ def ledger_url(args: argparse.Namespace, environ: Mapping[str, str]) -> str:
     return config.ledger[0] if config.ledger else str(default_ledger_path(environ))
 
 
-def load_rows(url: str, query: RowQuery) -> tuple[str, list[LedgerRow]]:
-    """The ledger's display location and matching rows.
-
-    A plain path that does not exist yet is an empty ledger: a read-only report should not
-    create database files as a side effect of being curious.
-    """
+@contextmanager
+def reading(url: str) -> Iterator[tuple[str, Ledger | None]]:
+    """The ledger's display location and the open ledger, closed afterwards; ledger errors
+    become ``UsageError``. A plain path that does not exist yet is an empty ledger (``None``): a
+    read-only report should not create database files as a side effect of being curious."""
     if _SCHEME.match(url) is None or url.lower().startswith("sqlite://"):
         try:
             path = Path(sqlite_path(url)).expanduser().absolute()
         except LedgerError as exc:
             raise UsageError(str(exc)) from exc
         if not path.exists():
-            return str(path), []
+            yield str(path), None
+            return
     try:
         ledger = open_ledger(url)
     except LedgerError as exc:  # its message names the location, with any password masked
         raise UsageError(str(exc)) from exc
     try:
-        return ledger.location, ledger.query(query)
+        yield ledger.location, ledger
     except LedgerError as exc:
         raise UsageError(str(exc)) from exc
     finally:
         ledger.close()
+
+
+def load_rows(url: str, query: RowQuery) -> tuple[str, list[LedgerRow]]:
+    """The ledger's display location and matching rows."""
+    with reading(url) as (location, ledger):
+        return location, ledger.query(query) if ledger is not None else []
+
+
+def load_report(
+    url: str,
+    query: RowQuery,
+    *,
+    view: str,
+    tz: tzinfo | None,
+    modes: Iterable[str] = MODES,
+    breakdown: bool = False,
+    week_start: str = "monday",
+    cost_mode: str = "auto",
+    projects: frozenset[str] | None = None,
+) -> tuple[str, Report]:
+    """The ledger's display location and a grouped view (``VIEWS``) of the calls matching
+    ``query`` and ``projects``: from the sums the ledger takes (``thrifty.usage.aggregate``), or,
+    when those cannot be placed on local days, from the rows, as the other views are."""
+    from thrifty.usage.aggregate import aggregated_report
+
+    modes = tuple(modes)
+    with reading(url) as (location, ledger):
+        report = None
+        if ledger is not None:
+            report = aggregated_report(
+                ledger,
+                query,
+                view=view,
+                tz=tz,
+                modes=modes,
+                breakdown=breakdown,
+                week_start=week_start,
+                cost_mode=cost_mode,
+                projects=projects,
+            )
+        if report is None:
+            from thrifty.usage.costs import apply_cost_mode
+
+            rows = filter_projects(ledger.query(query) if ledger is not None else [], projects)
+            rows = apply_cost_mode(rows, cost_mode)
+            report = build_report(view, rows, tz=tz, modes=modes, breakdown=breakdown, week_start=week_start)
+        return location, report
 
 
 def bounds(
@@ -78,6 +125,8 @@ def bounds(
 def stored_plan(environ: Mapping[str, str]) -> PlanDefinition | None:
     """The plan ``thrifty login`` stored, if any. A store that cannot be read is a note, not an
     error: a usage report does not need the token, only the plan it came with."""
+    from thrifty.billing.store import CredentialStore, StoreError
+
     try:
         login = CredentialStore(environ).load()
     except (StoreError, OSError) as exc:

@@ -20,9 +20,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
-from thrifty.billing.ledger.rows import LedgerRow
+from thrifty.billing.ledger import LOGGED_COST_TAG, LedgerRow, read_logged_cost
 
 __all__ = [
     "COST_MODES",
@@ -37,20 +37,13 @@ __all__ = [
 ]
 
 COST_MODES = ("auto", "calculate", "display")
-LOGGED_COST_TAG = "logged_cost_usd"
 #: Absolute difference in USD above which a logged and a calculated cost disagree.
 DEFAULT_TOLERANCE = Decimal("0.001")
 
 
 def _tag_cost(row: LedgerRow) -> Decimal | None:
-    text = row.tags.get(LOGGED_COST_TAG)
-    if text is None:
-        return None
-    try:
-        value = Decimal(text.strip())
-    except InvalidOperation:
-        return None
-    return value if value.is_finite() else None
+    # The ledger reads the tag the same way when it sums logged costs itself (``aggregate``).
+    return read_logged_cost(row.tags.get(LOGGED_COST_TAG))
 
 
 def logged_cost(row: LedgerRow) -> Decimal | None:

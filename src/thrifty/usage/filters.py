@@ -17,7 +17,6 @@ import re
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from pathlib import Path
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from thrifty.billing.ledger.rows import LedgerRow
 
@@ -52,6 +51,8 @@ def parse_timezone(name: str | None) -> tzinfo | None:
         return None
     if name.strip().upper() in ("UTC", "Z"):
         return UTC
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError  # a few ms a report without a zone saves
+
     try:
         return ZoneInfo(name.strip())
     except (ZoneInfoNotFoundError, ValueError, OSError):

@@ -16,13 +16,22 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta, tzinfo
-from decimal import Decimal
+from datetime import date, datetime, timedelta, tzinfo
+from decimal import MAX_PREC, Decimal, localcontext
 
 from thrifty.billing.ledger.rows import MODES, LedgerRow
 from thrifty.usage.filters import to_local
 
-__all__ = ["VIEWS", "WEEK_STARTS", "Report", "ReportRow", "build_report", "filter_projects", "summarize"]
+__all__ = [
+    "VIEWS",
+    "WEEK_STARTS",
+    "Report",
+    "ReportBuilder",
+    "ReportRow",
+    "build_report",
+    "filter_projects",
+    "summarize",
+]
 
 VIEWS = ("daily", "weekly", "monthly", "session", "model")
 #: ``--start-of-week`` values, in ``date.weekday()`` order.
@@ -121,6 +130,34 @@ class _Group:
         if self.last_at is None or row.recorded_at > self.last_at:
             self.last_at = row.recorded_at
 
+    def add_sums(
+        self,
+        model: str,
+        project: str | None,
+        sums: tuple[int, int, int, int, int, Decimal, int],
+        first_at: datetime | None = None,
+        last_at: datetime | None = None,
+    ) -> None:
+        """Add a group of ``model``'s calls already summed: (calls, input, output, cache write,
+        cache read tokens, known cost, unpriced calls); ``project`` is None when not known."""
+        if self.by_model is not None:
+            self.by_model.setdefault(model, _Group()).add_sums(model, project, sums, first_at, last_at)
+        calls, input_tokens, output_tokens, cache_write, cache_read, cost, unpriced = sums
+        self.calls += calls
+        self.input_tokens += input_tokens
+        self.output_tokens += output_tokens
+        self.cache_write_tokens += cache_write
+        self.cache_read_tokens += cache_read
+        self.cost_usd += cost
+        self.unpriced_calls += unpriced
+        self.models.add(model)
+        if project is not None:
+            self.projects.add(project)
+        if first_at is not None and (self.first_at is None or first_at < self.first_at):
+            self.first_at = first_at
+        if last_at is not None and (self.last_at is None or last_at > self.last_at):
+            self.last_at = last_at
+
     def freeze(self, key: str, mode: str, *, with_session: bool) -> ReportRow:
         return ReportRow(
             key=key,
@@ -153,8 +190,9 @@ def summarize(
     ``with_times`` keeps the first and last call times and the project(s), as the session view does.
     """
     group = _Group(by_model={} if breakdown else None)
-    for row in rows:
-        group.add(row)
+    with localcontext(prec=MAX_PREC):
+        for row in rows:
+            group.add(row)
     return group.freeze(key, mode, with_session=with_times)
 
 
@@ -163,7 +201,11 @@ def week_start_of(moment: datetime, tz: tzinfo | None, first_day: int = 0) -> st
 
     ``first_day`` is a ``date.weekday()`` number: 0 for weeks starting Monday, 6 for Sunday.
     """
-    day = to_local(moment, tz).date()
+    return week_key(to_local(moment, tz).date(), first_day)
+
+
+def week_key(day: date, first_day: int = 0) -> str:
+    """The first day (``YYYY-MM-DD``) of the week ``day`` is in."""
     return (day - timedelta(days=(day.weekday() - first_day) % 7)).isoformat()
 
 
@@ -197,40 +239,86 @@ def build_report(
     ``breakdown`` adds per-model rows to every group and total; ``week_start`` (a day name,
     ``WEEK_STARTS``) is the first day of a week in the weekly view.
     """
+    key_of = _key_function(view, tz, week_first_day(week_start))
+    builder = ReportBuilder(view, modes=modes, breakdown=breakdown)
+    with localcontext(prec=MAX_PREC):  # sums stay exact past Decimal's default 28 digits
+        for row in rows:
+            builder.add_row(key_of, row)
+    return builder.report()
+
+
+def week_first_day(week_start: str) -> int:
+    """``--start-of-week`` as a ``date.weekday()`` number."""
     if week_start not in WEEK_STARTS:
         raise ValueError(f"unknown week start {week_start!r}; expected one of {', '.join(WEEK_STARTS)}")
-    key_of = _key_function(view, tz, WEEK_STARTS.index(week_start))
-    wanted = [mode for mode in MODES if mode in set(modes)]
-    groups: dict[tuple[str, str], _Group] = {}
+    return WEEK_STARTS.index(week_start)
 
-    def new_group() -> _Group:
-        return _Group(by_model={} if breakdown else None)
 
-    totals = {mode: new_group() for mode in wanted}
-    for row in rows:
-        if row.mode not in totals:
-            continue
-        key = (row.mode, key_of(row))
-        group = groups.get(key)
+class ReportBuilder:
+    """The groups of one report as they fill, from rows (``build_report``) or from sums the
+    ledger took (``thrifty.usage.aggregate``): both end in the same ``Report``. Add under an
+    exact Decimal context (``MAX_PREC``), as ``build_report`` does."""
+
+    def __init__(self, view: str, *, modes: Iterable[str] = MODES, breakdown: bool = False) -> None:
+        if view not in VIEWS:
+            raise ValueError(f"unknown view {view!r}; expected one of {', '.join(VIEWS)}")
+        self.view = view
+        self.breakdown = breakdown
+        self.groups: dict[tuple[str, str], _Group] = {}
+        wanted = set(modes)
+        self.totals = {mode: self._new() for mode in MODES if mode in wanted}
+
+    def _new(self) -> _Group:
+        return _Group(by_model={} if self.breakdown else None)
+
+    def _group(self, mode: str, key: str) -> _Group:
+        group = self.groups.get((mode, key))
         if group is None:
-            group = groups[key] = new_group()
-        group.add(row)
-        totals[row.mode].add(row)
-    with_session = view == "session"
-    frozen = [group.freeze(key, mode, with_session=with_session) for (mode, key), group in groups.items()]
+            group = self.groups[(mode, key)] = self._new()
+        return group
 
-    def order(row: ReportRow) -> tuple[int, datetime | str, str]:
-        natural: datetime | str = row.first_at if with_session and row.first_at else row.key
-        return (MODES.index(row.mode), natural, row.key)
+    def add_row(self, key_of: Callable[[LedgerRow], str], row: LedgerRow) -> None:
+        total = self.totals.get(row.mode)
+        if total is None:
+            return
+        self._group(row.mode, key_of(row)).add(row)
+        total.add(row)
 
-    return Report(
-        view=view,
-        rows=sorted(frozen, key=order),
-        totals={
-            mode: replace(group.freeze("total", mode, with_session=with_session), project=None)
-            for mode, group in totals.items()
-        },
-    )
+    def add_sums(
+        self,
+        mode: str,
+        key: str,
+        model: str,
+        project: str | None,
+        sums: tuple[int, int, int, int, int, Decimal, int],
+        first_at: datetime | None = None,
+        last_at: datetime | None = None,
+    ) -> None:
+        """Calls of ``mode`` and ``model`` in group ``key``, already summed (``_Group.add_sums``)."""
+        total = self.totals.get(mode)
+        if total is None:
+            return
+        self._group(mode, key).add_sums(model, project, sums, first_at, last_at)
+        total.add_sums(model, project, sums, first_at, last_at)
+
+    def report(self) -> Report:
+        with_session = self.view == "session"
+        frozen = [
+            group.freeze(key, mode, with_session=with_session) for (mode, key), group in self.groups.items()
+        ]
+
+        def order(row: ReportRow) -> tuple[int, datetime | str, str]:
+            natural: datetime | str = row.first_at if with_session and row.first_at else row.key
+            return (MODES.index(row.mode), natural, row.key)
+
+        return Report(
+            view=self.view,
+            rows=sorted(frozen, key=order),
+            totals={
+                mode: replace(group.freeze("total", mode, with_session=with_session), project=None)
+                for mode, group in self.totals.items()
+            },
+        )
 
 
 def filter_projects(rows: Iterable[LedgerRow], projects: frozenset[str] | None) -> list[LedgerRow]:

@@ -19,7 +19,7 @@ import psycopg
 from psycopg.rows import TupleRow
 from psycopg.types.json import Jsonb
 
-from thrifty.billing.ledger import LedgerError
+from thrifty.billing.ledger import LOGGED_COST_TAG, LedgerError
 from thrifty.billing.ledger.migrations import MIGRATIONS_TABLE, migrate
 from thrifty.billing.ledger.open import mask_url, scrub, url_secrets
 from thrifty.billing.ledger.sql import Dialect, SqlLedger
@@ -40,6 +40,10 @@ DIALECT = Dialect(
     encode_bool=bool,
     has_rate_limits="rate_limits IS NOT NULL AND rate_limits <> '{}'::jsonb",
     sum_in_store=True,
+    epoch_seconds="floor(extract(epoch FROM recorded_at))::bigint",
+    logged_cost=f"tags->>'{LOGGED_COST_TAG}'",
+    join_texts="string_agg({}, ',')",
+    fence=" OFFSET 0",
 )
 
 Conn = psycopg.Connection[TupleRow]

@@ -21,7 +21,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from thrifty.billing.ledger import LedgerError
+from thrifty.billing.ledger import LOGGED_COST_TAG, LedgerError
 from thrifty.billing.ledger.migrations import MIGRATIONS_TABLE, migrate
 from thrifty.billing.ledger.sql import Dialect, SqlLedger
 
@@ -57,7 +57,20 @@ DIALECT = Dialect(
     encode_bool=int,
     has_rate_limits="rate_limits IS NOT NULL AND rate_limits <> '{}'",
     sum_in_store=False,
+    # Whole seconds only: SQLite's date functions round the fraction to milliseconds, which would
+    # put 23:59:59.9999995 in the next second (and bucket). unixepoch() is 3.38's; strftime older.
+    epoch_seconds="unixepoch(substr(recorded_at, 1, 19))"
+    if sqlite3.sqlite_version_info >= (3, 38)
+    else "CAST(strftime('%s', substr(recorded_at, 1, 19)) AS INTEGER)",
+    logged_cost=f"json_extract(tags, '$.{LOGGED_COST_TAG}')",
+    join_texts="group_concat({})",
+    fence=" LIMIT -1",
+    # Aggregate FILTER clauses came in 3.30.
+    can_group=sqlite3.sqlite_version_info >= (3, 30),
+    text_time=True,
 )
+#: ``aggregate``: sorter threads per connection (SQLite sorts every row of a large GROUP BY).
+SORTER_THREADS = max(1, min(4, os.cpu_count() or 1))
 
 
 def _create_private(path: Path) -> None:
@@ -136,6 +149,7 @@ class SqliteLedger(SqlLedger):
                     if str(mode).lower() != "wal":
                         raise LedgerError(f"cannot put SQLite ledger at {location} in WAL mode (got {mode})")
                 self._conn.execute("PRAGMA synchronous = FULL")
+                self._conn.execute(f"PRAGMA threads = {SORTER_THREADS}")
                 migrate(_Migrations(self._conn, location))
         except BaseException:
             self._conn.close()
