@@ -41,8 +41,9 @@ from thrifty.agent.events import (
 )
 from thrifty.agent.model import Completed, ModelCaller
 from thrifty.agent.options import AgentOptions
-from thrifty.agent.session import INTERRUPTED_TOOL, Session
+from thrifty.agent.session import Session
 from thrifty.agent.toolrun import AskHandler, ToolRunner
+from thrifty.agent.transcripts import interrupted_result
 from thrifty.billing.estimate import next_call_cost
 from thrifty.billing.windows import WindowState, current_windows, from_headers, rate_limit_info
 from thrifty.tools import structured
@@ -264,7 +265,7 @@ class AgentRun:
                 self.in_tools = True
                 for call in calls:
                     if stop_turn:
-                        results.append(error(INTERRUPTED_TOOL).to_block(str(call.get("id"))))
+                        results.append(interrupted_result(str(call.get("id"))))
                         continue
                     if call.get("name") == structured.NAME and self.options.json_schema is not None:
                         problem = self._check_structured(call.get("input"))

@@ -27,18 +27,15 @@ from thrifty.agent.setup import SetupError, prepare
 from thrifty.agent.toolrun import AskHandler
 from thrifty.agent.transcripts import (
     TranscriptWriter,
+    as_blocks,
     find_transcript,
     fork_transcript,
+    interrupted_result,
     latest_session,
     load_messages,
 )
 
-INTERRUPTED_TOOL = "[Request interrupted by user for tool use]"
 INTERRUPTED = "[Request interrupted by user]"
-
-
-def _blocks(content: str | list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [{"type": "text", "text": content}] if isinstance(content, str) else list(content)
 
 
 def _resolve_history(options: AgentOptions) -> tuple[str, list[dict[str, Any]]]:
@@ -129,7 +126,7 @@ class Session:
         message (the prompt after an interrupted call) is merged, since turns must alternate."""
         if message["role"] == "user" and self.messages and self.messages[-1]["role"] == "user":
             last = self.messages[-1]
-            last["content"] = _blocks(last["content"]) + _blocks(message["content"])
+            last["content"] = as_blocks(last["content"]) + as_blocks(message["content"])
         else:
             self.messages.append(message)
         if self.transcript is not None:
@@ -141,15 +138,7 @@ class Session:
         if last is not None and last["role"] == "assistant":
             calls = [b for b in last["content"] if isinstance(b, dict) and b.get("type") == "tool_use"]
             if calls:
-                results = [
-                    {
-                        "type": "tool_result",
-                        "tool_use_id": c.get("id"),
-                        "content": INTERRUPTED_TOOL,
-                        "is_error": True,
-                    }
-                    for c in calls
-                ]
+                results = [interrupted_result(str(c.get("id"))) for c in calls]
                 self.append({"role": "user", "content": results})
                 return
         if last is not None and last["role"] == "user":

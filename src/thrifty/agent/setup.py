@@ -22,7 +22,7 @@ from thrifty.agent.settings import Settings, load_settings
 from thrifty.billing.context import Billing, BillingError, open_billing
 from thrifty.tools import structured
 from thrifty.tools.base import Tool, ToolContext
-from thrifty.tools.registry import BARE_TOOLS, select_tools
+from thrifty.tools.registry import BARE_TOOLS, BUILTIN_TOOLS, select_tools
 
 
 class SetupError(ValueError):
@@ -70,7 +70,7 @@ def prepare(options: AgentOptions, *, client: anthropic.AsyncAnthropic | None = 
         chosen = [t for t in select_tools(base) if not policy.is_hidden(t.name)]
     except ValueError as exc:
         raise SetupError(str(exc)) from exc
-    clash = sorted({t.name for t in options.extra_tools} & {t.name for t in select_tools(None)})
+    clash = sorted({t.name for t in options.extra_tools} & BUILTIN_TOOLS.keys())
     if clash:
         raise SetupError(f"custom tool name {clash[0]!r} is taken by a built-in tool; rename it")
     chosen += [t for t in options.extra_tools if not policy.is_hidden(t.name)]

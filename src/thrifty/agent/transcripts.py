@@ -185,30 +185,32 @@ class TranscriptWriter:
         self.close()
 
 
-def _blocks(content: Any) -> list[Any]:
+def as_blocks(content: Any) -> list[Any]:
+    """Message content as a block list (a string becomes one text block, an empty one none)."""
     if isinstance(content, str):
         return [{"type": "text", "text": content}] if content else []
     return list(content) if isinstance(content, list) else []
 
 
 def _ids(message: dict[str, Any], kind: str, key: str) -> list[str]:
-    blocks = [b for b in _blocks(message["content"]) if isinstance(b, dict) and b.get("type") == kind]
+    blocks = [b for b in as_blocks(message["content"]) if isinstance(b, dict) and b.get("type") == kind]
     return [b[key] for b in blocks if isinstance(b.get(key), str)]
 
 
 def _merged(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for m in messages:
-        if not _blocks(m["content"]) or (not out and m["role"] == "assistant"):
+        if not as_blocks(m["content"]) or (not out and m["role"] == "assistant"):
             continue
         if out and out[-1]["role"] == m["role"]:
-            out[-1] = {"role": m["role"], "content": _blocks(out[-1]["content"]) + _blocks(m["content"])}
+            out[-1] = {"role": m["role"], "content": as_blocks(out[-1]["content"]) + as_blocks(m["content"])}
         else:
             out.append(m)
     return out
 
 
-def _interrupted(tool_use_id: str) -> dict[str, Any]:
+def interrupted_result(tool_use_id: str) -> dict[str, Any]:
+    """The result a tool call gets when the run stopped before it ran."""
     return {"type": "tool_result", "tool_use_id": tool_use_id, "content": INTERRUPTED, "is_error": True}
 
 
@@ -223,12 +225,12 @@ def _paired(messages: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], bool]
     for m in messages:
         if m["role"] == "user":
             calls = _ids(out[-1], "tool_use", "id") if out else []
-            blocks = _blocks(m["content"])
+            blocks = as_blocks(m["content"])
             rest = [b for b in blocks if not _is_result(b)]
             if calls or len(rest) < len(blocks):  # results first, as the API requires
                 answered = _ids(m, "tool_result", "tool_use_id")
                 results = [b for b in blocks if _is_result(b) and b.get("tool_use_id") in calls]
-                missing = [_interrupted(i) for i in calls if i not in answered]
+                missing = [interrupted_result(i) for i in calls if i not in answered]
                 m = {"role": "user", "content": results + missing + rest}
             if not m["content"]:
                 dropped = True
@@ -245,7 +247,7 @@ def load_messages(path: Path) -> list[dict[str, Any]]:
     while dropped:  # dropping an orphan-only user message can join two assistant turns
         messages, dropped = _paired(_merged(messages))
     if messages and messages[-1]["role"] == "assistant" and (calls := _ids(messages[-1], "tool_use", "id")):
-        messages.append({"role": "user", "content": [_interrupted(i) for i in calls]})
+        messages.append({"role": "user", "content": [interrupted_result(i) for i in calls]})
     return messages
 
 
@@ -280,7 +282,7 @@ class SessionInfo:
 
 
 def _text(content: Any) -> str:
-    parts = [b.get("text", "") for b in _blocks(content) if isinstance(b, dict) and b.get("type") == "text"]
+    parts = [b.get("text", "") for b in as_blocks(content) if isinstance(b, dict) and b.get("type") == "text"]
     return " ".join(" ".join(parts).split())
 
 

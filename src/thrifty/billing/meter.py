@@ -17,7 +17,7 @@ from typing import Any
 
 from thrifty.agent.events import ApiUsage
 from thrifty.billing.ledger import Ledger, LedgerError, LedgerRow
-from thrifty.billing.prices import PriceTable, bundled_prices
+from thrifty.billing.prices import PriceTable, bundled_prices, cache_writes
 from thrifty.billing.spool import Spool
 from thrifty.billing.tally import Tally
 
@@ -31,17 +31,6 @@ class MeterContext:
     account: str
     project: str
     tags: dict[str, str] = field(default_factory=dict)
-
-
-def cache_writes(usage: dict[str, Any]) -> tuple[int, int]:
-    """(5-minute, 1-hour) cache-write tokens; an unsplit total counts as 5-minute writes."""
-    creation = usage.get("cache_creation") or {}
-    w5 = int(creation.get("ephemeral_5m_input_tokens") or 0)
-    w1 = int(creation.get("ephemeral_1h_input_tokens") or 0)
-    total = int(usage.get("cache_creation_input_tokens") or 0)
-    if w5 + w1 < total:
-        w5 = total - w1
-    return w5, w1
 
 
 def utcnow() -> datetime:

@@ -53,12 +53,7 @@ class PriceTable:
             for k in ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
         )
         price = base.for_prompt(prompt)
-        creation = usage.get("cache_creation") or {}
-        w5 = int(creation.get("ephemeral_5m_input_tokens") or 0)
-        w1 = int(creation.get("ephemeral_1h_input_tokens") or 0)
-        total_writes = int(usage.get("cache_creation_input_tokens") or 0)
-        if w5 + w1 < total_writes:  # no split reported: writes are 5-minute ones
-            w5 = total_writes - w1
+        w5, w1 = cache_writes(usage)
         total = (
             Decimal(int(usage.get("input_tokens") or 0)) * price.input
             + Decimal(int(usage.get("output_tokens") or 0)) * price.output
@@ -67,6 +62,17 @@ class PriceTable:
             + Decimal(int(usage.get("cache_read_input_tokens") or 0)) * price.cache_read
         ) / MILLION
         return total * self.batch_discount if batch else total
+
+
+def cache_writes(usage: dict[str, Any]) -> tuple[int, int]:
+    """(5-minute, 1-hour) cache-write tokens; an unsplit total counts as 5-minute writes."""
+    creation = usage.get("cache_creation") or {}
+    w5 = int(creation.get("ephemeral_5m_input_tokens") or 0)
+    w1 = int(creation.get("ephemeral_1h_input_tokens") or 0)
+    total = int(usage.get("cache_creation_input_tokens") or 0)
+    if w5 + w1 < total:
+        w5 = total - w1
+    return w5, w1
 
 
 def _model_price(raw: dict[str, Any]) -> ModelPrice:

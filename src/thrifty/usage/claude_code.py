@@ -27,8 +27,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from thrifty.billing.ledger.rows import LedgerRow
-from thrifty.billing.meter import cache_writes
-from thrifty.billing.prices import PriceTable
+from thrifty.billing.prices import PriceTable, cache_writes
 
 SOURCE = "claude-code"
 ACCOUNT = "claude-code"
