@@ -1,11 +1,14 @@
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from tests.tools.conftest import CallTool
+from thrifty.tools.base import ToolContext
 from thrifty.tools.glob import MAX_RESULTS, glob_to_regex
 
 pytestmark = pytest.mark.anyio
@@ -152,3 +155,87 @@ async def test_pattern_is_required(call: CallTool) -> None:
     result = await call("Glob", {"path": "."})
     assert result.is_error
     assert "InputValidationError" in str(result.content)
+
+
+def git_init(root: Path) -> None:
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    git_init(tmp_path)
+    make(
+        tmp_path,
+        "src/app.py",
+        "src/gen_pb2.py",
+        "sub/local.py",
+        "sub/kept.py",
+        "top/local.py",
+        "fixtures/data.py",
+        ".venv/lib/site.py",
+        "build/out.py",
+        ".github/hooks/check.py",
+        ".git/hooks/x.py",
+    )
+    (tmp_path / ".gitignore").write_text(".venv/\nbuild/\n*_pb2.py\n")
+    (tmp_path / "sub/.gitignore").write_text("local.py\n")
+    (tmp_path / ".ignore").write_text("fixtures/\n")
+    return tmp_path
+
+
+async def test_ignore_files_decide_what_is_listed_in_a_git_repository(call: CallTool, repo: Path) -> None:
+    result = await call("Glob", {"pattern": "**/*.py"})
+    assert sorted(lines(result.content)) == sorted(
+        str(repo / n) for n in ("src/app.py", "sub/kept.py", "top/local.py", ".github/hooks/check.py")
+    )
+
+
+async def test_a_pattern_naming_ignored_files_does_not_list_them(call: CallTool, repo: Path) -> None:
+    patterns = [
+        {"pattern": "**/*_pb2.py"},
+        {"pattern": "*_pb2.py", "path": "src"},
+        {"pattern": "sub/local.py"},
+    ]
+    for raw in patterns:
+        result = await call("Glob", raw)
+        assert result.content == "No files found", raw
+    result = await call("Glob", {"pattern": "**/local.py"})
+    assert lines(result.content) == [str(repo / "top/local.py")]
+
+
+async def test_an_ignored_directory_named_explicitly_is_listed(call: CallTool, repo: Path) -> None:
+    for raw in ({"pattern": ".venv/**/*.py"}, {"pattern": "**/*.py", "path": ".venv"}):
+        result = await call("Glob", raw)
+        assert lines(result.content) == [str(repo / ".venv/lib/site.py")]
+
+
+async def test_outside_a_git_repository_gitignore_is_not_applied_but_ignore_is(
+    call: CallTool, tmp_path: Path
+) -> None:
+    make(tmp_path, "build/out.py", "fixtures/data.py", "vendor/lib.py", ".git-less.py")
+    (tmp_path / ".gitignore").write_text("build/\n")
+    (tmp_path / ".ignore").write_text("fixtures/\n")
+    (tmp_path / ".rgignore").write_text("vendor/\n")
+    result = await call("Glob", {"pattern": "**/*.py"})
+    assert sorted(lines(result.content)) == [str(tmp_path / ".git-less.py"), str(tmp_path / "build/out.py")]
+
+
+async def test_claude_code_s_no_ignore_setting_lists_ignored_files(
+    call: CallTool, repo: Path, ctx: ToolContext
+) -> None:
+    ctx.env = {**os.environ, "CLAUDE_CODE_GLOB_NO_IGNORE": "true", "CLAUDE_CODE_GLOB_HIDDEN": "false"}
+    result = await call("Glob", {"pattern": "**/*.py"})
+    assert sorted(lines(result.content)) == sorted(
+        str(repo / n)
+        for n in (
+            "src/app.py",
+            "src/gen_pb2.py",
+            "sub/local.py",
+            "sub/kept.py",
+            "top/local.py",
+            "fixtures/data.py",
+            "build/out.py",
+        )
+    )

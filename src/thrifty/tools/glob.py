@@ -1,8 +1,14 @@
-"""Glob: find files by name pattern, newest first.
+"""Glob: find files by name pattern, newest first, as ripgrep lists them.
 
-The pattern language is the one models write for ripgrep and shells: ``**`` for any depth and
-``{a,b}`` alternatives, neither of which ``pathlib`` understands. Newest-first puts the files
-someone is working on at the top, and the cap keeps a sweeping pattern from flooding the context.
+ripgrep walks the tree, as in Claude Code, so the files that ignore files exclude (a ``.venv``, a
+build directory) never reach the results and the walk is fast. The pattern language is the one
+models write for ripgrep and shells: ``**`` for any depth and ``{a,b}`` alternatives, with ``*``
+staying inside one directory. Newest-first puts the files someone is working on at the top, and
+the cap keeps a sweeping pattern from flooding the context.
+
+Claude Code's own Glob lists ignored files too unless ``CLAUDE_CODE_GLOB_NO_IGNORE=false``; here
+respecting them is the default, and ``CLAUDE_CODE_GLOB_NO_IGNORE=true`` (and
+``CLAUDE_CODE_GLOB_HIDDEN=false``) are honoured for whoever wants Claude Code's listing.
 """
 
 from __future__ import annotations
@@ -10,16 +16,15 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Mapping
 from pathlib import Path
 
 from pydantic import Field
 
 from thrifty.tools.base import Tool, ToolContext, ToolInput, ToolResult, error
+from thrifty.tools.ripgrep import env_flag, refusal, run_rg
 
 MAX_RESULTS = 100
-#: Version-control internals: never what the model is looking for, and often huge.
-SKIP_DIRS = frozenset({".git", ".hg", ".svn"})
 _WILDCARDS = frozenset("*?[{")
 
 
@@ -85,7 +90,11 @@ def glob_to_regex(pattern: str) -> re.Pattern[str]:
 
 
 def _split_base(base: Path, pattern: str) -> tuple[Path, str]:
-    """Move literal leading segments of the pattern onto the base, so the walk starts deeper."""
+    """Move literal leading segments of the pattern onto the base, so the walk starts deeper.
+
+    Starting there is also what lets a pattern such as ``.venv/lib/*.py`` reach into an ignored
+    directory: ripgrep searches a directory it is given, even one its parent ignores.
+    """
     parts = pattern.split("/")
     literal: list[str] = []
     while len(parts) > 1 and not _WILDCARDS.intersection(parts[0]):
@@ -94,38 +103,49 @@ def _split_base(base: Path, pattern: str) -> tuple[Path, str]:
     return Path(os.path.normpath(root.joinpath(*literal))), "/".join(parts)
 
 
-def iter_files(base: Path, max_depth: int | None = None) -> Iterator[tuple[Path, str]]:
-    """Yield ``(path, relative posix path)`` for files under ``base``, skipping VCS directories."""
-    base_str = str(base)
-    for root, dirs, files in os.walk(base_str):
-        rel_root = os.path.relpath(root, base_str)
-        depth = 0 if rel_root == "." else rel_root.count(os.sep) + 1
-        if max_depth is not None and depth >= max_depth - 1:
-            dirs[:] = []
-        else:
-            dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS)
-        for name in sorted(files):
-            rel = name if rel_root == "." else f"{rel_root}/{name}".replace(os.sep, "/")
-            yield Path(root, name), rel
+async def find_files(base: Path, pattern: str, env: Mapping[str, str] | None) -> tuple[list[str], bool] | str:
+    """Matching files newest first (ties by path), whether rg's listing was cut short, or an error.
 
-
-def find_files(base: Path, pattern: str) -> list[Path]:
-    """Matching files under ``base``, newest first (ties by path, for stable output)."""
+    ripgrep lists the files (its ignore rules, hidden files included) and the pattern is matched
+    here: handed to rg as ``--glob``, a pattern overrides the ignore rules for the files it names,
+    so ``**/*.py`` would list a gitignored ``generated.py``.
+    """
     base, pattern = _split_base(base, pattern.strip())
     if not base.is_dir():
-        return []
+        return [], False
+    args = ["--files"]
+    if "**" not in pattern:
+        args += ["--max-depth", str(pattern.count("/") + 1)]
+    if env_flag(env, "CLAUDE_CODE_GLOB_NO_IGNORE", default=False):
+        args.append("--no-ignore")
+    if not env_flag(env, "CLAUDE_CODE_GLOB_HIDDEN", default=True):
+        args.append("--no-hidden")
+    out = await run_rg([*args, "--", str(base)], base, env)
+    if isinstance(out, str):
+        return out
+    why = refusal(out)
+    if why is not None:
+        return f"ripgrep: {why}"
+    listed = out.stdout.split(b"\0")
+    listed.pop()  # the empty string after the final NUL, or a path that was cut short
+    return await asyncio.to_thread(_matching_newest_first, listed, base, pattern), out.truncated
+
+
+def _matching_newest_first(listed: list[bytes], base: Path, pattern: str) -> list[str]:
     regex = glob_to_regex(pattern)
-    max_depth = None if "**" in pattern else pattern.count("/") + 1
-    found: list[tuple[float, str, Path]] = []
-    for path, rel in iter_files(base, max_depth):
-        if regex.fullmatch(rel):
-            try:
-                mtime = path.stat().st_mtime
-            except OSError:
-                continue  # a dangling symlink, or a file deleted while we walked
-            found.append((-mtime, str(path), path))
+    prefix = len(str(base).rstrip(os.sep)) + 1
+    found: list[tuple[float, str]] = []
+    for raw in listed:
+        name = os.fsdecode(raw)
+        if not regex.fullmatch(name[prefix:].replace(os.sep, "/")):
+            continue
+        try:
+            mtime = os.stat(name).st_mtime  # noqa: PTH116 - a Path per file was 2/3 of the time
+        except OSError:
+            continue  # deleted since rg listed it
+        found.append((-mtime, name))
     found.sort()
-    return [path for _, _, path in found]
+    return [name for _, name in found]
 
 
 class GlobTool(Tool):
@@ -134,7 +154,10 @@ class GlobTool(Tool):
         "Fast file pattern matching that works with any codebase size. Supports glob patterns "
         'like "**/*.js", "src/**/*.{ts,tsx}" or "*.md" (relative to path, which defaults to the '
         "working directory). Returns matching file paths sorted by modification time, newest "
-        f"first, at most {MAX_RESULTS}. Use it to find files by name; use Grep to search contents."
+        f"first, at most {MAX_RESULTS}. Lists hidden files but not VCS directories or files "
+        "excluded by .gitignore (in a git repository), .ignore or .rgignore; name an ignored "
+        "directory in path to list it anyway. Use it to find files by name; use Grep to search "
+        "contents."
     )
     input_model = GlobInput
     read_only = True
@@ -147,13 +170,17 @@ class GlobTool(Tool):
             return error(f"Path is not a directory: {base}")
         if not params.pattern.strip():
             return error("pattern must not be empty")
-        matches = await asyncio.to_thread(find_files, base, params.pattern)
+        found = await find_files(base, params.pattern, ctx.env)
+        if isinstance(found, str):
+            return error(found)
+        matches, cut_short = found
         if not matches:
             return ToolResult("No files found")
-        lines = [str(p) for p in matches[:MAX_RESULTS]]
-        if len(matches) > MAX_RESULTS:
+        lines = matches[:MAX_RESULTS]
+        if len(matches) > MAX_RESULTS or cut_short:
+            of = f"at least {len(matches)}" if cut_short else str(len(matches))
             lines.append(
-                f"(Results are truncated: showing {MAX_RESULTS} of {len(matches)}. "
+                f"(Results are truncated: showing {min(MAX_RESULTS, len(matches))} of {of}. "
                 "Consider using a more specific path or pattern.)"
             )
         return ToolResult("\n".join(lines))
