@@ -1,13 +1,11 @@
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.tools.conftest import CallTool
+from tests.tools.conftest import CallTool, git_init
 from thrifty.tools.base import ToolContext
 from thrifty.tools.glob import MAX_RESULTS, glob_to_regex
 
@@ -155,12 +153,6 @@ async def test_pattern_is_required(call: CallTool) -> None:
     result = await call("Glob", {"path": "."})
     assert result.is_error
     assert "InputValidationError" in str(result.content)
-
-
-def git_init(root: Path) -> None:
-    if shutil.which("git") is None:
-        pytest.skip("git is not installed")
-    subprocess.run(["git", "init", "-q", str(root)], check=True)
 
 
 @pytest.fixture
