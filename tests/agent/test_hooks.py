@@ -10,9 +10,11 @@ from typing import Any
 
 import pytest
 
+import thrifty
 from thrifty.agent.hook_matchers import matches, rule_matches
 from thrifty.agent.hook_output import MAX_OUTPUT_CHARS
 from thrifty.agent.hooks import HookCallbackFn, HookOutcome, HookRunner
+from thrifty.testing import Simulator
 
 pytestmark = pytest.mark.anyio
 
@@ -594,3 +596,70 @@ async def test_callback_continue_underscore_and_bad_return(tmp_path: Path) -> No
     outcome = await r.stop(False)
     assert outcome.stop and outcome.stop_reason == "enough"
     assert len(outcome.errors) == 1 and "not a dict" in outcome.errors[0]
+
+
+# -- continue: false from a settings hook, through the loop ----------------------------------------
+
+
+async def run_with_settings(
+    tmp_path: Path, hooks: dict[str, Any], script: list[dict[str, Any]]
+) -> tuple[list[Any], int]:
+    """Run one prompt in a project whose ``.claude/settings.json`` holds ``hooks``; returns the
+    messages and how many model requests reached the simulator."""
+    project = tmp_path / "project"
+    (project / ".claude").mkdir(parents=True)
+    (project / ".claude" / "settings.json").write_text(json.dumps({"hooks": hooks}))
+    with Simulator() as sim:
+        sim.set_script(script)
+        env = {
+            "ANTHROPIC_API_KEY": sim.api_key,
+            "ANTHROPIC_BASE_URL": sim.base_url,
+            "CLAUDE_CONFIG_DIR": str(tmp_path / "claude-config"),
+        }
+        options = thrifty.Options(cwd=project, env=env, allowed_tools=["Bash"])
+        messages = [m async for m in thrifty.query("go", options)]
+        return messages, len(sim.message_requests())
+
+
+async def test_post_tool_use_command_hook_continue_false_ends_the_run(tmp_path: Path) -> None:
+    marker = tmp_path / "ran.txt"
+    stop = json_out(tmp_path, "stop", {"continue": False, "stopReason": "tests are red"})
+    hooks = {"PostToolUse": [group(stop, matcher="Bash")]}
+    bash = {"tool_use": {"name": "Bash", "input": {"command": f"echo ran > {shlex.quote(str(marker))}"}}}
+    messages, requests = await run_with_settings(tmp_path, hooks, [bash, {"text": "next turn"}])
+    result = messages[-1]
+    assert requests == 1 and marker.read_text() == "ran\n"
+    assert (result.subtype, result.is_error, result.result, result.exit_code) == ("success", False, "", 0)
+    assert (result.terminal_reason, result.stop_reason) == ("hook_stopped", "tool_use")
+    frame = result.to_frame()
+    assert frame["terminal_reason"] == "hook_stopped" and frame["result"] == ""
+    assert messages[-2].content[-1]["text"] == "PostToolUse:Bash hook stopped continuation: tests are red"
+
+
+async def test_pre_tool_use_command_hook_continue_false_ends_the_run(tmp_path: Path) -> None:
+    marker = tmp_path / "ran.txt"
+    stop = json_out(tmp_path, "stop", {"continue": False})
+    hooks = {"PreToolUse": [group(stop, matcher="Bash")]}
+    bash = {"tool_use": {"name": "Bash", "input": {"command": f"touch {shlex.quote(str(marker))}"}}}
+    messages, requests = await run_with_settings(tmp_path, hooks, [bash, {"text": "next turn"}])
+    result = messages[-1]
+    assert requests == 1 and not marker.exists()
+    assert (result.terminal_reason, result.is_error) == ("hook_stopped", False)
+    refused, notice = messages[-2].content
+    assert refused["is_error"] is True and refused["content"] == "Execution stopped by PreToolUse hook"
+    assert notice["text"] == "PreToolUse:Bash hook stopped continuation: Execution stopped by PreToolUse hook"
+
+
+async def test_stop_hook_continue_false_ends_as_claude_code_reports_it(tmp_path: Path) -> None:
+    """Claude Code ends the loop with ``stop_hook_prevented`` and reports the final answer."""
+    stop = json_out(tmp_path, "stop", {"continue": False, "stopReason": "enough for today"})
+    messages, requests = await run_with_settings(tmp_path, {"Stop": [group(stop)]}, [{"text": "All done."}])
+    result = messages[-1]
+    assert requests == 1
+    assert (result.subtype, result.is_error, result.result, result.exit_code) == (
+        "success",
+        False,
+        "All done.",
+        0,
+    )
+    assert (result.terminal_reason, result.stop_reason) == ("stop_hook_prevented", "end_turn")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -33,7 +34,10 @@ def repo(home: Path) -> Path:
 
 def write(path: Path, data: Any) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(data if isinstance(data, str) else json.dumps(data))
+    if isinstance(data, bytes):
+        path.write_bytes(data)
+    else:
+        path.write_text(data if isinstance(data, str) else json.dumps(data))
     return path
 
 
@@ -137,6 +141,9 @@ def test_budgets_and_windows_merge_key_by_key(env: dict[str, str], repo: Path) -
 
 BAD_FILES = [
     ("{oops", "not valid JSON (line 1"),
+    (b'{"project": "caf\xe9"}', "not UTF-8 text (byte 0xe9 at offset 16)"),
+    (b"\xff\xfe{\x00}\x00", "not UTF-8 text (byte 0xff at offset 0)"),
+    ("[" * 100_000 + "]" * 100_000, "not valid JSON (nested too deeply)"),
     ("[]", "must be a JSON object"),
     ({"billingmode": "plan"}, "unknown key 'billingmode'; allowed: billingMode"),
     ({"billingMode": "free"}, 'billingMode must be "api" or "plan", got "free"'),
@@ -189,3 +196,33 @@ def test_invalid_environment_and_flag_values_name_their_source(env: dict[str, st
 
 def test_a_config_error_is_a_value_error() -> None:
     assert issubclass(ConfigError, ValueError)
+
+
+@pytest.mark.parametrize("where", ["user", "project"])
+def test_a_directory_in_place_of_a_file_is_refused(env: dict[str, str], repo: Path, where: str) -> None:
+    path = Path(env["THRIFTY_CONFIG_DIR"]) / "config.json" if where == "user" else repo / ".thrifty.json"
+    path.mkdir()
+    with pytest.raises(ConfigError, match=f"^{path}: not a regular file$"):
+        load_billing_config(repo, env)
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their mode")
+def test_an_unreadable_file_is_refused(env: dict[str, str], repo: Path) -> None:
+    path = user_file(env, {"budgets": {"api": {"daily": "1"}}})
+    path.chmod(0)
+    try:
+        with pytest.raises(ConfigError, match=r"config\.json: cannot be read \(Permission denied\)$"):
+            load_billing_config(repo, env)
+    finally:
+        path.chmod(0o600)
+
+
+def test_a_byte_order_mark_is_accepted(env: dict[str, str], repo: Path) -> None:
+    write(repo / ".thrifty.json", b'\xef\xbb\xbf{"project": "bom"}')
+    assert load_billing_config(repo, env).project == "bom"
+
+
+def test_a_ledger_under_an_unknown_users_home_is_a_config_error(env: dict[str, str], repo: Path) -> None:
+    path = write(repo / ".thrifty.json", {"ledger": "~no-such-user-here-4242/ledger.sqlite3"})
+    with pytest.raises(ConfigError, match=f"^{path}: ledger: cannot expand"):
+        load_billing_config(repo, env)

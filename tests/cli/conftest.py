@@ -58,11 +58,13 @@ class Cli:
         return env
 
     def __call__(self, *args: str, stdin: str | None = None, env: dict[str, str] | None = None) -> Run:
+        """``stdin=None``: no input at all (``/dev/null``), as in CI; a string is piped."""
         result = subprocess.run(
             [sys.executable, "-m", "thrifty", *args],
             cwd=self.cwd,
             env=env or self.env(),
             input=stdin,
+            stdin=subprocess.DEVNULL if stdin is None else None,
             capture_output=True,
             text=True,
             timeout=120,

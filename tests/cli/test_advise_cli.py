@@ -271,7 +271,8 @@ def test_missing_ledger_is_no_usage_and_not_created(adv: Advise) -> None:
 @pytest.mark.parametrize(
     ("args", "needle"),
     [
-        (["--days", "0"], "--days must be a positive number of days"),
+        (["--days", "0"], "--days must be a whole number of days from 1 to 36500"),
+        (["--days", "99999999999"], "--days must be a whole number of days from 1 to 36500"),
         (["--days", "x"], "invalid int value"),
         (["--since", "soon"], "--since: cannot read 'soon'"),
         (["--since", "2025-03-01", "--until", "2025-03-05", "--days", "3"], "--days goes with at most one"),

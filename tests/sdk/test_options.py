@@ -90,3 +90,11 @@ def test_import_thrifty_is_cheap_and_exports_the_sdk() -> None:
         assert getattr(thrifty, name) is not None, name
     with pytest.raises(AttributeError, match="no_such_name"):
         thrifty.no_such_name  # type: ignore[attr-defined]  # noqa: B018
+
+
+def test_a_malformed_permission_rule_stops_the_run_before_any_request(sim: Any, options: Any) -> None:
+    sim.set_script([{"text": "never"}])
+    for field in ("allowed_tools", "disallowed_tools"):
+        with pytest.raises(thrifty.SetupError, match=r"Malformed permission rule 'Bash\(git diff:\*'"):
+            thrifty.run_sync("hi", options(**{field: ["Bash(git diff:*"]}))
+    assert sim.message_requests() == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -233,3 +234,76 @@ async def test_callback_output_keys_are_renamed_for_the_hook_contract() -> None:
         "continue": False,
         "systemMessage": "hi",
     }
+
+
+def test_post_tool_use_continue_false_stops_after_the_tool(
+    sim: Simulator, options: MakeOptions, project: Path
+) -> None:
+    """Claude Code ends the run on the tool results: success, empty result, no further request."""
+    seen: list[str] = []
+
+    async def halt(
+        data: dict[str, Any], tool_use_id: str | None, context: thrifty.HookContext
+    ) -> dict[str, Any]:
+        seen.append(data["tool_input"]["command"])
+        return {"continue_": False, "stopReason": "deploy window closed"}
+
+    two_calls = {
+        "tool_use": [
+            {"name": "Bash", "input": {"command": "echo first"}},
+            {"name": "Bash", "input": {"command": "touch second-ran"}},
+        ]
+    }
+    sim.set_script([two_calls, FINAL])
+    hooks = {"PostToolUse": [thrifty.HookMatcher(matcher="Bash", hooks=[halt])]}
+    messages = list(thrifty.query_sync("deploy", options(hooks=hooks, allowed_tools=["Bash"])))
+    result = messages[-1]
+    assert isinstance(result, thrifty.Result)
+    assert (result.subtype, result.is_error, result.result) == ("success", False, "")
+    assert (result.terminal_reason, result.stop_reason, result.num_turns) == ("hook_stopped", "tool_use", 2)
+    assert len(sim.message_requests()) == 1
+    # The first call ran and its result stands; the second was never started.
+    assert seen == ["echo first"] and not (project / "second-ran").exists()
+    last = [m for m in messages if isinstance(m, thrifty.UserMessage)][-1]
+    assert isinstance(last.content, list)
+    assert last.content[0]["content"].strip() == "first"
+    assert last.content[1]["is_error"] is True and "Not run" in last.content[1]["content"]
+    assert last.content[-1] == {
+        "type": "text",
+        "text": "PostToolUse:Bash hook stopped continuation: deploy window closed",
+    }
+
+
+def test_pre_tool_use_continue_false_refuses_the_call_and_stops(
+    sim: Simulator, options: MakeOptions, project: Path
+) -> None:
+    async def guard(
+        data: dict[str, Any], tool_use_id: str | None, context: thrifty.HookContext
+    ) -> dict[str, Any]:
+        return {"continue_": False, "stopReason": "no pushes today"}
+
+    sim.set_script([{"tool_use": {"name": "Bash", "input": {"command": "touch pushed"}}}, FINAL])
+    hooks = {"PreToolUse": [thrifty.HookMatcher(matcher="Bash", hooks=[guard])]}
+    result = thrifty.run_sync("push", options(hooks=hooks, allowed_tools=["Bash"]))
+    assert (result.subtype, result.is_error, result.terminal_reason) == ("success", False, "hook_stopped")
+    assert len(sim.message_requests()) == 1 and not (project / "pushed").exists()
+    assert [d["tool_name"] for d in result.permission_denials] == ["Bash"]
+
+
+def test_a_broken_settings_file_raises_setup_error_before_any_request(
+    sim: Simulator, options: MakeOptions, project: Path
+) -> None:
+    (project / ".claude").mkdir()
+    settings = project / ".claude" / "settings.json"
+    settings.write_text('{"permissions":{"deny":["Read"],}}')
+    sim.set_script([FINAL])
+    with pytest.raises(thrifty.SetupError, match=f"^{settings}: not valid JSON \\(line 1, column 33: "):
+        thrifty.run_sync("x", options())
+    with pytest.raises(thrifty.SetupError, match=r"^--settings: permissions\.deny\[0\] must be a string"):
+        thrifty.run_sync("x", options(setting_sources=[], settings='{"permissions": {"deny": [1]}}'))
+    config = Path(os.environ["THRIFTY_CONFIG_DIR"]) / "config.json"
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_bytes(b'{"project": "caf\xe9"}')
+    with pytest.raises(thrifty.SetupError, match=f"^{config}: not UTF-8 text \\(byte 0xe9 at offset 16\\)$"):
+        thrifty.run_sync("x", options(setting_sources=[]))
+    assert sim.message_requests() == []

@@ -109,7 +109,8 @@ def test_more_than_four_breakpoints_is_a_400(sim: Simulator) -> None:
     blocks = [{"type": "text", "text": f"part {i}", "cache_control": cc} for i in range(5)]
     with pytest.raises(anthropic.BadRequestError) as info:
         ask(sim, system=blocks)
-    assert "maximum of 4 blocks with cache_control" in str(info.value)
+    assert isinstance(info.value.body, dict)
+    assert "maximum of 4 blocks with cache_control" in info.value.body["error"]["message"]
     assert info.value.request_id is not None
 
 

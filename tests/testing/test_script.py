@@ -136,8 +136,9 @@ def test_callable_script_decides_each_turn(simulator: Simulator) -> None:
 def test_exhausted_script_ends_or_errors(simulator: Simulator) -> None:
     simulator.set_script({"turns": [{"text": "only"}], "on_exhausted": "error"})
     history = [*user("a"), {"role": "assistant", "content": "only"}, *user("b")]
-    with pytest.raises(anthropic.BadRequestError, match="no turn 1"):
+    with pytest.raises(anthropic.BadRequestError) as info:
         simulator.client(max_retries=0).messages.create(model=MODEL, max_tokens=32, messages=history)
+    assert isinstance(info.value.body, dict) and "no turn 1" in info.value.body["error"]["message"]
     simulator.set_script([{"text": "only"}])
     reply = simulator.client().messages.create(model=MODEL, max_tokens=32, messages=history)
     assert "no more turns" in reply.content[0].text

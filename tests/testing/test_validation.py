@@ -19,6 +19,12 @@ def sim() -> Any:
         yield s
 
 
+def message(err: anthropic.APIStatusError) -> str:
+    """The ``error.message`` the simulator sent (the body on the wire, not the SDK's wording)."""
+    assert isinstance(err.body, dict)
+    return str(err.body["error"]["message"])
+
+
 def bad(sim: Simulator, **params: Any) -> anthropic.BadRequestError:
     with pytest.raises(anthropic.BadRequestError) as info:
         sim.client(max_retries=0).messages.create(**{"model": MODEL, "max_tokens": 32, **params})
@@ -32,11 +38,11 @@ def bad(sim: Simulator, **params: Any) -> anthropic.BadRequestError:
 
 def test_roles_must_alternate(sim: Simulator) -> None:
     err = bad(sim, messages=[{"role": "user", "content": "a"}, {"role": "user", "content": "b"}])
-    assert "roles must alternate" in str(err)
+    assert "roles must alternate" in message(err)
 
 
 def test_first_message_must_be_user(sim: Simulator) -> None:
-    assert "first message" in str(bad(sim, messages=[{"role": "assistant", "content": "a"}]))
+    assert "first message" in message(bad(sim, messages=[{"role": "assistant", "content": "a"}]))
 
 
 def test_tool_result_must_match_a_tool_use(sim: Simulator) -> None:
@@ -45,7 +51,7 @@ def test_tool_result_must_match_a_tool_use(sim: Simulator) -> None:
         {"role": "assistant", "content": [{"type": "tool_use", "id": "toolu_1", "name": "t", "input": {}}]},
         {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_other", "content": "x"}]},
     ]
-    assert "unexpected `tool_use_id`" in str(bad(sim, messages=messages))
+    assert "unexpected `tool_use_id`" in message(bad(sim, messages=messages))
 
 
 def test_tool_use_needs_results_first_in_next_message(sim: Simulator) -> None:
@@ -57,9 +63,9 @@ def test_tool_use_needs_results_first_in_next_message(sim: Simulator) -> None:
             "content": [{"type": "text", "text": "first"}, {"type": "tool_result", "tool_use_id": "toolu_1"}],
         },
     ]
-    assert "at the beginning of this message" in str(bad(sim, messages=messages))
+    assert "at the beginning of this message" in message(bad(sim, messages=messages))
     missing = [*messages[:2], {"role": "user", "content": "no results"}]
-    assert "without `tool_result` blocks" in str(bad(sim, messages=missing))
+    assert "without `tool_result` blocks" in message(bad(sim, messages=missing))
 
 
 def test_thinking_budget_must_be_below_max_tokens(sim: Simulator) -> None:
@@ -69,7 +75,7 @@ def test_thinking_budget_must_be_below_max_tokens(sim: Simulator) -> None:
         thinking={"type": "enabled", "budget_tokens": 4000},
         messages=[{"role": "user", "content": "x"}],
     )
-    assert "budget_tokens" in str(err)
+    assert "budget_tokens" in message(err)
     assert "1024" in str(
         bad(
             sim,
@@ -97,7 +103,7 @@ def test_empty_text_and_duplicate_tools(sim: Simulator) -> None:
         bad(sim, messages=[{"role": "user", "content": [{"type": "text", "text": ""}]}])
     )
     tool = {"name": "t", "input_schema": {"type": "object"}}
-    assert "unique" in str(bad(sim, tools=[tool, tool], messages=[{"role": "user", "content": "x"}]))
+    assert "unique" in message(bad(sim, tools=[tool, tool], messages=[{"role": "user", "content": "x"}]))
 
 
 def test_unknown_model_is_not_found_like_the_real_api(sim: Simulator) -> None:
@@ -105,13 +111,13 @@ def test_unknown_model_is_not_found_like_the_real_api(sim: Simulator) -> None:
         sim.client(max_retries=0).messages.create(
             model="claude-nope", max_tokens=8, messages=[{"role": "user", "content": "x"}]
         )
-    assert "claude-nope" in str(info.value)
+    assert "claude-nope" in message(info.value)
 
 
 def test_sampling_parameters_depend_on_api_version(sim: Simulator) -> None:
     # SDK 2.x speaks 2026-10-21, where temperature is gone.
     err = bad(sim, messages=[{"role": "user", "content": "x"}], extra_body={"temperature": 0.5})
-    assert "temperature" in str(err)
+    assert "temperature" in message(err)
     body = {
         "model": MODEL,
         "max_tokens": 8,
@@ -156,4 +162,5 @@ def test_mid_conversation_system_message_is_accepted_where_the_api_allows_it(sim
     assert "must follow a user message" in str(
         bad(sim, messages=[*ok[:1], {"role": "assistant", "content": "a"}, ok[1]])
     )
-    assert "followed by an assistant" in str(bad(sim, messages=[*ok, {"role": "user", "content": "again"}]))
+    again = [*ok, {"role": "user", "content": "again"}]
+    assert "followed by an assistant" in message(bad(sim, messages=again))

@@ -290,7 +290,12 @@ class Result:
     terminal_reason: str
     exit_code: int
     errors: list[str] = field(default_factory=list)
+    #: HTTP status of the API error that ended the run; null on every other result (as Claude
+    #: Code, which sends the key on success results too).
     api_error_status: int | None = None
+    #: The API error's ``error.type`` (``rate_limit_error``, ``not_found_error``, ...), or
+    #: ``connection_error`` / ``request_timeout`` when no response came; absent otherwise.
+    api_error_type: str | None = None
     structured_output: Any = None
     has_structured_output: bool = False
     billing: dict[str, Any] = field(default_factory=dict)
@@ -322,8 +327,9 @@ class Result:
         )
         if self.errors:
             frame["errors"] = self.errors
-        if self.terminal_reason == "api_error" or self.api_error_status is not None:
-            frame["api_error_status"] = self.api_error_status
+        frame["api_error_status"] = self.api_error_status
+        if self.api_error_type is not None:
+            frame["api_error_type"] = self.api_error_type
         if self.has_structured_output:
             frame["structured_output"] = self.structured_output
         if self.billing:

@@ -22,10 +22,12 @@ from thrifty.agent.endings import (
     ApiFailure,
     Ending,
     HookStopped,
+    HookStoppedAfterTools,
     Interrupted,
     InterruptedTools,
     MaxTurnsReached,
     RunEnded,
+    StopHookPrevented,
     StructuredOutputRetriesExhausted,
     ending_for,
 )
@@ -54,6 +56,8 @@ STRUCTURED_REMINDER = (
     "Do not answer in plain text."
 )
 EPHEMERAL = {"type": "ephemeral"}
+#: The result of a call left unrun because a hook stopped the run earlier in the same turn.
+NOT_RUN_AFTER_HOOK_STOP = "Not run: a hook stopped the run (continue: false) before this call."
 CACHE_LIFETIME = timedelta(minutes=5)
 
 
@@ -99,6 +103,7 @@ class AgentRun:
             session_id=self.p.session_id,
             max_retries=self.options.max_retries,
             include_partial=self.options.include_partial_messages,
+            on_rate_limit=self.options.on_rate_limit,
         )
         self.runner = ToolRunner(
             self.p.tools,
@@ -262,10 +267,14 @@ class AgentRun:
                 results: list[dict[str, Any]] = []
                 extra: list[str] = []
                 stop_turn = False
+                hook_stop: str | None = None
                 self.in_tools = True
                 for call in calls:
                     if stop_turn:
                         results.append(interrupted_result(str(call.get("id"))))
+                        continue
+                    if hook_stop is not None:
+                        results.append(error(NOT_RUN_AFTER_HOOK_STOP).to_block(str(call.get("id"))))
                         continue
                     if call.get("name") == structured.NAME and self.options.json_schema is not None:
                         problem = self._check_structured(call.get("input"))
@@ -285,12 +294,19 @@ class AgentRun:
                         self.denials.append(outcome.denial.denial())
                         yield outcome.denial
                     stop_turn = outcome.interrupt
+                    hook_stop = outcome.hook_stop
+                if hook_stop is not None:
+                    extra.append(hook_stop)
                 user_content: list[dict[str, Any]] = [*results, *({"type": "text", "text": t} for t in extra)]
                 self.s.append({"role": "user", "content": user_content})
                 self.in_tools = False
                 yield UserMessage(self.p.session_id, user_content, origin="tool_results")
                 if stop_turn:
                     raise InterruptedTools()
+                if hook_stop is not None:
+                    # Claude Code counts the tool results as the start of the next turn, then stops.
+                    self.turns += 1
+                    raise HookStoppedAfterTools(hook_stop)
                 continue
             if self.options.json_schema is not None and not self.has_structured and reminders == 0:
                 reminders += 1
@@ -300,7 +316,9 @@ class AgentRun:
             if self.p.hooks.has_hooks("Stop"):
                 verdict = await self.p.hooks.stop(stop_hook_active, _text_of(assistant))
                 if verdict.stop:
-                    raise HookStopped(verdict.stop_reason or "Stopped by a Stop hook")
+                    raise StopHookPrevented(
+                        self._final_text(), verdict.stop_reason or "Stopped by a Stop hook"
+                    )
                 if verdict.blocked:
                     stop_hook_active = True
                     reason = verdict.block_reason or "A Stop hook asked to continue."
@@ -327,6 +345,7 @@ class AgentRun:
             exit_code=ending.exit_code,
             errors=[] if ending.has_result else [text],
             api_error_status=failure.status if isinstance(failure, ApiFailure) else None,
+            api_error_type=failure.error_type if isinstance(failure, ApiFailure) else None,
             structured_output=self.structured,
             has_structured_output=self.has_structured,
             billing=self.p.billing.describe(),

@@ -1,10 +1,20 @@
 """One model call: stream it through the official client and survive what the SDK does not.
 
 The SDK retries only failures before a stream starts. A mid-stream ``error`` event (status 200),
-a stream that just stops (``stop_reason`` None) and a dropped connection (a raw ``httpx2``
-error) all need the turn re-issued, which is safe here because no tool has run yet. So the
-client is built with ``max_retries=0`` and this module owns the whole retry policy, reporting
-every retry and every attempt's usage as events.
+a stream that just stops (``stop_reason`` None) and a dropped connection all need the turn
+re-issued, which is safe here because no tool has run yet. So the client is built with
+``max_retries=0`` and this module owns the whole retry policy, reporting every retry and every
+attempt's usage as events.
+
+A dropped stream surfaces two ways depending on the SDK version: ``anthropic.APIConnectionError``
+(2.17 wraps errors while reading the body) or the raw transport error (``httpx2.HTTPError``, as
+2.13 let it through); a stalled one as ``anthropic.APITimeoutError`` or a raw
+``httpx2.TimeoutException``. Both spellings are handled alike.
+
+Rate limits: a 429 asking for a wait up to the run's ``RateLimitPolicy`` allowance is retried
+after that wait; a longer one ends the run at once (``RateLimited``, exit 75) with the limit and
+when it resets, instead of sleeping for hours. Failures end with readable text (``api_errors``);
+the raw response body goes to the debug log only.
 """
 
 from __future__ import annotations
@@ -12,17 +22,25 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import json
+import logging
 import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import anthropic
 import httpx2
 
-from thrifty.agent.endings import ApiFailure
-from thrifty.agent.events import ApiRetry, ApiUsage, Event, StreamEvent
+from thrifty.agent import api_errors
+from thrifty.agent.endings import ApiFailure, RateLimited
+from thrifty.agent.events import ApiRetry, ApiUsage, Event, RateLimit, StreamEvent
+from thrifty.agent.options import SHORT_RATE_LIMIT_WAIT_S, RateLimitPolicy
+from thrifty.billing.secret import redact
+from thrifty.billing.windows import rate_limit_info
+
+#: Claude Code's "api" debug category (``--debug api``): raw error bodies and transport failures.
+log = logging.getLogger("thrifty.api")
 
 RAW_EVENTS = {
     "message_start",
@@ -32,8 +50,11 @@ RAW_EVENTS = {
     "message_delta",
     "message_stop",
 }
-UNIFIED_PREFIX = "anthropic-ratelimit-unified-"
+UNIFIED_PREFIX = api_errors.UNIFIED
 RETRYABLE_STREAM_ERRORS = {"overloaded_error", "api_error", "rate_limit_error", "timeout_error"}
+#: A mid-stream error has no HTTP status of its own; Claude Code reports these two by the status
+#: the same error has as an HTTP answer.
+STREAM_ERROR_STATUS = {"overloaded_error": 529, "rate_limit_error": 429}
 
 
 @dataclass(frozen=True)
@@ -45,11 +66,19 @@ class Completed:
     api_ms: int
 
 
+@dataclass(eq=False)
 class _Retryable(Exception):
-    def __init__(self, message: str, status: int | None, delay: float | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.delay = delay
+    """A failed attempt that may be re-issued; ``message`` is the readable text if it is the last."""
+
+    message: str
+    status: int | None
+    error_type: str | None = None
+    #: The server's requested wait (``retry-after``), if it asked for one.
+    delay: float | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return self.message
 
 
 def retry_after(headers: Any) -> float | None:
@@ -72,39 +101,36 @@ def retry_after(headers: Any) -> float | None:
         return max(0.0, parsed.timestamp() - time.time()) if parsed else None
 
 
+def requested_wait(headers: Any, *, now: float) -> float | None:
+    """How long a 429 asks to wait: ``retry-after``, else a rejected plan window's reset."""
+    delay = retry_after(headers)
+    if delay is not None or headers is None:
+        return delay
+    unified = api_errors.unified_headers(headers)
+    reset = unified.get(f"{UNIFIED_PREFIX}reset")
+    if unified.get(f"{UNIFIED_PREFIX}status") == "rejected" and reset:
+        try:
+            return max(0.0, float(reset) - now)
+        except ValueError:
+            return None
+    return None
+
+
 def backoff(retries_taken: int) -> float:
     """The anthropic SDK's own curve: 0.5 s doubling to 8 s, times a jitter in (0.75, 1]."""
     jitter: float = 1 - 0.25 * random.random()
     return float(min(0.5 * 2**retries_taken, 8.0) * jitter)
 
 
-def _classify(exc: Exception) -> _Retryable | ApiFailure:
-    if isinstance(exc, anthropic.APIStatusError):
-        body = exc.body if isinstance(exc.body, dict) else {}
-        error = body.get("error") if isinstance(body.get("error"), dict) else {}
-        kind = str((error or {}).get("type") or "")
-        text = str((error or {}).get("message") or exc.message)
-        if exc.status_code == 200:  # an `error` event in the middle of a stream
-            if kind in RETRYABLE_STREAM_ERRORS:
-                return _Retryable(f"API Error: stream error {kind}: {text}", None)
-            return ApiFailure(f"API Error: {kind}: {text}", None)
-        should = exc.response.headers.get("x-should-retry")
-        status = exc.status_code
-        message = f"API Error: {status} {json_error(kind, text)}"
-        if should == "false":
-            return ApiFailure(message, status)
-        if should == "true" or status in (408, 409, 429) or status >= 500:
-            return _Retryable(message, status, retry_after(exc.response.headers))
-        return ApiFailure(message, status)
-    if isinstance(exc, anthropic.APITimeoutError):
-        return _Retryable("API Error: Request timed out.", None)
-    if isinstance(exc, anthropic.APIConnectionError | httpx2.HTTPError):
-        return _Retryable(f"API Error: Connection error ({type(exc).__name__}).", None)
-    raise exc
-
-
-def json_error(kind: str, text: str) -> str:
-    return json.dumps({"type": "error", "error": {"type": kind, "message": text}})
+def _error_fields(exc: anthropic.APIStatusError) -> tuple[str | None, str]:
+    """The body's ``error.type`` (when it is an identifier) and ``error.message``."""
+    body = exc.body if isinstance(exc.body, dict) else {}
+    error = body.get("error")
+    if not isinstance(error, dict):  # not the API's shape (a proxy's page): no type to report
+        return None, ""
+    kind, text = error.get("type"), error.get("message")
+    error_type = kind if isinstance(kind, str) and kind.replace("_", "").isalnum() else None
+    return error_type, text if isinstance(text, str) else ""
 
 
 class ModelCaller:
@@ -115,17 +141,24 @@ class ModelCaller:
         session_id: str,
         max_retries: int = 4,
         include_partial: bool = False,
+        on_rate_limit: RateLimitPolicy | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.client = client
         self.session_id = session_id
         self.max_retries = max_retries
         self.include_partial = include_partial
+        self.on_rate_limit = on_rate_limit or RateLimitPolicy()
         self._sleep = sleep
         self._rate_limits: dict[str, str] = {}
 
+    @property
+    def endpoint(self) -> str:
+        return str(self.client.base_url)
+
     async def call(self, params: dict[str, Any]) -> AsyncIterator[Event | Completed]:
         retries = 0
+        overloaded = 0  # overloaded answers in a row, for the 'Repeated 529' text
         while True:
             started = time.monotonic()
             snapshot: dict[str, Any] | None = None
@@ -134,11 +167,7 @@ class ModelCaller:
             try:
                 async with self.client.messages.stream(**params) as stream:
                     request_id = stream.request_id
-                    self._rate_limits = {
-                        k.lower(): v
-                        for k, v in stream.response.headers.items()
-                        if k.lower().startswith(UNIFIED_PREFIX)
-                    }
+                    self._rate_limits = api_errors.unified_headers(stream.response.headers)
                     async for event in stream:
                         if event.type == "message_start":
                             snapshot = stream.current_message_snapshot.model_dump(
@@ -152,9 +181,7 @@ class ModelCaller:
                 api_ms = int((time.monotonic() - started) * 1000)
                 if snapshot.get("stop_reason") is None:
                     yield self._usage(snapshot, request_id, started, complete=False, attempt=retries)
-                    raise _Retryable(
-                        "API Error: the response stream ended before the message was complete", None
-                    )
+                    raise _Retryable(api_errors.truncated_stream_text(), None, api_errors.CONNECTION_ERROR)
                 yield self._usage(snapshot, request_id, started, complete=True, attempt=retries)
                 yield Completed(snapshot, request_id, api_ms)
                 return
@@ -162,12 +189,18 @@ class ModelCaller:
                 if snapshot is not None and not isinstance(exc, _Retryable):
                     # Billed: the input was processed once message_start arrived.
                     yield self._usage(snapshot, request_id, started, complete=False, attempt=retries)
-                verdict = exc if isinstance(exc, _Retryable) else _classify(exc)
-                if isinstance(verdict, ApiFailure) or retries >= self.max_retries:
-                    if isinstance(verdict, ApiFailure):
-                        raise verdict from exc
-                    raise ApiFailure(str(verdict), verdict.status) from exc
-                delay = verdict.delay if verdict.delay is not None else backoff(retries)
+                overloaded = overloaded + 1 if _overloaded(exc) else 0
+                verdict = exc if isinstance(exc, _Retryable) else self._classify(exc, params, overloaded)
+                if isinstance(verdict, ApiFailure):
+                    raise verdict from exc
+                if verdict.status == 429 and verdict.headers:
+                    # As Claude Code: the plan window's state, rejected, before the result.
+                    info = {**rate_limit_info(verdict.headers), "status": "rejected"}
+                    yield RateLimit(self.session_id, info)
+                try:
+                    verdict, delay = self._next_attempt(verdict, retries)
+                except ApiFailure as failure:
+                    raise failure from exc
                 retries += 1
                 yield ApiRetry(
                     self.session_id,
@@ -175,9 +208,127 @@ class ModelCaller:
                     self.max_retries,
                     int(delay * 1000),
                     verdict.status,
-                    str(verdict),
+                    verdict.message,
                 )
                 await self._sleep(delay)
+
+    def _next_attempt(self, verdict: _Retryable, retries: int) -> tuple[_Retryable, float]:
+        """How long to wait before the next attempt; raises the ending when there is none.
+
+        A 429 asking for more than the policy's wait ends the run at once (``RateLimited``); one
+        asking for a long wait the policy allows is waited for; other waits are the server's
+        ``retry-after`` (a 5xx asking for hours gets the usual backoff instead) or the backoff.
+        """
+        delay = verdict.delay
+        if verdict.status == 429 and delay is not None:
+            long_wait = delay > SHORT_RATE_LIMIT_WAIT_S
+            if delay > self.on_rate_limit.max_wait_s:
+                raise self._rate_limited(verdict, delay, "refused")
+            if long_wait and retries >= self.max_retries:
+                raise self._rate_limited(verdict, delay, "exhausted")
+            if long_wait:
+                verdict = replace(verdict, message=self._long_wait_text(verdict, delay, "waiting"))
+        elif delay is not None and delay > SHORT_RATE_LIMIT_WAIT_S:
+            delay = None  # --on-rate-limit is about rate limits: other long asks get the backoff
+        if retries >= self.max_retries:
+            raise ApiFailure(verdict.message, verdict.status, verdict.error_type)
+        return verdict, delay if delay is not None else backoff(retries)
+
+    def _classify(
+        self, exc: anthropic.APIError | httpx2.HTTPError, params: dict[str, Any], overloaded_in_a_row: int
+    ) -> _Retryable | ApiFailure:
+        if isinstance(exc, anthropic.APIStatusError):
+            error_type, text = _error_fields(exc)
+            self._log_body(exc)
+            text = redact(text, *self._credentials())
+            if exc.status_code == 200:  # an `error` event in the middle of a stream
+                kind = error_type or "api_error"
+                message = api_errors.stream_error_text(kind, text, endpoint=self.endpoint)
+                status = STREAM_ERROR_STATUS.get(kind)
+                if kind in RETRYABLE_STREAM_ERRORS:
+                    return _Retryable(message, status, kind)
+                return ApiFailure(message, status, kind)
+            status = exc.status_code
+            headers = exc.response.headers
+            message = api_errors.status_text(
+                status,
+                text,
+                model=str(params.get("model") or ""),
+                endpoint=self.endpoint,
+                overloaded_in_a_row=overloaded_in_a_row,
+            )
+            should = headers.get("x-should-retry")
+            if status == 429:
+                now = time.time()
+                plan = api_errors.plan_limit_text(
+                    headers, api_errors.resets_at(headers, retry_after(headers), now=now), now=now
+                )
+                wait = requested_wait(headers, now=now)
+                unified = api_errors.unified_headers(headers)
+                if should != "false" or (wait is not None and wait > SHORT_RATE_LIMIT_WAIT_S):
+                    return _Retryable(plan or message, status, error_type, wait, unified)
+                return ApiFailure(plan or message, status, error_type)
+            if should == "false":
+                return ApiFailure(message, status, error_type)
+            if should == "true" or status in (408, 409) or status >= 500:
+                return _Retryable(message, status, error_type, retry_after(headers))
+            return ApiFailure(message, status, error_type)
+        self._log_transport(exc)
+        if isinstance(exc, anthropic.APITimeoutError | httpx2.TimeoutException):
+            timeout = self._timeout()
+            return _Retryable(api_errors.timeout_text(timeout), None, api_errors.REQUEST_TIMEOUT)
+        if isinstance(exc, anthropic.APIConnectionError | httpx2.HTTPError):
+            text = redact(api_errors.connection_text(exc, self.endpoint), *self._credentials())
+            return _Retryable(text, None, api_errors.CONNECTION_ERROR)
+        raise exc
+
+    def _rate_limited(self, verdict: _Retryable, delay: float | None, state: str) -> RateLimited:
+        now = time.time()
+        reset = api_errors.resets_at(verdict.headers, delay, now=now)
+        return RateLimited(
+            self._long_wait_text(verdict, delay, state),
+            verdict.status,
+            verdict.error_type,
+            resets_at=reset,
+        )
+
+    def _long_wait_text(self, verdict: _Retryable, delay: float | None, state: str) -> str:
+        now = time.time()
+        reset = api_errors.resets_at(verdict.headers, delay, now=now)
+        return api_errors.long_wait_text(
+            verdict.message, reset, now=now, policy=self.on_rate_limit.describe(), state=state
+        )
+
+    def _timeout(self) -> float | None:
+        timeout = getattr(self.client, "timeout", None)
+        if isinstance(timeout, int | float):
+            return float(timeout)
+        read = getattr(timeout, "read", None)
+        return float(read) if isinstance(read, int | float) else None
+
+    def _credentials(self) -> list[str]:
+        return [v for v in (self.client.api_key, self.client.auth_token) if v]
+
+    def _log_body(self, exc: anthropic.APIStatusError) -> None:
+        """The raw error body, for ``--debug-file``: never in the result, secrets redacted."""
+        if not log.isEnabledFor(logging.DEBUG):
+            return
+        body = json.dumps(exc.body) if exc.body is not None else "(none)"
+        log.debug(
+            "API error response: status=%s request_id=%s body=%s",
+            exc.status_code,
+            exc.request_id if exc.status_code != 200 else None,
+            redact(body, *self._credentials()),
+        )
+
+    def _log_transport(self, exc: Exception) -> None:
+        if log.isEnabledFor(logging.DEBUG):
+            chain, current, seen = [], exc.__cause__ or exc.__context__, 0
+            while current is not None and seen < 8:
+                chain.append(f"{type(current).__name__}: {current}")
+                current, seen = current.__cause__ or current.__context__, seen + 1
+            text = f"{type(exc).__name__}: {exc}" + "".join(f" <- {c}" for c in chain)
+            log.debug("API request failed without a response: %s", redact(text, *self._credentials()))
 
     def _usage(
         self,
@@ -199,3 +350,9 @@ class ModelCaller:
             attempt=attempt,
             rate_limits=dict(self._rate_limits),
         )
+
+
+def _overloaded(exc: Exception) -> bool:
+    if isinstance(exc, anthropic.APIStatusError):
+        return exc.status_code == 529 or _error_fields(exc)[0] == "overloaded_error"
+    return False

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -24,8 +26,102 @@ MODEL_ALIASES = {
 }
 
 
+#: A 429 asking for a wait up to this long is retried, as the SDKs always did: the official
+#: clients honoured ``retry-after`` only up to 60 s (and the Messages API's per-minute buckets
+#: refill within a minute). Anything longer is a quota window (a plan's 5-hour or weekly limit,
+#: a spend limit) that a headless run should report at once rather than sleep through.
+SHORT_RATE_LIMIT_WAIT_S = 60.0
+#: ``--on-rate-limit wait`` without a MAX: long enough for any 5-hour plan window to reset, short
+#: enough that a weekly limit still ends the run instead of parking it for days.
+DEFAULT_RATE_LIMIT_MAX_WAIT_S = 6 * 3600.0
+#: Claude Code's request timeout variable (milliseconds); ``--request-timeout`` wins over it.
+API_TIMEOUT_ENV = "API_TIMEOUT_MS"
+
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)([smhd])")
+_UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+
+
 def resolve_model(name: str) -> str:
     return MODEL_ALIASES.get(name, name)
+
+
+def parse_duration(text: str) -> float:
+    """``90s``, ``30m``, ``2h``, ``1h30m``, ``1d`` or bare seconds (``45``, ``0.5``); > 0 and finite."""
+    value = text.strip().lower()
+    seconds: float | None = None
+    try:
+        seconds = float(value)
+    except ValueError:
+        if value and _DURATION_PART.sub("", value) == "":
+            seconds = sum(float(n) * _UNITS[u] for n, u in _DURATION_PART.findall(value))
+    if seconds is None or not math.isfinite(seconds) or seconds <= 0:
+        raise ValueError(f"{text!r} is not a duration (like 90s, 30m, 2h or 1h30m)")
+    return seconds
+
+
+def format_duration(seconds: float) -> str:
+    """The inverse of ``parse_duration`` for display: ``6h``, ``1h30m``, ``90s`` -> ``1m30s``."""
+    total = max(0, round(seconds))
+    if total == 0:
+        return f"{seconds:g}s"
+    parts = []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        count, total = divmod(total, size)
+        if count:
+            parts.append(f"{count}{unit}")
+    return "".join(parts)
+
+
+@dataclass(frozen=True)
+class RateLimitPolicy:
+    """What a run does when the server answers 429 and asks it to wait.
+
+    A wait up to ``max_wait_s`` is slept through and the request retried (it counts as one of the
+    call's retries); a longer one ends the run at once with ``error_rate_limited``. ``fail`` (the
+    default) allows only short waits; ``wait[=MAX]`` allows waits up to MAX.
+    """
+
+    wait: bool = False
+    max_wait_s: float = SHORT_RATE_LIMIT_WAIT_S
+
+    @classmethod
+    def parse(cls, text: str) -> RateLimitPolicy:
+        """``fail``, ``wait`` or ``wait=MAX``; a ValueError in one line otherwise (its text reads
+        after the option's name: ``--on-rate-limit`` or ``on_rate_limit``)."""
+        mode, sep, limit = text.strip().partition("=")
+        if mode == "fail" and not sep:
+            return cls()
+        if mode == "wait":
+            if not sep:
+                return cls(True, DEFAULT_RATE_LIMIT_MAX_WAIT_S)
+            try:
+                return cls(True, parse_duration(limit))
+            except ValueError as exc:
+                raise ValueError(f"wait={limit}: {exc}") from None
+        raise ValueError(f"must be fail, wait or wait=MAX (like wait=2h), not {text!r}")
+
+    def describe(self) -> str:
+        return f"wait={format_duration(self.max_wait_s)}" if self.wait else "fail"
+
+
+def effective_request_timeout(options: AgentOptions) -> float | None:
+    """Seconds one model request may take: ``request_timeout``, else ``API_TIMEOUT_MS``, else
+    None (the SDK's 10 minutes). A malformed ``API_TIMEOUT_MS`` is a ValueError, not ignored."""
+    if options.request_timeout is not None:
+        value = float(options.request_timeout)
+        if not math.isfinite(value) or value <= 0:
+            raise ValueError(f"request timeout must be a number of seconds above 0, not {value!r}")
+        return value
+    raw = options.environ.get(API_TIMEOUT_ENV)
+    if raw is None or not raw.strip():
+        return None
+    try:
+        ms = float(raw)
+    except ValueError:
+        ms = math.nan
+    if not math.isfinite(ms) or ms <= 0:
+        raise ValueError(f"{API_TIMEOUT_ENV} must be a number of milliseconds above 0, not {raw!r}")
+    return ms / 1000
 
 
 @dataclass
@@ -58,6 +154,11 @@ class AgentOptions:
     #: Write the transcript that ``resume`` reads (under the data dir, 0600).
     persist_session: bool = True
     max_retries: int = 4
+    #: 429s asking for a long wait: end at once (default) or wait up to a maximum.
+    on_rate_limit: RateLimitPolicy = field(default_factory=RateLimitPolicy)
+    #: Seconds one model request may take before it is retried as a timeout; None: the
+    #: ``API_TIMEOUT_MS`` environment variable, else the SDK's default (10 minutes).
+    request_timeout: float | None = None
     #: Structured output: how many invalid answers the model may correct before the run fails,
     #: and an extra check after the schema (the SDK's pydantic model): None or a problem text.
     structured_output_retries: int = 3

@@ -40,6 +40,8 @@ Behavior = Literal["allow", "ask", "deny"]
 _TOOL_NAME = re.compile(r"^[A-Za-z0-9_*.\-]+$")
 _PARAM = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*):(.*)$", re.DOTALL)
 _MCP_ALLOW_GLOB = re.compile(r"^mcp__[^*]+?__")
+#: How rule sources are named to the user.
+_SOURCE_NAMES = {"cliArg": "--allowedTools/--disallowedTools", "session": "a permission update"}
 #: Legacy and current names of the same tool, so old rules keep working.
 _ALIASES = {"Task": "Agent", "Agent": "Task"}
 
@@ -125,10 +127,34 @@ def parse_rule(text: str, *, source: str = "cliArg", base_dir: Path | None = Non
 
 
 def rule_problem(rule: Rule) -> str | None:
-    """Why a rule can never match anything, or None; used for startup warnings."""
-    if not rule.tool or not _TOOL_NAME.match(rule.tool):
-        return f"Malformed permission rule {rule.text!r} (from {rule.source}): it will never match."
-    return None
+    """Why a rule is malformed, or None.
+
+    A malformed rule is refused, not skipped: a deny rule that silently never matches widens
+    what the agent may do, and ``Bash(git diff:*`` is a typo the user should hear about.
+    """
+    text = rule.text
+    depth = 0
+    for i, c in enumerate(text):
+        escaped = i > 0 and text[i - 1] == "\\"
+        if c == "(" and not escaped:
+            depth += 1
+        elif c == ")" and not escaped:
+            depth -= 1
+            if depth < 0:
+                break
+    why = None
+    if depth != 0:
+        why = "unbalanced parentheses"
+    elif "(" in text and not text.endswith(")"):
+        why = "text after the closing parenthesis"
+    elif not rule.tool or not _TOOL_NAME.match(rule.tool):
+        why = "not a tool name"
+    if why is None:
+        return None
+    return (
+        f"Malformed permission rule {text!r} (from {_SOURCE_NAMES.get(rule.source, rule.source)}): "
+        f"{why}; write Tool or Tool(specifier), e.g. 'Bash(git diff:*)'"
+    )
 
 
 def parse_rule_list(values: Sequence[str]) -> list[str]:

@@ -155,8 +155,8 @@ class PermissionPolicy:
     ) -> PermissionPolicy:
         """Settings rules plus ``--allowedTools``/``--disallowedTools``/``--permission-mode``/``--add-dir``.
 
-        The flag mode wins over ``defaultMode``; a bad flag raises ValueError (a usage error),
-        a bad ``defaultMode`` only warns, as settings never stop a run.
+        The flag mode wins over ``defaultMode``; a bad flag or a malformed rule from any source
+        raises ValueError (a usage error); a bad ``defaultMode`` only warns.
         """
         cwd = Path(cwd).absolute()
         home = Path.home() if home is None else home
@@ -165,7 +165,11 @@ class PermissionPolicy:
 
         def rules(sourced: Iterable[SourcedRule], cli: Sequence[str]) -> list[Rule]:
             out = [parse_rule(r.rule, source=r.source, base_dir=r.base_dir) for r in sourced]
-            return out + [parse_rule(t, source="cliArg", base_dir=cwd) for t in parse_rule_list(cli)]
+            out += [parse_rule(t, source="cliArg", base_dir=cwd) for t in parse_rule_list(cli)]
+            for rule in out:
+                if (problem := rule_problem(rule)) is not None:
+                    raise ValueError(problem)
+            return out
 
         mode = "default"
         if permission_mode is not None:

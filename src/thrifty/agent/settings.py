@@ -6,14 +6,20 @@ Layers, lowest precedence first: user (``$CLAUDE_CONFIG_DIR/settings.json`` or
 Objects merge key by key, arrays concatenate (``permissions.allow`` gathers every layer's rules),
 and any other value comes from the highest layer that sets it.
 
-A broken settings file must not stop a headless run: it is skipped, or the broken key is, and a
-line goes to ``Settings.warnings`` for the caller to show. Permission rules keep the layer they
-came from, because ``Read(/src/**)`` means a different directory in user settings than in
-project settings. Managed (system) settings and workspace trust are not handled here yet.
+Settings fail closed. A file that exists but cannot be read, is not UTF-8, is not a JSON object,
+or gives a key thrifty uses (permissions, hooks, env, model, apiKeyHelper) the wrong shape raises
+``SettingsError`` naming the file, the place and the problem, so no run starts without the deny
+rules or hooks that file holds. (Claude Code's ``-p`` skips such a file without a word; a skipped
+``deny`` list is exactly what must not happen.) A file that does not exist is simply absent, and a
+source left out by ``--bare`` or ``--setting-sources`` is never opened. Keys thrifty does not use
+are kept in ``Settings.merged`` unchecked. Permission rules keep the layer they came from, because
+``Read(/src/**)`` means a different directory in user settings than in project settings. Managed
+(system) settings and workspace trust are not handled here yet.
 """
 
 from __future__ import annotations
 
+import codecs
 import copy
 import json
 import os
@@ -22,10 +28,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from thrifty.billing.config import ConfigError
+
 __all__ = [
     "SETTING_SOURCES",
     "PermissionSettings",
     "Settings",
+    "SettingsError",
     "SettingsLayer",
     "SourcedRule",
     "load_settings",
@@ -38,6 +47,10 @@ _MAX_FLAG_FILE = 2 * 1024 * 1024
 #: Arrays that a higher layer replaces whole instead of extending.
 _REPLACED_WHOLE = frozenset({("fallbackModel",)})
 _RULE_KEYS = ("allow", "ask", "deny")
+
+
+class SettingsError(ConfigError):
+    """A settings file (or ``--settings`` value) that cannot be used: one line, and no run."""
 
 
 @dataclass(frozen=True)
@@ -78,6 +91,8 @@ class Settings:
     model: str | None = None
     api_key_helper: str | None = None
     raw_layers: list[SettingsLayer] = field(default_factory=list)
+    #: Notes that did not stop loading. Every problem with a file is a ``SettingsError`` now, so
+    #: this stays empty; it is kept for callers that read it.
     warnings: list[str] = field(default_factory=list)
     #: Every key after merging, for settings this class does not model (``fallbackModel``...).
     merged: dict[str, Any] = field(default_factory=dict)
@@ -101,12 +116,12 @@ def load_settings(
 
     ``setting_sources`` None reads user, project and local; ``bare`` reads only flag settings.
     ``home`` and ``environ`` default to the real ones and exist so tests need not touch them.
+    Raises ``SettingsError`` for the first layer that cannot be used (see the module docstring).
     """
     env = os.environ if environ is None else environ
     home = Path.home() if home is None else home
     cwd = Path(cwd).absolute()
-    warnings: list[str] = []
-    wanted = _wanted_sources(setting_sources, bare, warnings)
+    wanted = _wanted_sources(setting_sources, bare)
 
     config_dir = home / ".claude"
     if env.get("CLAUDE_CONFIG_DIR"):
@@ -119,42 +134,38 @@ def load_settings(
         ("local", "localSettings", cwd / ".claude" / "settings.local.json", cwd),
     )
     for name, source, path, base in files:
-        if name in wanted and path.exists():
-            data = _read_file(path, warnings)
+        if name in wanted:
+            data = _read_file(path, missing_ok=True)
             if data is not None:
-                layers.append((SettingsLayer(source, path, data), base))
+                layers.append((SettingsLayer(source, path, _checked(data, str(path))), base))
     if flag_settings is not None:
-        flag = _read_flag_settings(flag_settings, cwd=cwd, home=home, warnings=warnings)
-        if flag is not None:
-            layers.append(flag)
+        layers.append(_read_flag_settings(flag_settings, cwd=cwd, home=home))
 
     merged: dict[str, Any] = {}
     for layer, _base in layers:
-        merged = _merge(merged, _sanitize(layer, warnings), ())
+        merged = _merge(merged, copy.deepcopy(layer.data), ())
     return Settings(
-        permissions=_permissions(layers, cwd=cwd, home=home, warnings=warnings),
+        permissions=_permissions(layers, cwd=cwd, home=home),
         hooks=merged.get("hooks", {}),
-        env=merged.get("env", {}),
-        model=_string(merged, "model", warnings),
-        api_key_helper=_string(merged, "apiKeyHelper", warnings),
+        env=_env(merged.get("env", {})),
+        model=merged.get("model"),
+        api_key_helper=merged.get("apiKeyHelper"),
         raw_layers=[layer for layer, _base in layers],
-        warnings=warnings,
         merged=merged,
     )
 
 
-def _wanted_sources(setting_sources: Sequence[str] | None, bare: bool, warnings: list[str]) -> set[str]:
+def _wanted_sources(setting_sources: Sequence[str] | None, bare: bool) -> set[str]:
     if bare:
         return set()
     if setting_sources is None:
         return set(SETTING_SOURCES)
-    wanted = set()
     for name in setting_sources:
-        if name in SETTING_SOURCES:
-            wanted.add(name)
-        else:
-            warnings.append(f"Unknown setting source {name!r}; expected one of {', '.join(SETTING_SOURCES)}.")
-    return wanted
+        if name not in SETTING_SOURCES:
+            # Reading fewer layers than asked for could drop deny rules, so a typo is an error.
+            expected = ", ".join(SETTING_SOURCES)
+            raise SettingsError(f"--setting-sources: unknown source {name!r} (expected {expected})")
+    return set(setting_sources)
 
 
 def _expand(value: str, *, cwd: Path, home: Path) -> Path:
@@ -164,97 +175,171 @@ def _expand(value: str, *, cwd: Path, home: Path) -> Path:
     return path if path.is_absolute() else cwd / path
 
 
-def _read_file(path: Path, warnings: list[str]) -> dict[str, Any] | None:
+def _read_file(path: Path, *, missing_ok: bool) -> dict[str, Any] | None:
+    """The file's JSON object; ``None`` only for a file that does not exist and ``missing_ok``."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        warnings.append(f"Ignoring settings file {path}: cannot read it ({exc}).")
-        return None
-    return _decode(text, str(path), warnings)
+        raw = path.read_bytes()
+    except (FileNotFoundError, NotADirectoryError):
+        if missing_ok:
+            return None
+        raise SettingsError(f"{path}: no such file") from None
+    except OSError as exc:  # permission denied, a directory, an I/O error: fail closed
+        raise SettingsError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    bom = len(codecs.BOM_UTF8) if raw.startswith(codecs.BOM_UTF8) else 0
+    try:
+        text = raw[bom:].decode("utf-8")
+    except UnicodeDecodeError as exc:
+        where = f"byte 0x{raw[bom + exc.start]:02x} at offset {bom + exc.start}"
+        raise SettingsError(f"{path}: not UTF-8 text ({where})") from None
+    return _decode(text, str(path))
 
 
-def _decode(text: str, label: str, warnings: list[str]) -> dict[str, Any] | None:
+def _decode(text: str, where: str) -> dict[str, Any]:
     if not text.strip():
         return {}
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        warnings.append(f"Ignoring settings {label}: invalid JSON ({exc.msg} at line {exc.lineno}).")
-        return None
+        raise SettingsError(
+            f"{where}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
+        ) from None
+    except RecursionError:
+        raise SettingsError(f"{where}: not valid JSON (nested too deeply)") from None
     if not isinstance(data, dict):
-        warnings.append(f"Ignoring settings {label}: expected a JSON object, got {type(data).__name__}.")
-        return None
+        raise SettingsError(f"{where}: must be a JSON object, got {_kind(data)}")
     return data
 
 
-def _read_flag_settings(
-    value: str, *, cwd: Path, home: Path, warnings: list[str]
-) -> tuple[SettingsLayer, Path] | None:
+def _read_flag_settings(value: str, *, cwd: Path, home: Path) -> tuple[SettingsLayer, Path]:
     """``--settings`` takes inline JSON (starts with ``{``) or a path to a regular file ≤ 2 MiB."""
     if value.lstrip().startswith("{"):
-        data = _decode(value, "from --settings", warnings)
-        return None if data is None else (SettingsLayer("flagSettings", None, data), cwd)
+        return SettingsLayer("flagSettings", None, _checked(_decode(value, "--settings"), "--settings")), cwd
     path = _expand(value, cwd=cwd, home=home)
+    try:
+        info = path.stat()
+    except (FileNotFoundError, NotADirectoryError):
+        raise SettingsError(f"--settings: {path}: no such file") from None
+    except OSError as exc:
+        raise SettingsError(f"--settings: {path}: cannot be read ({exc.strerror or exc})") from None
     if not path.is_file():
-        warnings.append(f"Ignoring --settings {value!r}: not a regular file.")
-        return None
-    if path.stat().st_size > _MAX_FLAG_FILE:
-        warnings.append(f"Ignoring --settings {value!r}: larger than 2 MiB.")
-        return None
-    data = _read_file(path, warnings)
-    return None if data is None else (SettingsLayer("flagSettings", path, data), path.parent)
+        raise SettingsError(f"--settings: {path} is not a regular file")
+    if info.st_size > _MAX_FLAG_FILE:
+        raise SettingsError(f"--settings: {path} is larger than 2 MiB")
+    data = _read_file(path, missing_ok=False)
+    assert data is not None
+    return SettingsLayer("flagSettings", path, _checked(data, str(path))), path.parent
 
 
-def _sanitize(layer: SettingsLayer, warnings: list[str]) -> dict[str, Any]:
-    """A deep copy of the layer without the keys of the wrong shape, so merging cannot fail."""
-    data = copy.deepcopy(layer.data)
-    where = str(layer.path) if layer.path is not None else "--settings"
-    perms = data.get("permissions")
-    if "permissions" in data and not isinstance(perms, dict):
-        warnings.append(f"{where}: 'permissions' must be an object; ignored.")
-        del data["permissions"]
-    elif isinstance(perms, dict):
-        for key in (*_RULE_KEYS, "additionalDirectories"):
-            if key in perms:
-                perms[key] = _string_list(perms[key], f"{where}: permissions.{key}", warnings)
-    hooks = data.get("hooks")
+# -- shape checks: one error naming the file and the key ---------------------------------------
+
+
+def _kind(value: Any) -> str:
+    """The JSON name of a value's type, as a user would write it."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    return "object" if isinstance(value, dict) else type(value).__name__
+
+
+def _fail(where: str, key: str, wanted: str, value: Any) -> SettingsError:
+    return SettingsError(f"{where}: {key} must be {wanted}, got {_kind(value)}")
+
+
+def _checked(data: dict[str, Any], where: str) -> dict[str, Any]:
+    """``data`` itself, once every key thrifty reads has the shape thrifty needs."""
+    for key in ("model", "apiKeyHelper"):
+        if key in data and not isinstance(data[key], str):
+            raise _fail(where, key, "a string", data[key])
+    if "permissions" in data:
+        _check_permissions(data["permissions"], where)
     if "hooks" in data:
-        if not isinstance(hooks, dict):
-            warnings.append(f"{where}: 'hooks' must be an object; ignored.")
-            del data["hooks"]
-        else:
-            for event in [e for e, groups in hooks.items() if not isinstance(groups, list)]:
-                warnings.append(f"{where}: hooks.{event} must be an array of matcher groups; ignored.")
-                del hooks[event]
+        _check_hooks(data["hooks"], where)
     if "env" in data:
-        data["env"] = _env(data["env"], where, warnings)
+        env = data["env"]
+        if not isinstance(env, dict):
+            raise _fail(where, "env", "an object of strings", env)
+        for name, value in env.items():
+            if not isinstance(value, str | int | float):  # bool is an int: JSON true/false are fine
+                raise _fail(where, f"env.{name}", "a string", value)
     return data
 
 
-def _string_list(value: Any, label: str, warnings: list[str]) -> list[str]:
+def _check_strings(value: Any, where: str, key: str) -> None:
     if not isinstance(value, list):
-        warnings.append(f"{label} must be an array of strings; ignored.")
-        return []
-    good = [v for v in value if isinstance(v, str)]
-    if len(good) != len(value):
-        warnings.append(f"{label}: {len(value) - len(good)} entries are not strings; ignored.")
-    return good
+        raise _fail(where, key, "an array of strings", value)
+    for i, item in enumerate(value):
+        if not isinstance(item, str):
+            raise _fail(where, f"{key}[{i}]", "a string", item)
 
 
-def _env(value: Any, where: str, warnings: list[str]) -> dict[str, str]:
-    if not isinstance(value, dict):
-        warnings.append(f"{where}: 'env' must be an object; ignored.")
-        return {}
+def _check_permissions(perms: Any, where: str) -> None:
+    if not isinstance(perms, dict):
+        raise _fail(where, "permissions", "an object", perms)
+    for key in (*_RULE_KEYS, "additionalDirectories"):
+        if key in perms:
+            _check_strings(perms[key], where, f"permissions.{key}")
+    if "defaultMode" in perms and not isinstance(perms["defaultMode"], str):
+        raise _fail(where, "permissions.defaultMode", "a string", perms["defaultMode"])
+    disable = perms.get("disableBypassPermissionsMode", "disable")
+    if disable != "disable":
+        raise SettingsError(
+            f'{where}: permissions.disableBypassPermissionsMode must be "disable", got {json.dumps(disable)}'
+        )
+
+
+def _check_hooks(hooks: Any, where: str) -> None:
+    if not isinstance(hooks, dict):
+        raise _fail(where, "hooks", "an object of event names", hooks)
+    for event, groups in hooks.items():
+        if not isinstance(groups, list):
+            raise _fail(where, f"hooks.{event}", "an array of matcher groups", groups)
+        for i, group in enumerate(groups):
+            at = f"hooks.{event}[{i}]"
+            if not isinstance(group, dict):
+                raise _fail(where, at, 'an object like {"matcher": ..., "hooks": [...]}', group)
+            if "matcher" in group and not isinstance(group["matcher"], str):
+                raise _fail(where, f"{at}.matcher", "a string", group["matcher"])
+            handlers = group.get("hooks")
+            if not isinstance(handlers, list):
+                raise _fail(where, f"{at}.hooks", "an array of hook handlers", handlers)
+            for j, handler in enumerate(handlers):
+                _check_handler(handler, where, f"{at}.hooks[{j}]")
+
+
+def _check_handler(handler: Any, where: str, at: str) -> None:
+    if not isinstance(handler, dict):
+        raise _fail(where, at, 'an object like {"type": "command", "command": ...}', handler)
+    kind = handler.get("type", "command")
+    if not isinstance(kind, str):
+        raise _fail(where, f"{at}.type", "a string", kind)
+    # Other types (prompt, agent, http) are Claude Code's; the hooks runner skips them with a warning.
+    if kind == "command":
+        command = handler.get("command")
+        if not isinstance(command, str) or not command.strip():
+            raise _fail(where, f"{at}.command", "a non-empty string", command)
+    timeout = handler.get("timeout")
+    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, int | float)):
+        raise _fail(where, f"{at}.timeout", "a number of seconds", timeout)
+
+
+# -- merging ----------------------------------------------------------------------------------
+
+
+def _env(value: Mapping[str, Any]) -> dict[str, str]:
+    """Checked ``env`` values as strings, the way JavaScript would stringify them."""
     out: dict[str, str] = {}
     for key, val in value.items():
-        if isinstance(val, str):
-            out[key] = val
-        elif isinstance(val, bool):
-            out[key] = "true" if val else "false"  # the way JavaScript would stringify it
-        elif isinstance(val, int | float):
-            out[key] = str(val)
+        if isinstance(val, bool):
+            out[key] = "true" if val else "false"
         else:
-            warnings.append(f"{where}: env.{key} must be a string; ignored.")
+            out[key] = str(val)
     return out
 
 
@@ -273,7 +358,7 @@ def _merge(base: dict[str, Any], over: dict[str, Any], at: tuple[str, ...]) -> d
 
 
 def _permissions(
-    layers: Sequence[tuple[SettingsLayer, Path]], *, cwd: Path, home: Path, warnings: list[str]
+    layers: Sequence[tuple[SettingsLayer, Path]], *, cwd: Path, home: Path
 ) -> PermissionSettings:
     rules: dict[str, list[SourcedRule]] = {key: [] for key in _RULE_KEYS}
     dirs: list[Path] = []
@@ -283,19 +368,15 @@ def _permissions(
         perms = layer.data.get("permissions")
         if not isinstance(perms, dict):
             continue
-        label = f"{layer.path or '--settings'}: permissions"
         for key in _RULE_KEYS:
-            for rule in _string_list(perms.get(key, []), f"{label}.{key}", []):
+            for rule in perms.get(key, []):
                 rules[key].append(SourcedRule(rule, layer.source, base))
-        for d in _string_list(perms.get("additionalDirectories", []), "", []):
+        for d in perms.get("additionalDirectories", []):
             path = Path(os.path.normpath(_expand(d, cwd=cwd, home=home)))
             if path not in dirs:
                 dirs.append(path)
-        mode = perms.get("defaultMode")
-        if isinstance(mode, str):
-            default_mode = mode
-        elif mode is not None:
-            warnings.append(f"{label}.defaultMode must be a string; ignored.")
+        if "defaultMode" in perms:
+            default_mode = perms["defaultMode"]
         disable_bypass = disable_bypass or perms.get("disableBypassPermissionsMode") == "disable"
     return PermissionSettings(
         allow=tuple(rules["allow"]),
@@ -305,11 +386,3 @@ def _permissions(
         additional_directories=tuple(dirs),
         disable_bypass_mode=disable_bypass,
     )
-
-
-def _string(merged: Mapping[str, Any], key: str, warnings: list[str]) -> str | None:
-    value = merged.get(key)
-    if value is None or isinstance(value, str):
-        return value
-    warnings.append(f"Setting {key!r} must be a string; ignored.")
-    return None

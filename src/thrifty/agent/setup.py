@@ -15,10 +15,11 @@ import anthropic
 
 from thrifty.agent.hooks import HookRunner
 from thrifty.agent.memory import load_memory
-from thrifty.agent.options import AgentOptions, resolve_model
+from thrifty.agent.options import AgentOptions, effective_request_timeout, resolve_model
 from thrifty.agent.permissions import PermissionPolicy
 from thrifty.agent.prompt import system_blocks
-from thrifty.agent.settings import Settings, load_settings
+from thrifty.agent.settings import Settings, SettingsError, load_settings
+from thrifty.billing.auth import request_timeout
 from thrifty.billing.context import Billing, BillingError, open_billing
 from thrifty.tools import structured
 from thrifty.tools.base import Tool, ToolContext
@@ -51,9 +52,18 @@ def prepare(options: AgentOptions, *, client: anthropic.AsyncAnthropic | None = 
     if not cwd.is_dir():
         raise SetupError(f"working directory {cwd} does not exist")
     session_id = options.session_id or str(uuid.uuid4())
-    settings = load_settings(
-        cwd, setting_sources=options.setting_sources, flag_settings=options.settings, bare=options.bare
-    )
+    try:
+        # A settings file that cannot be read or parsed fails the run here, before any request:
+        # running without it could drop the deny rules it holds.
+        settings = load_settings(
+            cwd,
+            setting_sources=options.setting_sources,
+            flag_settings=options.settings,
+            bare=options.bare,
+            environ=options.environ,
+        )
+    except SettingsError as exc:
+        raise SetupError(str(exc)) from exc
     try:
         policy = PermissionPolicy.from_settings(
             settings,
@@ -128,6 +138,11 @@ def prepare(options: AgentOptions, *, client: anthropic.AsyncAnthropic | None = 
         # With no usable credential the loop ends before any request (billing.error()); the
         # placeholder client is never called.
         client = billing.client() or anthropic.AsyncAnthropic(api_key="unused", max_retries=0)
+    try:
+        timeout = effective_request_timeout(options)
+    except ValueError as exc:
+        raise SetupError(str(exc)) from exc
+    client = request_timeout(client, timeout)
     return Prepared(
         session_id=session_id,
         model=resolve_model(options.model),

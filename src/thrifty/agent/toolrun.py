@@ -3,6 +3,10 @@
 Order per call: PreToolUse hooks (may block, decide, or rewrite the input), then the permission
 policy unless a hook already allowed, then the tool, then PostToolUse hooks. In headless mode a
 permission "ask" nobody can answer is a denial, recorded like Claude Code records it.
+
+A hook that answers ``continue: false`` stops the run after this call (``CallOutcome.hook_stop``):
+from PostToolUse the result stands; from PreToolUse the call is refused, which is stricter than
+Claude Code (it still runs a call the permission rules allow) and is what a guard hook means.
 """
 
 from __future__ import annotations
@@ -50,6 +54,13 @@ class CallOutcome:
     additional_context: list[str] = field(default_factory=list)
     #: The answer to an ask said to stop the turn (``PermissionResultDeny(interrupt=True)``).
     interrupt: bool = False
+    #: A PreToolUse or PostToolUse hook answered ``continue: false``: the run stops after this
+    #: call. The text is Claude Code's ``<Event>:<Tool> hook stopped continuation: <reason>``.
+    hook_stop: str | None = None
+
+
+def _stop_notice(event: str, tool_name: str, reason: str | None) -> str:
+    return f"{event}:{tool_name} hook stopped continuation: {reason or f'Execution stopped by {event} hook'}"
 
 
 def _ask_message(tool_name: str, decision: Decision) -> str:
@@ -94,9 +105,11 @@ class ToolRunner:
         if self.hooks.has_hooks("PreToolUse"):
             pre = await self.hooks.pre_tool_use(name, tool_input, call_id)
             if pre.stop:
-                return self._deny(
-                    name, call_id, tool_input, pre.stop_reason or "Stopped by a PreToolUse hook"
-                )
+                reason = f": {pre.stop_reason}" if pre.stop_reason else ""
+                message = pre.denial_message or f"Execution stopped by PreToolUse hook{reason}"
+                stopped = self._deny(name, call_id, tool_input, message)
+                stopped.hook_stop = _stop_notice("PreToolUse", name, pre.stop_reason)
+                return stopped
             if pre.denied:
                 return self._deny(
                     name, call_id, tool_input, pre.denial_message or "Blocked by a PreToolUse hook"
@@ -146,6 +159,8 @@ class ToolRunner:
             if post.blocked and post.block_reason:
                 outcome.additional_context.append(post.block_reason)
             outcome.additional_context.extend(post.additional_context)
+            if post.stop:
+                outcome.hook_stop = _stop_notice("PostToolUse", name, post.stop_reason)
         return outcome
 
 

@@ -137,7 +137,8 @@ class Resolution:
 
         The SDK sends ``api_key`` as ``Authorization: Bearer`` in this version; API keys go as
         ``x-api-key`` (the header the Messages API documents and Claude Code sends), so the
-        bearer header is omitted and ``X-Api-Key`` set explicitly.
+        bearer header is omitted and ``X-Api-Key`` set explicitly. The request timeout is laid
+        on by the run (``request_timeout``), which also applies it to a caller's own client.
         """
         import anthropic  # here, not at the top: `thrifty status` and reports never need it
 
@@ -164,6 +165,17 @@ class Resolution:
             # The SDK's header layers honour ``omit`` at runtime; its annotation says only str.
             default_headers=cast("dict[str, str]", {"X-Api-Key": key, "Authorization": anthropic.omit}),
         )
+
+
+def request_timeout(client: anthropic.AsyncAnthropic, seconds: float | None) -> anthropic.AsyncAnthropic:
+    """``client`` bounded to ``seconds`` per request: that long to wait for the answer and for
+    each stream event, the SDK's 5 s (or less) to connect. A copy sharing the connection pool;
+    ``client`` itself when ``seconds`` is None (the SDK's 10 minutes)."""
+    import anthropic
+
+    if seconds is None:
+        return client
+    return client.with_options(timeout=anthropic.Timeout(seconds, connect=min(5.0, seconds)))
 
 
 @functools.lru_cache(maxsize=4)

@@ -12,11 +12,17 @@ compatibility and must not grow keys of its own. Two files, merged key by key:
 Precedence, highest first: command-line flag > environment (``THRIFTY_BILLING_MODE``,
 ``THRIFTY_LEDGER``) > project file > user file. The mode pin and the ledger remember where their
 value came from, because "why is this billed to my plan?" is answered by naming that place.
+
+Every problem with either file (unreadable, not UTF-8, not JSON, a key of the wrong shape) is one
+``ConfigError`` line naming the file and what is wrong; the CLI prints it as ``error: ...`` with
+exit 1 and the SDK raises it as ``SetupError``. A file that does not exist is no problem.
 """
 
 from __future__ import annotations
 
+import codecs
 import json
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -65,13 +71,37 @@ class BillingConfig:
     files: tuple[Path, ...] = ()
 
 
+def _present(path: Path) -> bool:
+    """Whether a config file is there to read; one that is there but cannot be used is an error.
+
+    A file that cannot be looked at (permission denied on its directory) or is not a regular file
+    is refused rather than skipped: skipping it could drop a budget cap or a billing-mode pin.
+    """
+    try:
+        mode = path.stat().st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        return False
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    if not stat.S_ISREG(mode):
+        raise ConfigError(f"{path}: not a regular file")
+    return True
+
+
+def _is_repo_root(directory: Path) -> bool:
+    try:
+        return (directory / ".git").exists()
+    except OSError:  # an unreadable parent only narrows the search
+        return False
+
+
 def find_project_file(cwd: Path) -> Path | None:
     start = Path(cwd).absolute()
     chain = [start, *start.parents]
-    root = next((i for i, d in enumerate(chain) if (d / ".git").exists()), None)
+    root = next((i for i, d in enumerate(chain) if _is_repo_root(d)), None)
     for directory in chain[: root + 1] if root is not None else chain[:1]:
         candidate = directory / PROJECT_FILE
-        if candidate.is_file():
+        if _present(candidate):
             return candidate
     return None
 
@@ -82,14 +112,22 @@ def user_config_file(environ: Mapping[str, str]) -> Path:
 
 def _read(path: Path) -> dict[str, Any]:
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except OSError as exc:
         raise ConfigError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    bom = len(codecs.BOM_UTF8) if raw.startswith(codecs.BOM_UTF8) else 0
+    try:
+        text = raw[bom:].decode("utf-8")
+    except UnicodeDecodeError as exc:
+        where = f"byte 0x{raw[bom + exc.start]:02x} at offset {bom + exc.start}"
+        raise ConfigError(f"{path}: not UTF-8 text ({where})") from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         where = f"line {exc.lineno}, column {exc.colno}"
         raise ConfigError(f"{path}: not valid JSON ({where}: {exc.msg})") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: not valid JSON (nested too deeply)") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: must be a JSON object with keys {', '.join(KEYS)}")
     for key in data:
@@ -137,8 +175,12 @@ def _ledger(value: Any, where: str, base: Path) -> str:
     text = _text(value, where)
     if "://" in text:
         return text
+    try:
+        path = Path(text).expanduser()
+    except RuntimeError:  # "~someone" for a user this machine does not know
+        raise ConfigError(f"{where}: cannot expand {text!r} (no such user's home directory)") from None
     # A relative path means relative to the file that says it, not to wherever thrifty runs.
-    return str((base / Path(text).expanduser()).absolute())
+    return str((base / path).absolute())
 
 
 def load_billing_config(
@@ -151,7 +193,7 @@ def load_billing_config(
     cwd = Path(cwd).absolute()
     layers: list[tuple[Path, dict[str, Any]]] = []
     user = user_config_file(environ)
-    if user.is_file():
+    if _present(user):
         layers.append((user, _read(user)))
     project_file = find_project_file(cwd)
     if project_file is not None:

@@ -39,6 +39,8 @@ from thrifty.usage.reports import filter_projects
 #: Exit status when the period holds no usage: nothing to advise on (documented in docs/usage.md).
 EXIT_NO_USAGE = 2
 DEFAULT_DAYS = 30
+#: A century: longer periods are a typo, and past a few thousand years dates overflow.
+MAX_DAYS = 36_500
 STAMP = "%Y-%m-%d %H:%M"
 
 RULE = (
@@ -98,19 +100,19 @@ def add_parser(sub: argparse._SubParsersAction[Any]) -> None:
 def period(args: argparse.Namespace, tz: tzinfo | None, now: datetime) -> tuple[datetime, datetime]:
     since, until = bounds(args.since, args.until, tz, now)
     if args.days is not None:
-        if args.days <= 0:
-            raise UsageError("--days must be a positive number of days")
+        if not 0 < args.days <= MAX_DAYS:
+            raise UsageError(f"--days must be a whole number of days from 1 to {MAX_DAYS}")
         if since is not None and until is not None:
             raise UsageError("--days goes with at most one of --since and --until")
     days = timedelta(days=args.days or DEFAULT_DAYS)
     if since is not None and until is None:
-        until = since + days if args.days is not None else now
+        until = since + min(days, datetime.max.replace(tzinfo=UTC) - since) if args.days is not None else now
         if until <= since:
             raise UsageError("--since is in the future")
     if until is None:
         until = now
     if since is None:
-        since = until - days
+        since = max(until - days, datetime.min.replace(tzinfo=UTC))
     return since, until
 
 

@@ -1,9 +1,11 @@
 """When thrifty itself fails: one line for the user, the traceback in a log file, secrets redacted.
 
-A user's mistake never reaches here (it is a ``UsageError`` or ``SetupError``); this is for our
-bugs. The traceback is worth keeping for a bug report, but it can hold anything that was in a
-local variable or an exception message, so every registered secret (and every credential in the
-environment) is redacted before it is written, and the terminal only gets the log's path.
+A user's mistake never reaches here (it is a ``UsageError``, a ``SetupError``, or a
+``ConfigError`` for a config or settings file, each printed by ``main`` as one ``error:`` line
+with exit 1); this is for our bugs. The traceback is worth keeping for a bug report, but it can
+hold anything that was in a local variable or an exception message, so every registered secret
+(and every credential in the environment) is redacted before it is written, and the terminal only
+gets the log's path.
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import json
 import logging
+import math
 import os
 import sys
 import uuid
@@ -17,142 +18,22 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from thrifty.agent.loop import run_agent
-from thrifty.agent.options import AgentOptions
-from thrifty.agent.permissions import PERMISSION_MODES
+from thrifty import __version__
+from thrifty.agent.options import AgentOptions, RateLimitPolicy
 from thrifty.agent.prompt import environment_block
 from thrifty.agent.settings import parse_setting_sources
-from thrifty.agent.setup import SetupError
-from thrifty.cli.errors import EXIT_ERROR, OneLineParser, UsageError
+from thrifty.cli import debug
+from thrifty.cli.commands import not_a_prompt, stdin_is_piped
+from thrifty.cli.errors import EXIT_ERROR, UsageError
+from thrifty.cli.flags import IGNORED_FLAGS, build_parser
 from thrifty.cli.render import Renderer
-from thrifty.cli.sdk_mcp import McpConfigError, parse_mcp_config, server_type
 
 log = logging.getLogger("thrifty.cli")
 
 MAX_STDIN = 10 * 1024 * 1024
-MODE_CHOICES = [*PERMISSION_MODES, "manual"]
 #: ``--system-prompt ""`` (what the Agent SDK passes when the caller sets no system prompt): the
 #: API takes no empty text block, so the prompt is this line and the environment facts.
 MINIMAL_SYSTEM_PROMPT = "You are thrifty, a headless coding agent."
-#: Flags of Claude Code and the Agent SDK that thrifty accepts and ignores (dest -> flag).
-IGNORED_FLAGS = {
-    "fallback_model": "--fallback-model",
-    "betas": "--betas",
-    "include_hook_events": "--include-hook-events",
-    "thinking_display": "--thinking-display",
-    "effort": "--effort",
-    "plugin_dirs": "--plugin-dir",
-    "task_budget": "--task-budget",
-    "resume_session_at": "--resume-session-at",
-    "resume_drops_turn": "--resume-drops-turn",
-    "session_mirror": "--session-mirror",
-    "strict_mcp_config": "--strict-mcp-config",
-}
-
-
-def build_parser() -> OneLineParser:
-    p = OneLineParser(
-        prog="thrifty",
-        usage="thrifty -p PROMPT [options]   |   thrifty COMMAND ...",
-        description=(
-            "Run the agent headless on PROMPT (or on piped stdin) and print the result. Flags follow "
-            "Claude Code's `claude -p`. With --input-format stream-json --output-format stream-json "
-            "--verbose, prompts and control requests come as NDJSON on stdin, as the Agent SDK sends "
-            "them (no -p needed). Commands: demo, status, usage, import, advise, sessions, login, "
-            "logout, sim (see `thrifty COMMAND --help`)."
-        ),
-    )
-    p.add_argument("prompt", nargs="?", help="the task; piped stdin is appended after a newline")
-    p.add_argument("-p", "--print", action="store_true", help="non-interactive: run and print the result")
-    p.add_argument("--output-format", choices=["text", "json", "stream-json"], default="text")
-    p.add_argument("--input-format", choices=["text", "stream-json"], default="text")
-    p.add_argument(
-        "--verbose", action="store_true", help="required by stream-json; json prints every message"
-    )
-    p.add_argument("--include-partial-messages", action="store_true", help="emit raw stream events")
-    p.add_argument("--max-turns", type=int, help="stop after N model round-trips (0: no limit)")
-    p.add_argument("--max-budget-usd", help="stop before a request would take the run past this spend")
-    p.add_argument("--model", default=None, help="model id or alias (sonnet, opus, haiku, fable)")
-    p.add_argument("--system-prompt", help="replace the default system prompt")
-    p.add_argument("--system-prompt-file", type=Path, help="replace the default system prompt with a file")
-    p.add_argument("--append-system-prompt", help="append text to the system prompt")
-    p.add_argument("--append-system-prompt-file", type=Path, help="append a file to the system prompt")
-    p.add_argument(
-        "--allowedTools", "--allowed-tools", dest="allowed", action="extend", nargs="+", default=[]
-    )
-    p.add_argument(
-        "--disallowedTools", "--disallowed-tools", dest="disallowed", action="extend", nargs="+", default=[]
-    )
-    p.add_argument("--tools", nargs="*", help='base tool set: "" none, "default" all, or names')
-    p.add_argument("--permission-mode", choices=MODE_CHOICES, help="default, acceptEdits, plan, dontAsk, ...")
-    p.add_argument(
-        "--dangerously-skip-permissions", action="store_true", help="= --permission-mode bypassPermissions"
-    )
-    p.add_argument("--add-dir", dest="add_dirs", action="extend", nargs="+", default=[], type=Path)
-    p.add_argument(
-        "--bare", action="store_true", help="no CLAUDE.md, settings files or hooks; Bash, Edit, Read only"
-    )
-    p.add_argument("--setting-sources", help="comma list of user,project,local ('' for none)")
-    p.add_argument("--settings", help="extra settings: a JSON file or a JSON string")
-    p.add_argument("--json-schema", help="JSON Schema for a validated structured answer")
-    sessions = p.add_argument_group("sessions")
-    sessions.add_argument("--session-id", help="use this UUID as the id of a new session")
-    sessions.add_argument("-r", "--resume", metavar="SESSION_ID", help="continue the session with this id")
-    sessions.add_argument(
-        "-c", "--continue", dest="continue_", action="store_true", help="continue the newest session here"
-    )
-    sessions.add_argument(
-        "--fork-session", action="store_true", help="with --resume/--continue: go on under a new id"
-    )
-    sessions.add_argument(
-        "--no-session-persistence", action="store_true", help="do not save a transcript of this run"
-    )
-    p.add_argument("--max-thinking-tokens", type=int, help="enable extended thinking with this budget")
-    p.add_argument(
-        "--thinking", help="disabled: no extended thinking (enabled/adaptive are accepted, not implemented)"
-    )
-    sdk = p.add_argument_group("Agent SDK (stream-json input)")
-    sdk.add_argument(
-        "--permission-prompt-tool",
-        metavar="stdio",
-        help="stdio: ask the host (can_use_tool control request) when a tool call needs permission",
-    )
-    sdk.add_argument(
-        "--mcp-config",
-        action="append",
-        default=[],
-        metavar="JSON_OR_FILE",
-        help='MCP servers ({"mcpServers": ...}); only SDK servers (type "sdk") are served, by the host',
-    )
-    sdk.add_argument("--debug-file", type=Path, help="write debug logs to this file")
-    compat = p.add_argument_group(
-        "accepted for compatibility",
-        "Claude Code / Agent SDK flags that thrifty accepts and ignores: --fallback-model, --betas, "
-        "--include-hook-events, --thinking-display, --effort, --plugin-dir, --task-budget, "
-        "--resume-session-at, --resume-drops-turn, --session-mirror, --strict-mcp-config "
-        "(only --mcp-config servers are ever used).",
-    )
-    for flag in ("--fallback-model", "--betas", "--thinking-display", "--effort", "--task-budget"):
-        compat.add_argument(flag, help=argparse.SUPPRESS)
-    for flag in ("--resume-session-at", "--resume-drops-turn"):
-        compat.add_argument(flag, help=argparse.SUPPRESS)
-    compat.add_argument("--plugin-dir", dest="plugin_dirs", action="append", help=argparse.SUPPRESS)
-    for flag in ("--include-hook-events", "--session-mirror", "--strict-mcp-config"):
-        compat.add_argument(flag, action="store_true", help=argparse.SUPPRESS)
-    billing = p.add_argument_group("billing (thrifty)")
-    billing.add_argument(
-        "--billing-mode",
-        choices=["api", "plan"],
-        help="pin who pays for this run: api (per token) or plan (your `thrifty login`); "
-        "credentials of the other mode are then ignored",
-    )
-    billing.add_argument("--ledger", help="record usage in this ledger: a SQLite path or postgresql:// URL")
-    billing.add_argument("--no-ledger", action="store_true", help="do not record this run's usage")
-    billing.add_argument("--project", help="project name stamped on ledger rows (default: the cwd)")
-    billing.add_argument(
-        "--tag", dest="tags", action="append", default=[], metavar="KEY=VALUE", help="label ledger rows"
-    )
-    return p
 
 
 def _fail(message: str) -> UsageError:
@@ -183,6 +64,26 @@ def _max_retries() -> int:
     return int(raw)
 
 
+def _on_rate_limit(value: str) -> RateLimitPolicy:
+    try:
+        return RateLimitPolicy.parse(value)
+    except ValueError as exc:
+        raise _fail(f"--on-rate-limit {exc}") from exc
+
+
+def _request_timeout(value: str | None) -> float | None:
+    """``--request-timeout`` in seconds; ``API_TIMEOUT_MS`` is read (and checked) at setup."""
+    if value is None:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = math.nan
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise _fail(f"--request-timeout must be a number of seconds above 0, not {value!r}")
+    return seconds
+
+
 def options_from(args: argparse.Namespace) -> AgentOptions:
     if args.output_format == "stream-json" and not args.verbose:
         raise _fail("When using --print, --output-format=stream-json requires --verbose")
@@ -199,9 +100,13 @@ def options_from(args: argparse.Namespace) -> AgentOptions:
             )
         if args.input_format != "stream-json":
             raise _fail("--permission-prompt-tool stdio requires --input-format=stream-json")
-    for dest, flag in IGNORED_FLAGS.items():
-        if getattr(args, dest):
+    for flag in IGNORED_FLAGS:
+        if getattr(args, flag.lstrip("-").replace("-", "_")):
             log.debug("%s is accepted for compatibility and ignored", flag)
+    if args.replay_user_messages and args.input_format != "stream-json":
+        raise _fail(
+            "--replay-user-messages requires --input-format=stream-json and --output-format=stream-json"
+        )
     if args.thinking not in (None, "disabled"):
         log.debug("--thinking %s is not implemented; ignored", args.thinking)
     if args.include_partial_messages and args.output_format != "stream-json":
@@ -304,6 +209,8 @@ def options_from(args: argparse.Namespace) -> AgentOptions:
         fork_session=args.fork_session,
         persist_session=not args.no_session_persistence,
         max_retries=_max_retries(),
+        on_rate_limit=_on_rate_limit(args.on_rate_limit),
+        request_timeout=_request_timeout(args.request_timeout),
         billing_mode=args.billing_mode,
         ledger=args.ledger,
         record_usage=not args.no_ledger,
@@ -316,6 +223,8 @@ def options_from(args: argparse.Namespace) -> AgentOptions:
 
 
 async def _run(prompt: str, options: AgentOptions, renderer: Renderer) -> int:
+    from thrifty.agent.loop import run_agent
+
     code = EXIT_ERROR
     async for event in run_agent(prompt, options):
         renderer(event)
@@ -324,20 +233,9 @@ async def _run(prompt: str, options: AgentOptions, renderer: Renderer) -> int:
     return code
 
 
-def _debug_file(path: Path | None) -> None:
-    if path is None:
-        return
-    try:
-        handler = logging.FileHandler(path, encoding="utf-8")
-    except OSError as exc:
-        raise _fail(f"--debug-file: cannot open {path}: {exc.strerror}") from exc
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    root = logging.getLogger("thrifty")
-    root.addHandler(handler)
-    root.setLevel(logging.DEBUG)
-
-
 def _mcp_servers(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
+    from thrifty.cli.sdk_mcp import McpConfigError, parse_mcp_config, server_type
+
     try:
         servers = parse_mcp_config(args.mcp_config)
     except McpConfigError as exc:
@@ -354,22 +252,46 @@ def _mcp_servers(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
 
 
 def run(argv: list[str]) -> int:
-    args = build_parser().parse_args(argv)
-    _debug_file(args.debug_file)
+    args = build_parser().parse_args(debug.normalize_argv(argv))
+    debug.configure(args.debug, args.debug_file)
+    piped: str | None = None
+    if not args.print and args.prompt is not None and args.input_format != "stream-json":
+        # Without -p only input actually sent down a pipe makes the argument a prompt: an empty
+        # pipe (a CI step with nothing attached) is no more intent than a terminal.
+        piped = _read_stdin() if stdin_is_piped() else ""
+        refusal = not_a_prompt(args.prompt, bool(piped.strip()))
+        if refusal is not None:
+            raise _fail(refusal)
     options = options_from(args)
+    log.debug(
+        "thrifty %s: model %s, cwd %s, output %s, input %s",
+        __version__,
+        options.model,
+        options.cwd,
+        args.output_format,
+        args.input_format,
+    )
     servers = _mcp_servers(args)
+    # The agent (and the anthropic client under it) is imported only now: every mistake above
+    # is reported without paying a second of imports for it.
+    from thrifty.agent.setup import SetupError
+
     if args.input_format == "stream-json":
         from thrifty.cli.stream_input import run_stream
 
         try:
             return asyncio.run(
                 run_stream(
-                    options, permission_prompt=args.permission_prompt_tool == "stdio", mcp_servers=servers
+                    options,
+                    permission_prompt=args.permission_prompt_tool == "stdio",
+                    mcp_servers=servers,
+                    replay_user_messages=args.replay_user_messages,
                 )
             )
         except SetupError as exc:
             raise _fail(str(exc)) from exc
-    piped = _read_stdin()
+    if piped is None:
+        piped = _read_stdin()
     prompt = "\n".join(part for part in (args.prompt, piped) if part)
     if not prompt.strip():
         raise _fail("Input must be provided either through stdin or as a prompt argument when using --print")

@@ -5,7 +5,19 @@ from __future__ import annotations
 import json
 from typing import Any, TextIO
 
-from thrifty.agent.events import AssistantMessage, BillingNotice, Event, Result, StreamEvent, UserMessage
+from thrifty.agent.events import (
+    ApiRetry,
+    AssistantMessage,
+    BillingNotice,
+    Event,
+    Result,
+    StreamEvent,
+    UserMessage,
+)
+from thrifty.agent.options import SHORT_RATE_LIMIT_WAIT_S
+
+#: Retry waits longer than this are announced on stderr in text and json modes.
+LONG_WAIT_MS = SHORT_RATE_LIMIT_WAIT_S * 1000
 
 
 def _dump(frame: dict[str, Any] | list[dict[str, Any]]) -> str:
@@ -51,6 +63,10 @@ class Renderer:
         if isinstance(event, BillingNotice) and self.err is not None:
             # Who-pays warnings must be seen, but never break the JSON on stdout.
             self.err.write(f"thrifty: {event.message}\n")
+            self.err.flush()
+        if isinstance(event, ApiRetry) and self.err is not None and event.retry_delay_ms > LONG_WAIT_MS:
+            # A rate-limit wait the user allowed (--on-rate-limit wait): say why nothing happens.
+            self.err.write(f"thrifty: {event.error}\n")
             self.err.flush()
         if self.fmt == "json" and self.verbose:
             self._all.extend(frames(event, include_partial=False))

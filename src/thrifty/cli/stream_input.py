@@ -7,8 +7,9 @@ stdin carries ``user`` messages (each queued prompt becomes a turn with its own 
 frames as ``-p --output-format stream-json``, plus control frames, through one writer.
 
 Lines that are not JSON objects are reported on stderr and skipped; unknown message types are
-skipped with a debug log. On stdin EOF the queued turns finish, then the process exits 0, or 1 if
-the last result was an error. ``shouldQuery: false`` adds the message to the history without a turn.
+skipped with a debug log. On stdin EOF the queued turns finish, then the process exits with the
+last result's code (0, 1 for an error, 75 for a rate limit), as ``-p`` would. ``shouldQuery:
+false`` adds the message to the history without a turn.
 """
 
 from __future__ import annotations
@@ -49,6 +50,8 @@ class Prompt:
     content: str | list[dict[str, Any]]
     #: False: add to the history without running a turn (``shouldQuery: false``).
     should_query: bool = True
+    #: The stdin message as sent, echoed back under ``--replay-user-messages``.
+    raw: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
 def _models() -> list[dict[str, Any]]:
@@ -67,12 +70,14 @@ class StreamInput:
         *,
         permission_prompt: bool = False,
         mcp_servers: Mapping[str, dict[str, Any]] | None = None,
+        replay_user_messages: bool = False,
         stdin: BinaryIO | None = None,
         out: BinaryIO | None = None,
         err: TextIO | None = None,
     ) -> None:
         self.options = options
         self.permission_prompt = permission_prompt
+        self.replay_user_messages = replay_user_messages
         self.stdin = stdin if stdin is not None else sys.stdin.buffer
         self.err = err if err is not None else sys.stderr
         self.writer = FrameWriter(out)
@@ -83,7 +88,8 @@ class StreamInput:
         #: Prompts in the queue (the queue also ends with the EOF marker).
         self._queued = 0
         self.session: Session | None = None
-        self.last_is_error = False
+        #: The exit code of the last result (0 before any): 1 for an error, 75 for a rate limit.
+        self.last_exit_code = 0
         self._session_task: asyncio.Task[Session] | None = None
         self._hook_config: Any = None
         self._initialized = False
@@ -130,7 +136,7 @@ class StreamInput:
                 self._session_task.cancel()
             if self.session is not None:
                 await self.session.close()
-        return 1 if self.last_is_error else 0
+        return self.last_exit_code
 
     async def _read(self) -> None:
         framer = LineFramer()
@@ -207,6 +213,8 @@ class StreamInput:
             self._queued -= 1
             self._starting, self._interrupt_next = prompt.should_query, False
             session = await self.ensure_session()
+            if self.replay_user_messages:
+                self._replay(prompt.raw, session.session_id)
             if not prompt.should_query:
                 session.append({"role": "user", "content": prompt.content})
                 continue
@@ -219,9 +227,15 @@ class StreamInput:
                         session.interrupt()
                 self._emit(event)
                 if isinstance(event, Result):
-                    self.last_is_error = event.is_error
+                    self.last_exit_code = event.exit_code
             if self._queued == 0:
                 self.states.emit("idle")
+
+    def _replay(self, message: dict[str, Any], session_id: str) -> None:
+        """Claude Code's ``--replay-user-messages``: the host sees which message a turn consumed."""
+        frame = {"parent_tool_use_id": None, **message, "session_id": session_id, "isReplay": True}
+        frame.setdefault("uuid", str(uuid.uuid4()))
+        self.writer.write(frame)
 
     # -- stdin lines -------------------------------------------------------------------------------
 
@@ -270,7 +284,7 @@ class StreamInput:
             self._malformed("a user message needs message.content: a non-empty string or list of blocks")
             return
         self._queued += 1
-        self.queue.put_nowait(Prompt(content, message.get("shouldQuery") is not False))
+        self.queue.put_nowait(Prompt(content, message.get("shouldQuery") is not False, message))
 
     # -- control requests from the host -------------------------------------------------------
 
@@ -368,5 +382,11 @@ async def run_stream(
     *,
     permission_prompt: bool,
     mcp_servers: Mapping[str, dict[str, Any]] | None = None,
+    replay_user_messages: bool = False,
 ) -> int:
-    return await StreamInput(options, permission_prompt=permission_prompt, mcp_servers=mcp_servers).run()
+    return await StreamInput(
+        options,
+        permission_prompt=permission_prompt,
+        mcp_servers=mcp_servers,
+        replay_user_messages=replay_user_messages,
+    ).run()

@@ -10,6 +10,7 @@ thrifty does not have (``agents``, ``plugins``, ``sandbox``, ``skills``, ``fallb
 
 from __future__ import annotations
 
+import math
 import os
 import uuid
 from collections.abc import Callable
@@ -20,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationError
 
-from thrifty.agent.options import DEFAULT_MAX_TOKENS, DEFAULT_MODEL, AgentOptions
+from thrifty.agent.options import DEFAULT_MAX_TOKENS, DEFAULT_MODEL, AgentOptions, RateLimitPolicy
 from thrifty.agent.permissions import normalize_mode
 from thrifty.agent.setup import SetupError
 from thrifty.sdk.hooks import HookMatcher, hook_callbacks
@@ -107,6 +108,13 @@ class Options:
     structured_output_retries: int = 3
     #: Retries of one model call (overloaded, rate limited, dropped connection) before the run fails.
     max_retries: int = 4
+    #: A 429 asking to wait longer than a minute (a plan's 5-hour or weekly window, a spend
+    #: limit): ``"fail"`` ends the run at once with ``subtype="error_rate_limited"``; ``"wait"``
+    #: waits up to 6 hours, ``"wait=MAX"`` up to MAX (``"90s"``, ``"30m"``, ``"2h"``).
+    on_rate_limit: str = "fail"
+    #: Seconds one model request (and each wait between stream events) may take before it is
+    #: retried as a timeout. None: ``API_TIMEOUT_MS`` from ``env``/the environment, else 10 minutes.
+    request_timeout: float | None = None
     max_tokens: int = DEFAULT_MAX_TOKENS
     #: Who pays and where it is written: ``"api"``/``"plan"``, a ledger path or URL, no ledger,
     #: and the labels of each ledger row.
@@ -147,6 +155,14 @@ class Options:
                 raise _fail(f"{name} must be 0 or more")
         if self.max_tokens < 1:
             raise _fail("max_tokens must be at least 1")
+        self._rate_limit_policy()
+        if self.request_timeout is not None and (
+            isinstance(self.request_timeout, bool)
+            or not isinstance(self.request_timeout, int | float)
+            or not math.isfinite(self.request_timeout)
+            or self.request_timeout <= 0
+        ):
+            raise _fail(f"request_timeout must be a number of seconds above 0, not {self.request_timeout!r}")
         _uuid(self.session_id, "session_id")
         _uuid(self.resume, "resume")
         if self.resume and self.continue_conversation:
@@ -176,6 +192,14 @@ class Options:
             raise _fail("mcp_servers must be a dict of name -> create_sdk_mcp_server(...)")
 
     # -- conversions --------------------------------------------------------------------------
+
+    def _rate_limit_policy(self) -> RateLimitPolicy:
+        if not isinstance(self.on_rate_limit, str):
+            raise _fail(f"on_rate_limit must be a str like 'fail' or 'wait=2h', not {self.on_rate_limit!r}")
+        try:
+            return RateLimitPolicy.parse(self.on_rate_limit)
+        except ValueError as exc:
+            raise _fail(f"on_rate_limit {exc}") from None
 
     def _system_prompt(self) -> tuple[str | None, str | None]:
         """(replace, append) for the loop."""
@@ -299,6 +323,8 @@ def build(options: Options | None) -> Built:
         fork_session=o.fork_session,
         persist_session=o.persist_session,
         max_retries=o.max_retries,
+        on_rate_limit=o._rate_limit_policy(),
+        request_timeout=float(o.request_timeout) if o.request_timeout is not None else None,
         structured_output_retries=o.structured_output_retries,
         structured_check=_model_check(o.output_type) if o.output_type is not None else None,
         extra_tools=extra,

@@ -28,6 +28,7 @@ FaultKind = Literal[
     "stream_error",  # a mid-stream `error` event after N events
     "stream_drop",  # the connection breaks mid-body after N events
     "slow",  # delay before the response and between stream events
+    "stall",  # no answer (or no further event after N) until the client gives up
 ]
 
 
@@ -42,8 +43,10 @@ class Fault(BaseModel):
     error_type: str | None = None
     message: str | None = None
     #: Stream faults fire after this many events have been sent (message_start is the first).
+    #: ``stall`` with 0 (or a request that does not stream) stalls before the status line.
     after_events: int = 2
-    #: Seconds, for ``slow``: before the first byte, and between stream events.
+    #: Seconds, for ``slow``: before the first byte, and between stream events. For ``stall``: the
+    #: longest it holds the connection silent (0: until the client hangs up, at most 10 minutes).
     delay: float = 0.0
     event_delay: float = 0.0
     should_retry: bool | None = None

@@ -7,6 +7,7 @@ socket: a reset before any byte, a chunked body that breaks off, a clean end mid
 from __future__ import annotations
 
 import json
+import select
 import socket
 import struct
 import time
@@ -21,11 +22,14 @@ from thrifty.testing.engine import Outcome, fault_error, request_id
 from thrifty.testing.errors import ApiError, invalid
 from thrifty.testing.files import Files, parse_upload
 from thrifty.testing.responses import encode_event, sse_events
+from thrifty.testing.script import Fault
 from thrifty.testing.validation import API_VERSIONS
 
 MAX_BODY = 32 * 1024 * 1024
 MAX_BATCH_BODY = 256 * 1024 * 1024
 REDACTED_HEADERS = ("x-api-key", "authorization")
+#: The longest a ``stall`` fault holds a connection when the client never gives up.
+STALL_LIMIT = 600.0
 
 
 @dataclass
@@ -171,6 +175,24 @@ class Handler(BaseHTTPRequestHandler):
         self.connection.close()
         raise _Dropped
 
+    def _stall(self, fault: Fault) -> None:
+        """Send nothing until the client hangs up (or ``fault.delay`` passes), then close.
+
+        A stalled endpoint, as a client sees one: the request was accepted and no byte follows,
+        so only the client's own timeout ends the wait. Never answers after the stall.
+        """
+        deadline = time.monotonic() + (fault.delay or STALL_LIMIT)
+        while (left := deadline - time.monotonic()) > 0:
+            readable, _, _ = select.select([self.connection], [], [], min(left, 0.05))
+            if readable:
+                try:
+                    if not self.connection.recv(1, socket.MSG_PEEK):
+                        break  # the client closed its end
+                except OSError:
+                    break
+                time.sleep(0.05)  # bytes from the client (a pipelined request): still silent
+        self._reset()
+
     def _chunk(self, data: bytes) -> None:
         self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
         self.wfile.flush()
@@ -220,6 +242,9 @@ class Handler(BaseHTTPRequestHandler):
         fault = outcome.fault
         if fault is not None and fault.kind == "connection_reset":
             self._reset()
+        before_any_byte = fault is not None and (fault.after_events == 0 or not body.get("stream"))
+        if fault is not None and fault.kind == "stall" and before_any_byte:
+            self._stall(fault)
         if fault is not None and fault.kind == "slow" and fault.delay:
             time.sleep(fault.delay)
         sim.accounts.record(account, outcome.message["usage"])
@@ -258,6 +283,8 @@ class Handler(BaseHTTPRequestHandler):
                     err = fault_error(fault).body(entry.request_id)
                     self._chunk(encode_event("error", err))
                     break
+                if fault.kind == "stall":
+                    self._stall(fault)
             if fault is not None and fault.kind == "slow" and fault.event_delay:
                 time.sleep(fault.event_delay)
             self._chunk(encode_event(name, data))

@@ -67,7 +67,10 @@ def to_local(moment: datetime, tz: tzinfo | None) -> datetime:
 
 def _localize(naive: datetime, tz: tzinfo | None) -> datetime:
     # A naive datetime's astimezone() treats it as system local time, which is what tz=None means.
-    return naive.astimezone() if tz is None else naive.replace(tzinfo=tz)
+    try:
+        return naive.astimezone() if tz is None else naive.replace(tzinfo=tz)
+    except (OverflowError, ValueError):  # within a day of year 1 or 9999: read it as UTC
+        return naive.replace(tzinfo=UTC)
 
 
 def parse_bound(text: str, *, flag: str, tz: tzinfo | None, now: datetime, end: bool = False) -> datetime:
@@ -80,11 +83,14 @@ def parse_bound(text: str, *, flag: str, tz: tzinfo | None, now: datetime, end: 
     value = text.strip()
     moment: datetime | None = None
     if match := _RELATIVE.match(value):
-        moment = now - int(match.group(1)) * _UNITS[match.group(2).lower()]
+        try:
+            moment = now - int(match.group(1)) * _UNITS[match.group(2).lower()]
+        except OverflowError:
+            moment = datetime.min.replace(tzinfo=UTC)
     else:
         day = _read_date(value)
         if day is not None:
-            if end:
+            if end and day < date.max:
                 day += timedelta(days=1)
             moment = _localize(datetime(day.year, day.month, day.day), tz)
         else:
@@ -96,7 +102,10 @@ def parse_bound(text: str, *, flag: str, tz: tzinfo | None, now: datetime, end: 
                 moment = parsed if parsed.tzinfo is not None else _localize(parsed, tz)
     if moment is None:
         raise FilterError(f"{flag}: cannot read '{text}'; use YYYY-MM-DD, an ISO time, or 7d/24h")
-    return moment.astimezone(UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:  # within a day of year 1 or 9999: the edge of time is the bound
+        return (datetime.min if moment.year == 1 else datetime.max).replace(tzinfo=UTC)
 
 
 def _read_date(value: str) -> date | None:
