@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -80,3 +81,19 @@ def cli(tmp_path: Path) -> Iterator[Cli]:
     home.mkdir()
     with Simulator() as sim:
         yield Cli(sim, project, home)
+
+
+@pytest.fixture
+def make_options(cli: Cli, tmp_path: Path) -> Any:
+    """``ClaudeAgentOptions`` for the official Agent SDK with ``cli_path`` pointing at thrifty."""
+    from claude_agent_sdk import ClaudeAgentOptions
+
+    wrapper = tmp_path / "thrifty-cli"
+    wrapper.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m thrifty "$@"\n')
+    wrapper.chmod(wrapper.stat().st_mode | stat.S_IXUSR)
+
+    def make(**overrides: Any) -> ClaudeAgentOptions:
+        values: dict[str, Any] = {"cli_path": str(wrapper), "cwd": str(cli.cwd), "env": cli.env()}
+        return ClaudeAgentOptions(**{**values, **overrides})
+
+    return make

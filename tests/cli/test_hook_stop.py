@@ -7,14 +7,11 @@ Claude Code's shape for this ending: ``subtype: success``, ``is_error: false``, 
 from __future__ import annotations
 
 import json
-import stat
-import sys
-from pathlib import Path
 from typing import Any
 
 import anyio
 import pytest
-from claude_agent_sdk import ClaudeAgentOptions, HookMatcher, ResultMessage, UserMessage, query
+from claude_agent_sdk import HookMatcher, ResultMessage, UserMessage, query
 
 from tests.cli.conftest import Cli
 
@@ -40,19 +37,6 @@ def test_settings_post_tool_use_hook_stops_the_cli_run(cli: Cli) -> None:
         2,
     )
     assert len(cli.sim.message_requests()) == 1
-
-
-@pytest.fixture
-def make_options(cli: Cli, tmp_path: Path) -> Any:
-    wrapper = tmp_path / "thrifty-cli"
-    wrapper.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m thrifty "$@"\n')
-    wrapper.chmod(wrapper.stat().st_mode | stat.S_IXUSR)
-
-    def make(**overrides: Any) -> ClaudeAgentOptions:
-        values: dict[str, Any] = {"cli_path": str(wrapper), "cwd": str(cli.cwd), "env": cli.env()}
-        return ClaudeAgentOptions(**{**values, **overrides})
-
-    return make
 
 
 @pytest.mark.anyio

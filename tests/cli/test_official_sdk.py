@@ -8,9 +8,6 @@ Claude Code.
 from __future__ import annotations
 
 import json
-import stat
-import sys
-from pathlib import Path
 from typing import Any
 
 import anyio
@@ -35,19 +32,6 @@ from tests.cli.conftest import Cli
 pytestmark = pytest.mark.anyio
 
 TIMEOUT_S = 90
-
-
-@pytest.fixture
-def make_options(cli: Cli, tmp_path: Path) -> Any:
-    wrapper = tmp_path / "thrifty-cli"
-    wrapper.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m thrifty "$@"\n')
-    wrapper.chmod(wrapper.stat().st_mode | stat.S_IXUSR)
-
-    def make(**overrides: Any) -> ClaudeAgentOptions:
-        values: dict[str, Any] = {"cli_path": str(wrapper), "cwd": str(cli.cwd), "env": cli.env()}
-        return ClaudeAgentOptions(**{**values, **overrides})
-
-    return make
 
 
 async def collect(prompt: str, options: ClaudeAgentOptions) -> list[Any]:

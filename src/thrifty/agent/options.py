@@ -108,20 +108,22 @@ def effective_request_timeout(options: AgentOptions) -> float | None:
     """Seconds one model request may take: ``request_timeout``, else ``API_TIMEOUT_MS``, else
     None (the SDK's 10 minutes). A malformed ``API_TIMEOUT_MS`` is a ValueError, not ignored."""
     if options.request_timeout is not None:
-        value = float(options.request_timeout)
-        if not math.isfinite(value) or value <= 0:
-            raise ValueError(f"request timeout must be a number of seconds above 0, not {value!r}")
-        return value
+        return positive_number(options.request_timeout, "request timeout", "seconds")
     raw = options.environ.get(API_TIMEOUT_ENV)
     if raw is None or not raw.strip():
         return None
+    return positive_number(raw, API_TIMEOUT_ENV, "milliseconds") / 1000
+
+
+def positive_number(value: object, what: str, unit: str) -> float:
+    """``value`` as a finite number above 0, or a ValueError naming ``what`` and its unit."""
     try:
-        ms = float(raw)
-    except ValueError:
-        ms = math.nan
-    if not math.isfinite(ms) or ms <= 0:
-        raise ValueError(f"{API_TIMEOUT_ENV} must be a number of milliseconds above 0, not {raw!r}")
-    return ms / 1000
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        number = math.nan
+    if not math.isfinite(number) or number <= 0:
+        raise ValueError(f"{what} must be a number of {unit} above 0, not {value!r}")
+    return number
 
 
 @dataclass

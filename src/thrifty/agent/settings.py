@@ -19,7 +19,6 @@ are kept in ``Settings.merged`` unchecked. Permission rules keep the layer they 
 
 from __future__ import annotations
 
-import codecs
 import copy
 import json
 import os
@@ -28,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from thrifty import jsonfile
 from thrifty.billing.config import ConfigError
 
 __all__ = [
@@ -178,42 +178,21 @@ def _expand(value: str, *, cwd: Path, home: Path) -> Path:
 def _read_file(path: Path, *, missing_ok: bool) -> dict[str, Any] | None:
     """The file's JSON object; ``None`` only for a file that does not exist and ``missing_ok``."""
     try:
-        raw = path.read_bytes()
-    except (FileNotFoundError, NotADirectoryError):
+        return jsonfile.read_object(path, SettingsError)
+    except FileNotFoundError:
         if missing_ok:
             return None
         raise SettingsError(f"{path}: no such file") from None
-    except OSError as exc:  # permission denied, a directory, an I/O error: fail closed
-        raise SettingsError(f"{path}: cannot be read ({exc.strerror or exc})") from None
-    bom = len(codecs.BOM_UTF8) if raw.startswith(codecs.BOM_UTF8) else 0
-    try:
-        text = raw[bom:].decode("utf-8")
-    except UnicodeDecodeError as exc:
-        where = f"byte 0x{raw[bom + exc.start]:02x} at offset {bom + exc.start}"
-        raise SettingsError(f"{path}: not UTF-8 text ({where})") from None
-    return _decode(text, str(path))
-
-
-def _decode(text: str, where: str) -> dict[str, Any]:
-    if not text.strip():
-        return {}
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise SettingsError(
-            f"{where}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
-        ) from None
-    except RecursionError:
-        raise SettingsError(f"{where}: not valid JSON (nested too deeply)") from None
-    if not isinstance(data, dict):
-        raise SettingsError(f"{where}: must be a JSON object, got {_kind(data)}")
-    return data
 
 
 def _read_flag_settings(value: str, *, cwd: Path, home: Path) -> tuple[SettingsLayer, Path]:
     """``--settings`` takes inline JSON (starts with ``{``) or a path to a regular file ≤ 2 MiB."""
     if value.lstrip().startswith("{"):
-        return SettingsLayer("flagSettings", None, _checked(_decode(value, "--settings"), "--settings")), cwd
+        return SettingsLayer(
+            "flagSettings",
+            None,
+            _checked(jsonfile.decode_object(value, "--settings", SettingsError), "--settings"),
+        ), cwd
     path = _expand(value, cwd=cwd, home=home)
     try:
         info = path.stat()
@@ -233,23 +212,8 @@ def _read_flag_settings(value: str, *, cwd: Path, home: Path) -> tuple[SettingsL
 # -- shape checks: one error naming the file and the key ---------------------------------------
 
 
-def _kind(value: Any) -> str:
-    """The JSON name of a value's type, as a user would write it."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int | float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    return "object" if isinstance(value, dict) else type(value).__name__
-
-
 def _fail(where: str, key: str, wanted: str, value: Any) -> SettingsError:
-    return SettingsError(f"{where}: {key} must be {wanted}, got {_kind(value)}")
+    return SettingsError(f"{where}: {key} must be {wanted}, got {jsonfile.kind(value)}")
 
 
 def _checked(data: dict[str, Any], where: str) -> dict[str, Any]:

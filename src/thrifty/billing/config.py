@@ -20,7 +20,6 @@ exit 1 and the SDK raises it as ``SetupError``. A file that does not exist is no
 
 from __future__ import annotations
 
-import codecs
 import json
 import stat
 from collections.abc import Mapping
@@ -29,6 +28,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+from thrifty import jsonfile
 from thrifty.billing.paths import config_dir
 
 MODES = ("api", "plan")
@@ -112,24 +112,9 @@ def user_config_file(environ: Mapping[str, str]) -> Path:
 
 def _read(path: Path) -> dict[str, Any]:
     try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot be read ({exc.strerror or exc})") from None
-    bom = len(codecs.BOM_UTF8) if raw.startswith(codecs.BOM_UTF8) else 0
-    try:
-        text = raw[bom:].decode("utf-8")
-    except UnicodeDecodeError as exc:
-        where = f"byte 0x{raw[bom + exc.start]:02x} at offset {bom + exc.start}"
-        raise ConfigError(f"{path}: not UTF-8 text ({where})") from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        where = f"line {exc.lineno}, column {exc.colno}"
-        raise ConfigError(f"{path}: not valid JSON ({where}: {exc.msg})") from None
-    except RecursionError:
-        raise ConfigError(f"{path}: not valid JSON (nested too deeply)") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: must be a JSON object with keys {', '.join(KEYS)}")
+        data = jsonfile.read_object(path, ConfigError)
+    except FileNotFoundError:  # removed between the look and the read
+        return {}
     for key in data:
         if key not in KEYS:
             raise ConfigError(f"{path}: unknown key {key!r}; allowed: {', '.join(KEYS)}")

@@ -10,7 +10,6 @@ import argparse
 import asyncio
 import json
 import logging
-import math
 import os
 import sys
 import uuid
@@ -19,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from thrifty import __version__
-from thrifty.agent.options import AgentOptions, RateLimitPolicy
+from thrifty.agent.options import AgentOptions, RateLimitPolicy, positive_number
 from thrifty.agent.prompt import environment_block
 from thrifty.agent.settings import parse_setting_sources
 from thrifty.cli import debug
@@ -76,12 +75,9 @@ def _request_timeout(value: str | None) -> float | None:
     if value is None:
         return None
     try:
-        seconds = float(value)
-    except ValueError:
-        seconds = math.nan
-    if not math.isfinite(seconds) or seconds <= 0:
-        raise _fail(f"--request-timeout must be a number of seconds above 0, not {value!r}")
-    return seconds
+        return positive_number(value, "--request-timeout", "seconds")
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
 
 
 def options_from(args: argparse.Namespace) -> AgentOptions:
