@@ -7,59 +7,24 @@
             print(message.result, message.total_cost_usd)
 
 The SDK names (``query``, ``Client``, ``Options``, ``tool``, ...) load on first use, so
-``import thrifty`` stays cheap for the CLI; they live in ``thrifty.sdk``.
+``import thrifty`` stays cheap for the CLI; they live in ``thrifty.sdk``. The public API is
+``__all__`` below plus the simulator in ``thrifty.testing``; every other module is internal
+(docs/sdk.md, "Public API"). The helpers here are imported under private names so that
+nothing but ``__all__`` looks public (``tests/sdk/test_exports.py``).
 """
 
-from __future__ import annotations
-
-import importlib
-from typing import TYPE_CHECKING, Any
+import importlib as _importlib
+import typing as _typing
 
 __version__ = "0.1.0"
 
-if TYPE_CHECKING:
-    from thrifty.sdk import (
-        ApiRetry,
-        ApiUsage,
-        AssistantMessage,
-        BillingNotice,
-        CanUseTool,
-        ClaudeAgentOptions,
-        ClaudeSDKClient,
-        Client,
-        HookCallback,
-        HookContext,
-        HookMatcher,
-        Message,
-        NotConnectedError,
-        Options,
-        PermissionDenied,
-        PermissionResult,
-        PermissionResultAllow,
-        PermissionResultDeny,
-        PermissionRuleValue,
-        PermissionUpdate,
-        RateLimit,
-        RateLimitEvent,
-        Result,
-        ResultMessage,
-        SdkMcpServer,
-        SdkMcpTool,
-        SetupError,
-        StreamEvent,
-        SystemInit,
-        SystemMessage,
-        ToolAnnotations,
-        ToolPermissionContext,
-        UserMessage,
-        create_sdk_mcp_server,
-        parse_output,
-        query,
-        query_sync,
-        run_sync,
-        tool,
-    )
+# The names and their types, for type checkers only; at run time ``__getattr__`` loads them.
+# ruff: noqa: F405 (so ruff cannot see where the names in ``__all__`` come from)
+if _typing.TYPE_CHECKING:
+    from thrifty.sdk import *  # noqa: F403
 
+#: The public API, and the one list of it: ``thrifty.sdk`` derives its ``__all__`` from this one
+#: (less ``__version__``), because ``import thrifty`` must know the names without importing it.
 __all__ = [
     "ApiRetry",
     "ApiUsage",
@@ -106,11 +71,11 @@ __all__ = [
 _SDK_NAMES = frozenset(__all__) - {"__version__"}
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> _typing.Any:
     """Load the SDK (and ``anthropic``) only when one of its names is first used."""
     if name not in _SDK_NAMES:
         raise AttributeError(f"module 'thrifty' has no attribute {name!r}")
-    value = getattr(importlib.import_module("thrifty.sdk"), name)
+    value = getattr(_importlib.import_module("thrifty.sdk"), name)
     globals()[name] = value
     return value
 

@@ -1,39 +1,11 @@
-"""Ledger rows for tests and the bench: every field set to something a backend could get wrong."""
+"""Ledger rows for tests and the bench: every field set to something a backend could get wrong.
+
+The rows are the conformance suite's own (``thrifty.billing.ledger.conformance``), so the
+tests, the bench and a third-party backend's tests all write the same ones.
+"""
 
 from __future__ import annotations
 
-from dataclasses import replace
-from datetime import UTC, datetime, timedelta
-from decimal import Decimal
-from typing import Any
+from thrifty.billing.ledger.conformance import T0, at, make_row
 
-from thrifty.billing.ledger import LedgerRow
-
-T0 = datetime(2025, 3, 1, 12, 0, 0, 123456, tzinfo=UTC)
-
-
-def make_row(request_id: str, **overrides: Any) -> LedgerRow:
-    row = LedgerRow(
-        request_id=request_id,
-        session_id="sess-1",
-        mode="api",
-        account="ANTHROPIC_API_KEY",
-        model="claude-sonnet-4-5",
-        input_tokens=1200,
-        output_tokens=345,
-        cache_write_5m_tokens=10,
-        cache_write_1h_tokens=20,
-        cache_read_tokens=3000,
-        cost_usd=Decimal("0.012345"),
-        price_version="2025-03-01",
-        project="/home/dev/project",
-        recorded_at=T0,
-        tags={"ticket": "ABC-1"},
-        message_id=f"msg_{request_id}",
-        rate_limits=None,
-    )
-    return replace(row, **overrides)
-
-
-def at(minutes: float) -> datetime:
-    return T0 + timedelta(minutes=minutes)
+__all__ = ["T0", "at", "make_row"]

@@ -10,8 +10,8 @@ import pytest
 from tests import pg
 from tests.billing import workers
 from tests.billing.factory import make_row
-from tests.billing.ledger_conformance import Harness, LedgerConformance
 from thrifty.billing.ledger import LedgerError, RowQuery, open_ledger
+from thrifty.billing.ledger.conformance import CASES, Case, Harness
 
 
 def _raw(url: str):
@@ -25,10 +25,9 @@ def _raw(url: str):
     return sql
 
 
-class TestPostgresConformance(LedgerConformance):
-    @pytest.fixture
-    def harness(self, pg_url: str, pg_server: pg.PgServer) -> Harness:
-        return Harness(url=pg_url, sql=_raw(pg_url), secret=pg_server.password)
+@pytest.mark.parametrize("case", CASES, ids=str)
+def test_conformance(case: Case, pg_url: str, pg_server: pg.PgServer) -> None:
+    case(Harness(open=lambda: open_ledger(pg_url), sql=_raw(pg_url), secret=pg_server.password))
 
 
 def test_postgres_scheme_alias_and_masked_location(pg_url: str, pg_server: pg.PgServer) -> None:

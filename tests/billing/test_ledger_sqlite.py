@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 import stat
 from contextlib import closing
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -12,9 +13,9 @@ import pytest
 
 from tests.billing import workers
 from tests.billing.factory import make_row
-from tests.billing.ledger_conformance import Harness, LedgerConformance
 from thrifty.billing import paths
-from thrifty.billing.ledger import RowQuery, open_ledger
+from thrifty.billing.ledger import LedgerRow, RowQuery, open_ledger
+from thrifty.billing.ledger.conformance import CASES, SCHEMA_FREE_CASES, Case, Harness, run_ledger_conformance
 from thrifty.billing.ledger.migrations import MIGRATIONS, migrate
 from thrifty.billing.ledger.sqlite import SqliteLedger, _Migrations
 
@@ -29,11 +30,40 @@ def _raw(path: Path):
     return sql
 
 
-class TestSqliteConformance(LedgerConformance):
-    @pytest.fixture
-    def harness(self, tmp_path: Path) -> Harness:
-        path = tmp_path / "ledger.sqlite3"
-        return Harness(url=str(path), sql=_raw(path))
+@pytest.mark.parametrize("case", CASES, ids=str)
+def test_conformance(case: Case, tmp_path: Path) -> None:
+    path = tmp_path / "ledger.sqlite3"
+    case(Harness(open=lambda: open_ledger(str(path)), sql=_raw(path)))
+
+
+def test_the_documented_entry_point_runs_every_case_a_schema_free_backend_can(tmp_path: Path) -> None:
+    """As a third-party backend calls it: one store per case, no raw SQL to read migrations with."""
+    stores: list[Path] = []
+
+    def fresh_store() -> Harness:
+        stores.append(tmp_path / f"store-{len(stores)}.sqlite3")
+        path = stores[-1]
+        return Harness(open=lambda: SqliteLedger(path))
+
+    run_ledger_conformance(fresh_store)
+    assert len(stores) == len(CASES) and len(SCHEMA_FREE_CASES) == len(CASES) - 1
+    assert [c.name for c in CASES if c.needs_sql] == ["a_newer_thriftys_ledger_is_refused"]
+    with pytest.raises(ValueError, match="a_newer_thriftys_ledger_is_refused needs a Harness with sql"):
+        next(c for c in CASES if c.needs_sql)(fresh_store())
+
+
+class _RoundingLedger(SqliteLedger):
+    """A backend that loses digits of the cost: what the suite is there to catch."""
+
+    def query(self, q: RowQuery) -> list[LedgerRow]:
+        return [replace(r, cost_usd=r.cost_usd and round(r.cost_usd, 2)) for r in super().query(q)]
+
+
+def test_a_backend_that_breaks_the_contract_fails_naming_the_case(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.sqlite3"
+    with pytest.raises(AssertionError) as info:
+        run_ledger_conformance(lambda: Harness(open=lambda: _RoundingLedger(path)), cases=CASES[:1])
+    assert info.value.__notes__ == ["in ledger conformance case round_trip_every_field_exactly"]
 
 
 def test_file_and_its_wal_are_private(tmp_path: Path) -> None:

@@ -3,79 +3,56 @@
 Pure Python and in-process: the same session and loop as ``thrifty -p``, no subprocess. The names
 follow ``claude-agent-sdk`` where the meaning is the same; see docs/sdk.md for the differences.
 ``import thrifty`` exposes all of these lazily, so ``thrifty.query`` is the usual spelling.
+
+The list of public names is ``thrifty.__all__``: ``import thrifty`` must know them without
+importing this package (which imports ``anthropic``), so the one list lives there and this
+package's ``__all__`` is derived from it. Each import below is written ``X as X``, the spelling
+that tells type checkers a name is re-exported; ``tests/sdk/test_exports.py`` checks that the
+imports and the list agree.
 """
 
-from thrifty.sdk.client import ClaudeSDKClient, Client
-from thrifty.sdk.errors import NotConnectedError, SetupError
-from thrifty.sdk.hooks import HookCallback, HookContext, HookMatcher
-from thrifty.sdk.messages import (
-    ApiRetry,
-    ApiUsage,
-    AssistantMessage,
-    BillingNotice,
-    Message,
-    PermissionDenied,
-    RateLimit,
-    RateLimitEvent,
-    Result,
-    ResultMessage,
-    StreamEvent,
-    SystemInit,
-    SystemMessage,
-    UserMessage,
-    parse_output,
-)
-from thrifty.sdk.options import ClaudeAgentOptions, Options
-from thrifty.sdk.permissions import (
-    CanUseTool,
-    PermissionResult,
-    PermissionResultAllow,
-    PermissionResultDeny,
-    PermissionRuleValue,
-    PermissionUpdate,
-    ToolPermissionContext,
-)
-from thrifty.sdk.runner import query, query_sync, run_sync
-from thrifty.sdk.tools import SdkMcpServer, SdkMcpTool, ToolAnnotations, create_sdk_mcp_server, tool
+import typing as _typing
 
-__all__ = [
-    "ApiRetry",
-    "ApiUsage",
-    "AssistantMessage",
-    "BillingNotice",
-    "CanUseTool",
-    "ClaudeAgentOptions",
-    "ClaudeSDKClient",
-    "Client",
-    "HookCallback",
-    "HookContext",
-    "HookMatcher",
-    "Message",
-    "NotConnectedError",
-    "Options",
-    "PermissionDenied",
-    "PermissionResult",
-    "PermissionResultAllow",
-    "PermissionResultDeny",
-    "PermissionRuleValue",
-    "PermissionUpdate",
-    "RateLimit",
-    "RateLimitEvent",
-    "Result",
-    "ResultMessage",
-    "SdkMcpServer",
-    "SdkMcpTool",
-    "SetupError",
-    "StreamEvent",
-    "SystemInit",
-    "SystemMessage",
-    "ToolAnnotations",
-    "ToolPermissionContext",
-    "UserMessage",
-    "create_sdk_mcp_server",
-    "parse_output",
-    "query",
-    "query_sync",
-    "run_sync",
-    "tool",
-]
+from thrifty import __all__ as _public_names
+from thrifty.sdk.client import ClaudeSDKClient as ClaudeSDKClient
+from thrifty.sdk.client import Client as Client
+from thrifty.sdk.errors import NotConnectedError as NotConnectedError
+from thrifty.sdk.errors import SetupError as SetupError
+from thrifty.sdk.hooks import HookCallback as HookCallback
+from thrifty.sdk.hooks import HookContext as HookContext
+from thrifty.sdk.hooks import HookMatcher as HookMatcher
+from thrifty.sdk.messages import ApiRetry as ApiRetry
+from thrifty.sdk.messages import ApiUsage as ApiUsage
+from thrifty.sdk.messages import AssistantMessage as AssistantMessage
+from thrifty.sdk.messages import BillingNotice as BillingNotice
+from thrifty.sdk.messages import Message as Message
+from thrifty.sdk.messages import PermissionDenied as PermissionDenied
+from thrifty.sdk.messages import RateLimit as RateLimit
+from thrifty.sdk.messages import RateLimitEvent as RateLimitEvent
+from thrifty.sdk.messages import Result as Result
+from thrifty.sdk.messages import ResultMessage as ResultMessage
+from thrifty.sdk.messages import StreamEvent as StreamEvent
+from thrifty.sdk.messages import SystemInit as SystemInit
+from thrifty.sdk.messages import SystemMessage as SystemMessage
+from thrifty.sdk.messages import UserMessage as UserMessage
+from thrifty.sdk.messages import parse_output as parse_output
+from thrifty.sdk.options import ClaudeAgentOptions as ClaudeAgentOptions
+from thrifty.sdk.options import Options as Options
+from thrifty.sdk.permissions import CanUseTool as CanUseTool
+from thrifty.sdk.permissions import PermissionResult as PermissionResult
+from thrifty.sdk.permissions import PermissionResultAllow as PermissionResultAllow
+from thrifty.sdk.permissions import PermissionResultDeny as PermissionResultDeny
+from thrifty.sdk.permissions import PermissionRuleValue as PermissionRuleValue
+from thrifty.sdk.permissions import PermissionUpdate as PermissionUpdate
+from thrifty.sdk.permissions import ToolPermissionContext as ToolPermissionContext
+from thrifty.sdk.runner import query as query
+from thrifty.sdk.runner import query_sync as query_sync
+from thrifty.sdk.runner import run_sync as run_sync
+from thrifty.sdk.tools import SdkMcpServer as SdkMcpServer
+from thrifty.sdk.tools import SdkMcpTool as SdkMcpTool
+from thrifty.sdk.tools import ToolAnnotations as ToolAnnotations
+from thrifty.sdk.tools import create_sdk_mcp_server as create_sdk_mcp_server
+from thrifty.sdk.tools import tool as tool
+
+if not _typing.TYPE_CHECKING:  # type checkers take the names from the ``as`` imports above
+    __all__ = [name for name in _public_names if name != "__version__"]

@@ -1,7 +1,7 @@
 """The ledger: every billed call, once, in SQLite (default) or PostgreSQL (for teams).
 
 Both backends implement ``Ledger`` and pass the same conformance suite
-(``tests/billing/ledger_conformance.py``).
+(``thrifty.billing.ledger.conformance``, shipped so a third-party backend can run it too).
 """
 
 from __future__ import annotations
