@@ -107,8 +107,10 @@ def test_guard_uses_the_mode_and_the_period(tmp_path: Path) -> None:
     ledger.close()
 
 
-def test_run_cap_without_estimate_still_stops_at_the_cap() -> None:
-    guard = BudgetGuard(mode="api", run_cap=Decimal("1"))
-    guard.check(Decimal("0.99"), None)
+def test_run_cap_without_estimate_stops_rather_than_counting_it_as_free() -> None:
+    # An unknown estimate (a model with no price) used to count as $0 and pass every cap.
+    guard = BudgetGuard(mode="api", run_cap=Decimal("1"), model=lambda: "acme-model-1")
+    with pytest.raises(BudgetExceeded, match=r"model 'acme-model-1' has no known price"):
+        guard.check(Decimal(0), None)
     with pytest.raises(BudgetExceeded, match=r"Reached maximum budget \(\$1\)"):
-        guard.check(Decimal("1.00"), None)
+        guard.check(Decimal("1.00"), Decimal(0))

@@ -4,10 +4,16 @@ Three kinds of limit stop a run: the per-run ``--max-budget-usd``, configured da
 caps per billing mode (summed from the ledger, so concurrent runs count against each other),
 and, for plans, a usage window past its configured stop level. Each check adds a conservative
 estimate of the call about to be made, so spend can pass a cap by at most that one call.
+
+A cap that cannot be checked does not pass: while any cap is in force, a model with no known
+price is refused before its first request (``require_price``, called at setup and when the model
+changes), and ``check`` stops the run if an estimate or a call's cost is unknown all the same.
+Without a cap, unpriced models run and their cost is reported as unknown.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -16,6 +22,7 @@ from decimal import Decimal
 from thrifty.agent.endings import BudgetExceeded
 from thrifty.billing.config import Budget
 from thrifty.billing.ledger import Ledger
+from thrifty.billing.prices import PriceTable, bundled_prices
 from thrifty.billing.windows import WARN_AT, WindowState
 
 
@@ -32,6 +39,28 @@ def month_start(now: datetime) -> datetime:
     return day_start(now).replace(day=1)
 
 
+class UnpricedModel(ValueError):
+    """A budget cap is in force and the model has no known price: one line saying how to price it."""
+
+
+def unpriced_line(model: str | None, cap: str, user_file: str, *, what: str = "") -> str:
+    """The one line that refuses an unpriced model under ``cap`` and says how to price it.
+
+    ``model`` None: the model is not known here; ``what`` then says what had no price.
+    """
+    if model is None:
+        return (
+            f"{what} has no known price, so {cap} cannot be checked; give its model a price under "
+            f'"prices" in .thrifty.json or {user_file} (USD per million tokens)'
+        )
+    name = model.removesuffix("[1m]")
+    example = json.dumps({"prices": {name: {"input": "3", "output": "15"}}})
+    return (
+        f"model {model!r} has no known price, so {cap} cannot be checked; give it a price in "
+        f".thrifty.json or {user_file}, e.g. {example[1:-1]} (USD per million tokens)"
+    )
+
+
 @dataclass
 class BudgetGuard:
     mode: str
@@ -41,11 +70,52 @@ class BudgetGuard:
     warn_at: float = WARN_AT
     stop_at: float | None = None
     now: Callable[[], datetime] = lambda: datetime.now(UTC)
+    #: The prices the run meters with (the bundled table plus the user's overrides).
+    prices: PriceTable = field(default_factory=bundled_prices)
+    #: The model of the next request, for naming it when it has no price.
+    model: Callable[[], str] | None = None
+    #: Where the user's config file is, for telling them where to put a price.
+    user_file: str = "config.json"
     _warned: set[str] = field(default_factory=set)
 
-    def check(self, run_spent: Decimal, estimate: Decimal | None) -> None:
-        """Raise ``BudgetExceeded`` if the next call could take spend past any cap."""
-        guess = estimate or Decimal(0)
+    def caps_in_force(self) -> list[str]:
+        """The caps this run checks before each request, as words: empty when nothing caps it."""
+        caps = [] if self.run_cap is None else [f"the run's maximum budget (${self.run_cap})"]
+        if self.ledger is not None:
+            for period, cap in (("daily", self.caps.daily), ("monthly", self.caps.monthly)):
+                if cap is not None:
+                    caps.append(f"the {period} {self.mode} budget ({_money(cap)})")
+        return caps
+
+    def unpriced(self, model: str) -> str | None:
+        """Why ``model`` may not be asked under this run's caps (it has no price), or None."""
+        caps = self.caps_in_force()
+        if not caps or self.prices.price(model) is not None:
+            return None
+        return unpriced_line(model, caps[0], self.user_file)
+
+    def require_price(self, model: str) -> None:
+        """Raise ``UnpricedModel`` if a cap is in force and ``model`` has no known price."""
+        problem = self.unpriced(model)
+        if problem is not None:
+            raise UnpricedModel(problem)
+
+    def check(self, run_spent: Decimal | None, estimate: Decimal | None) -> None:
+        """Raise ``BudgetExceeded`` if the next call could take spend past any cap.
+
+        ``run_spent`` is None when a call of this run came back without a known cost, and
+        ``estimate`` is None when the next call's model has no known price: under a cap, either
+        stops the run, since an unknown amount must never count as $0.
+        """
+        caps = self.caps_in_force()
+        if not caps:
+            return
+        if estimate is None:
+            model = self.model() if self.model is not None else None
+            raise BudgetExceeded(unpriced_line(model, caps[0], self.user_file, what="the next request"))
+        if run_spent is None:
+            raise BudgetExceeded(unpriced_line(None, caps[0], self.user_file, what="a call of this run"))
+        guess = estimate
         if self.run_cap is not None and (run_spent >= self.run_cap or run_spent + guess > self.run_cap):
             raise BudgetExceeded(f"Reached maximum budget (${self.run_cap})")
         if self.ledger is None:

@@ -1,4 +1,5 @@
-"""thrifty's own billing config: which mode to bill, where the ledger lives, budgets, plan windows.
+"""thrifty's own billing config: which mode to bill, where the ledger lives, budgets, plan windows,
+and the user's own prices (``"prices"``: model -> USD per million tokens, as in ``prices.json``).
 
 This is deliberately separate from Claude's settings files, which thrifty reads for
 compatibility and must not grow keys of its own. Two files, merged key by key:
@@ -30,13 +31,17 @@ from typing import Any
 
 from thrifty import jsonfile
 from thrifty.billing.paths import config_dir
+from thrifty.billing.prices import PRICE_FIELDS, ModelPrice, model_price
 
 MODES = ("api", "plan")
 BUDGET_MODES = ("api", "plan", "batch")
 BUDGET_PERIODS = ("daily", "monthly")
 PROJECT_FILE = ".thrifty.json"
 USER_FILE = "config.json"
-KEYS = ("billingMode", "ledger", "project", "budgets", "planWindows")
+KEYS = ("billingMode", "ledger", "project", "budgets", "planWindows", "prices")
+#: What a price override may say: the bundled table's fields, plus ``tiers`` as there.
+PRICE_KEYS = (*PRICE_FIELDS, "tiers")
+TIER_KEYS = ("above", *PRICE_FIELDS)
 DEFAULT_WARN_AT = 0.8
 
 
@@ -69,6 +74,11 @@ class BillingConfig:
     plan_windows: PlanWindows = field(default_factory=PlanWindows)
     #: The files that were read, lowest precedence first (for ``thrifty status``).
     files: tuple[Path, ...] = ()
+    #: The user's price overrides: model id -> (price, the file that set it). A project file's
+    #: entry for a model replaces the user file's entry for it as a whole.
+    prices: Mapping[str, tuple[ModelPrice, str]] = field(default_factory=dict)
+    #: Where the user file is (read or not), for messages that tell the user where to write.
+    user_file: Path | None = None
 
 
 def _present(path: Path) -> bool:
@@ -189,6 +199,7 @@ def load_billing_config(
     project: str | None = None
     budgets: dict[str, dict[str, Decimal | None]] = {}
     windows: dict[str, float | None] = {}
+    prices: dict[str, tuple[ModelPrice, str]] = {}
     for path, data in layers:
         if "billingMode" in data:
             mode_pin = (_mode(data["billingMode"], f"{path}: billingMode"), str(path))
@@ -200,6 +211,8 @@ def load_billing_config(
             _merge_budgets(budgets, data["budgets"], path)
         if "planWindows" in data:
             _merge_windows(windows, data["planWindows"], path)
+        if "prices" in data:
+            _merge_prices(prices, data["prices"], path)
 
     env_mode = environ.get("THRIFTY_BILLING_MODE", "").strip()
     if env_mode:
@@ -222,6 +235,8 @@ def load_billing_config(
             warn_at=DEFAULT_WARN_AT if warn_at is None else warn_at, stop_at=windows.get("stopAt")
         ),
         files=tuple(path for path, _ in layers),
+        prices=prices,
+        user_file=user,
     )
 
 
@@ -251,3 +266,60 @@ def _merge_windows(into: dict[str, float | None], value: Any, path: Path) -> Non
             into[key] = _fraction(item, f"{path}: planWindows.stopAt", nullable=True)
         else:
             raise ConfigError(f"{path}: planWindows.{key} is not a key; allowed: warnAt, stopAt")
+
+
+PRICE_EXAMPLE = '{"my-model": {"input": "3", "output": "15"}}'
+
+
+def _merge_prices(into: dict[str, tuple[ModelPrice, str]], value: Any, path: Path) -> None:
+    """``"prices": {model: {"input": "3", "output": "15", ...}}``, USD per million tokens."""
+    if not isinstance(value, dict):
+        raise ConfigError(f"{path}: prices must be an object like {PRICE_EXAMPLE} (USD per million tokens)")
+    for model, raw in value.items():
+        if not model.strip():
+            raise ConfigError(f"{path}: prices has an empty model id")
+        into[model] = (model_price(_price(raw, f"{path}: prices.{model}", PRICE_KEYS)), str(path))
+
+
+def _price(raw: Any, where: str, allowed: tuple[str, ...]) -> dict[str, Any]:
+    """Check one price object (or tier) and return it in ``prices.json`` shape for ``model_price``."""
+    if not isinstance(raw, dict):
+        raise ConfigError(f'{where} must be an object like {{"input": "3", "output": "15"}}')
+    for key in raw:
+        if key not in allowed:
+            raise ConfigError(f"{where}.{key} is not a price field; allowed: {', '.join(allowed)}")
+    for key in ("input", "output"):
+        if key not in raw:
+            raise ConfigError(f'{where}.{key} is required (USD per million tokens, like "3")')
+    out: dict[str, Any] = {}
+    for key, item in raw.items():
+        if key == "tiers":
+            out[key] = _tiers(item, f"{where}.tiers")
+        elif key == "above":
+            if isinstance(item, bool) or not isinstance(item, int) or item < 0:
+                raise ConfigError(
+                    f"{where}.above must be a whole number of prompt tokens, got {json.dumps(item)}"
+                )
+            out[key] = item
+        else:
+            amount = _amount(item, f"{where}.{key}")
+            if amount is None:
+                raise ConfigError(
+                    f'{where}.{key} must be an amount in USD per million tokens like "3", not null'
+                )
+            out[key] = str(amount)
+    return out
+
+
+def _tiers(value: Any, where: str) -> list[dict[str, Any]]:
+    if not isinstance(value, list):
+        raise ConfigError(
+            f'{where} must be a list like [{{"above": 200000, "input": "6", "output": "22.50"}}]'
+        )
+    tiers = []
+    for i, tier in enumerate(value):
+        checked = _price(tier, f"{where}[{i}]", TIER_KEYS)
+        if "above" not in checked:
+            raise ConfigError(f"{where}[{i}].above is required (prompt tokens above which the tier applies)")
+        tiers.append(checked)
+    return tiers

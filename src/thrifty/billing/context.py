@@ -7,19 +7,21 @@ the same decision made by the same code.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from thrifty.billing.auth import AuthError, Credential, Resolution, resolve_credential
-from thrifty.billing.budget import BudgetGuard
+from thrifty.billing.budget import BudgetGuard, UnpricedModel
 from thrifty.billing.config import BillingConfig, Budget, ConfigError, load_billing_config
 from thrifty.billing.ledger import Ledger, LedgerError, open_ledger
 from thrifty.billing.meter import Meter, MeterContext
 from thrifty.billing.paths import data_dir, default_ledger_path
 from thrifty.billing.plan_presets import PlanDefinition
+from thrifty.billing.prices import PriceTable, bundled_prices
 from thrifty.billing.spool import Spool
 from thrifty.billing.store import CredentialStore, StoreError
 
@@ -96,11 +98,17 @@ class Billing:
             "ledger": self.ledger.location if self.ledger else None,
         }
 
+    @cached_property
+    def prices(self) -> PriceTable:
+        """The bundled price table with the user's ``"prices"`` overrides on top."""
+        return bundled_prices().with_overrides(self.config.prices)
+
     def meter(self, session_id: str, tags: Mapping[str, str] | None = None) -> Meter:
         context = MeterContext(session_id, self.mode, self.account, self.project, dict(tags or {}))
-        return Meter(context, self.ledger, spool=self.spool)
+        return Meter(context, self.ledger, spool=self.spool, prices=self.prices)
 
-    def guard(self, run_cap: Decimal | None) -> BudgetGuard:
+    def guard(self, run_cap: Decimal | None, *, model: Callable[[], str] | None = None) -> BudgetGuard:
+        """The run's caps; ``model`` names the next request's model when it has no price."""
         windows = self.config.plan_windows
         return BudgetGuard(
             mode=self.mode,
@@ -109,6 +117,9 @@ class Billing:
             ledger=self.ledger,
             warn_at=windows.warn_at,
             stop_at=windows.stop_at,
+            prices=self.prices,
+            model=model,
+            user_file=str(self.config.user_file or "config.json"),
         )
 
     def close(self) -> None:
@@ -127,8 +138,14 @@ def open_billing(
     bare: bool = False,
     record: bool = True,
     own_client: str | None = None,
+    model: str | None = None,
+    run_cap: Decimal | None = None,
 ) -> Billing:
-    """Resolve the credential (unless the caller brought a client) and open the ledger."""
+    """Resolve the credential (unless the caller brought a client) and open the ledger.
+
+    With ``model``, refuse it (``BillingError``) when a cap is in force (``run_cap``, or a daily
+    or monthly cap for the mode) and the model has no known price: that cap could not be checked.
+    """
     try:
         config = load_billing_config(cwd, environ, flag_mode=flag_mode, flag_ledger=flag_ledger)
         resolution = None
@@ -151,4 +168,11 @@ def open_billing(
         except LedgerError as exc:
             raise BillingError(f"{exc} (pass --no-ledger to run without recording)") from exc
         spool = Spool(data_dir(environ) / "ledger-spool.jsonl")
-    return Billing(config, resolution, ledger, spool, project or config.project or str(cwd), own_client)
+    billing = Billing(config, resolution, ledger, spool, project or config.project or str(cwd), own_client)
+    if model is not None:
+        try:
+            billing.guard(run_cap).require_price(model)
+        except UnpricedModel as exc:
+            billing.close()
+            raise BillingError(str(exc)) from exc
+    return billing

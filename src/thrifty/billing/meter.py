@@ -84,7 +84,7 @@ class Meter:
             cache_write_1h_tokens=w1,
             cache_read_tokens=int(usage.get("cache_read_input_tokens") or 0),
             cost_usd=cost,
-            price_version=self.prices.version,
+            price_version=self.prices.version_for(event.model),
             project=ctx.project,
             recorded_at=self._now(),
             tags=dict(ctx.tags),
@@ -111,5 +111,6 @@ class Meter:
                 "and will be recorded when the ledger is reachable"
             )
 
-    def spent(self) -> Decimal:
-        return self.tally.cost
+    def spent(self) -> Decimal | None:
+        """The run's spend for budget checks: None once any call came back with no known price."""
+        return self.tally.known_cost()

@@ -1,19 +1,25 @@
 """Published prices as versioned data, and the cost of one call in exact decimals.
 
 An unknown model has no price: its cost is ``None``, never 0, so nothing downstream can mistake
-"we don't know" for "free".
+"we don't know" for "free". A user can price a model in their config (``"prices"``, read by
+``billing.config``); such a price wins over the bundled one and every row priced with it is
+stamped ``override:<file>`` instead of the table's version.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from functools import cache
 from importlib import resources
 from typing import Any
 
 MILLION = Decimal(1_000_000)
+#: The fields of one model's price, USD per million tokens (``prices.json`` and config overrides).
+PRICE_FIELDS = ("input", "output", "cache_write_5m", "cache_write_1h", "cache_read")
+OVERRIDE_STAMP = "override:"
 
 
 @dataclass(frozen=True)
@@ -40,9 +46,23 @@ class PriceTable:
     version: str
     batch_discount: Decimal
     models: dict[str, ModelPrice]
+    #: Models priced by the user rather than this table: model id -> the stamp its rows carry.
+    stamps: Mapping[str, str] = field(default_factory=dict)
 
     def price(self, model: str) -> ModelPrice | None:
         return self.models.get(model.removesuffix("[1m]"))
+
+    def version_for(self, model: str) -> str:
+        """What a row priced for ``model`` is stamped with: the table version, or the override's file."""
+        return self.stamps.get(model.removesuffix("[1m]"), self.version)
+
+    def with_overrides(self, overrides: Mapping[str, tuple[ModelPrice, str]]) -> PriceTable:
+        """This table with the user's prices (model -> (price, file it came from)) on top."""
+        if not overrides:
+            return self
+        models = {**self.models, **{name: price for name, (price, _) in overrides.items()}}
+        stamps = {**self.stamps, **{name: OVERRIDE_STAMP + where for name, (_, where) in overrides.items()}}
+        return replace(self, models=models, stamps=stamps)
 
     def cost(self, model: str, usage: dict[str, Any], *, batch: bool = False) -> Decimal | None:
         base = self.price(model)
@@ -75,9 +95,10 @@ def cache_writes(usage: dict[str, Any]) -> tuple[int, int]:
     return w5, w1
 
 
-def _model_price(raw: dict[str, Any]) -> ModelPrice:
+def model_price(raw: Mapping[str, Any]) -> ModelPrice:
+    """One model's price from its ``prices.json`` shape (amounts as strings, USD per million)."""
     base = Decimal(raw["input"])
-    tiers = tuple((int(t["above"]), _model_price(t)) for t in raw.get("tiers", []))
+    tiers = tuple((int(t["above"]), model_price(t)) for t in raw.get("tiers", []))
     return ModelPrice(
         input=base,
         output=Decimal(raw["output"]),
@@ -93,7 +114,7 @@ def bundled_prices() -> PriceTable:
     data = json.loads(resources.files("thrifty.billing").joinpath("data/prices.json").read_text("utf-8"))
     models: dict[str, ModelPrice] = {}
     for name, raw in data["models"].items():
-        price = _model_price(raw)
+        price = model_price(raw)
         models[name] = price
         for alias in raw.get("aliases", []):
             models[alias] = price

@@ -1,7 +1,9 @@
 """Summing a run's usage and cost from its ``ApiUsage`` events, the way the result reports them.
 
 Every attempt that returned usage was billed, so every one counts, complete or not. Cost is
-exact (Decimal) until it is written into the JSON result.
+exact (Decimal) until it is written into the JSON result. A call with no known price adds
+nothing to ``cost`` (the result reports its model's cost basis as ``unknown``), and makes
+``known_cost`` None, which is what budget checks use: unknown never counts as $0 toward a cap.
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ class Tally:
     api_ms: int = 0
     models: dict[str, ModelTally] = field(default_factory=dict)
     service_tier: str = "standard"
+    #: Attempts whose cost is unknown (their model has no price).
+    unpriced_calls: int = 0
 
     def add(self, event: ApiUsage, cost: Decimal | None) -> None:
         """Count one attempt; ``cost`` comes from the meter, which priced it once for the ledger."""
@@ -53,12 +57,18 @@ class Tally:
         self.service_tier = str(usage.get("service_tier") or self.service_tier)
         if cost is None:
             m.priced = False
+            self.unpriced_calls += 1
         else:
             m.cost += cost
 
     @property
     def cost(self) -> Decimal:
+        """The priced calls' cost, for display; see ``known_cost`` for anything that limits spend."""
         return sum((m.cost for m in self.models.values()), Decimal(0))
+
+    def known_cost(self) -> Decimal | None:
+        """The run's cost, or None if any call's cost is unknown (never a silent partial sum)."""
+        return None if self.unpriced_calls else self.cost
 
     def largest_output(self) -> int:
         return max((m.largest_output for m in self.models.values()), default=0)

@@ -87,6 +87,8 @@ def gather(billing: Billing, model: str, now: datetime) -> dict[str, Any]:
         ],
         "endpoint": res.endpoint,
         "model": model,
+        "modelPrice": _price_basis(billing, model),
+        "priceOverrides": {name: where for name, (_, where) in sorted(billing.config.prices.items())},
         "ledger": billing.ledger.location if billing.ledger else None,
         "credentialStore": CredentialStore().location,
         "spend": spend,
@@ -94,6 +96,15 @@ def gather(billing: Billing, model: str, now: datetime) -> dict[str, Any]:
         "windows": [_window_json(w) for w in windows],
         "warnings": res.warnings(),
     }
+
+
+def _price_basis(billing: Billing, model: str) -> str | None:
+    """Where the model's price comes from (``prices.json <version>`` or ``override:<file>``), or None."""
+    prices = billing.prices
+    if prices.price(model) is None:
+        return None
+    stamp = prices.version_for(model)
+    return stamp if stamp != prices.version else f"prices.json {stamp}"
 
 
 def render_text(info: dict[str, Any]) -> str:
@@ -110,7 +121,10 @@ def render_text(info: dict[str, Any]) -> str:
         reason = f" - {rule['reason']}" if rule["reason"] else ""
         lines.append(f"  {rule['state']:<9} {rule['name']} ({rule['mode'] or '?'}){reason}")
     lines.append(f"Endpoint:      {info['endpoint']}")
-    lines.append(f"Model:         {info['model']}")
+    basis = info["modelPrice"] or "no known price (costs show as unknown; a budget cap refuses it)"
+    lines.append(f"Model:         {info['model']} (price: {basis})")
+    for name, where in info["priceOverrides"].items():
+        lines.append(f"Price:         {name} from {where}")
     lines.append(f"Ledger:        {info['ledger'] or 'not recording'}")
     spend = info["spend"]
     if spend["today"] is not None:
