@@ -33,9 +33,10 @@ import anthropic
 import httpx2
 
 from thrifty.agent import api_errors
+from thrifty.agent.caller import Completed as Completed  # re-exported: the caller's last item
 from thrifty.agent.endings import ApiFailure, RateLimited
 from thrifty.agent.events import ApiRetry, ApiUsage, Event, RateLimit, StreamEvent
-from thrifty.agent.options import SHORT_RATE_LIMIT_WAIT_S, RateLimitPolicy
+from thrifty.agent.options import SHORT_RATE_LIMIT_WAIT_S, AgentOptions, RateLimitPolicy
 from thrifty.billing.secret import redact
 from thrifty.billing.windows import rate_limit_info
 
@@ -55,15 +56,6 @@ RETRYABLE_STREAM_ERRORS = {"overloaded_error", "api_error", "rate_limit_error", 
 #: A mid-stream error has no HTTP status of its own; Claude Code reports these two by the status
 #: the same error has as an HTTP answer.
 STREAM_ERROR_STATUS = {"overloaded_error": 529, "rate_limit_error": 429}
-
-
-@dataclass(frozen=True)
-class Completed:
-    """The last item of ``ModelCaller.call``: the full message and its request id."""
-
-    message: dict[str, Any]
-    request_id: str | None
-    api_ms: int
 
 
 @dataclass(eq=False)
@@ -134,6 +126,24 @@ def _error_fields(exc: anthropic.APIStatusError) -> tuple[str | None, str]:
 
 
 class ModelCaller:
+    """The live ``caller.Caller``: one streaming request through the official client.
+
+    The protocol's retry and metering contract is implemented here, over the SDK's stream.
+    """
+
+    @classmethod
+    def from_options(
+        cls, client: anthropic.AsyncAnthropic, session_id: str, options: AgentOptions
+    ) -> ModelCaller:
+        """The caller a session gets when it is given none, configured from the run's options."""
+        return cls(
+            client,
+            session_id=session_id,
+            max_retries=options.max_retries,
+            include_partial=options.include_partial_messages,
+            on_rate_limit=options.on_rate_limit,
+        )
+
     def __init__(
         self,
         client: anthropic.AsyncAnthropic,

@@ -19,6 +19,7 @@ from typing import Any
 from thrifty.agent.events import PermissionDenied
 from thrifty.agent.hooks import HookRunner
 from thrifty.agent.permissions import Decision, PermissionPolicy
+from thrifty.agent.transcripts import interrupted_result
 from thrifty.tools.base import Tool, ToolContext, ToolResult, error
 
 
@@ -57,6 +58,47 @@ class CallOutcome:
     #: A PreToolUse or PostToolUse hook answered ``continue: false``: the run stops after this
     #: call. The text is Claude Code's ``<Event>:<Tool> hook stopped continuation: <reason>``.
     hook_stop: str | None = None
+
+
+#: The result of a call left unrun because a hook stopped the run earlier in the same turn.
+NOT_RUN_AFTER_HOOK_STOP = "Not run: a hook stopped the run (continue: false) before this call."
+
+
+@dataclass
+class CallBatch:
+    """The answers to one assistant turn's tool calls, kept in call order.
+
+    Every ``tool_use`` must get a ``tool_result`` or the next request is refused, so the calls
+    after an interrupting ask answer or a hook's ``continue: false`` are answered without running.
+    """
+
+    results: list[dict[str, Any]] = field(default_factory=list)
+    #: Text sent next to the results: hooks' ``additionalContext`` and block reasons.
+    extra: list[str] = field(default_factory=list)
+    interrupted: bool = False
+    hook_stop: str | None = None
+
+    def skip(self, call: dict[str, Any]) -> bool:
+        """Answer a call that must not run after an earlier stop; False when it should run."""
+        call_id = str(call.get("id"))
+        if self.interrupted:
+            self.results.append(interrupted_result(call_id))
+        elif self.hook_stop is not None:
+            self.results.append(error(NOT_RUN_AFTER_HOOK_STOP).to_block(call_id))
+        else:
+            return False
+        return True
+
+    def add(self, outcome: CallOutcome) -> None:
+        self.results.append(outcome.block)
+        self.extra.extend(outcome.additional_context)
+        self.interrupted = outcome.interrupt
+        self.hook_stop = outcome.hook_stop
+
+    def content(self) -> list[dict[str, Any]]:
+        """The user message's content: results first, then the text (a hook stop's notice last)."""
+        notes = [*self.extra, *([self.hook_stop] if self.hook_stop is not None else [])]
+        return [*self.results, *({"type": "text", "text": t} for t in notes)]
 
 
 def _stop_notice(event: str, tool_name: str, reason: str | None) -> str:
