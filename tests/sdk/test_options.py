@@ -45,7 +45,7 @@ def test_invalid_options_fail_at_construction_with_one_line(fields: dict[str, An
 
 def test_fields_changed_after_construction_are_checked_again() -> None:
     options = thrifty.Options()
-    options.permission_mode = "nope"
+    options.permission_mode = "nope"  # type: ignore[assignment]
     with pytest.raises(thrifty.SetupError, match="Unknown permission mode"):
         build(options)
 

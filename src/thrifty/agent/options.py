@@ -1,4 +1,8 @@
-"""What a run is asked to do. The CLI builds one from flags; the SDK takes one from the caller."""
+"""What a run is asked to do. The CLI builds one from flags; the SDK from its keyword arguments.
+
+Both then call :func:`thrifty.agent.validate.validate`, the one place the rules on these fields
+live (and the session calls it again), so no rule can hold in one front end only.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from thrifty.agent.permissions import PermissionMode
     from thrifty.tools.base import Tool
 
 DEFAULT_MODEL = "claude-sonnet-5-5"
@@ -137,7 +142,7 @@ class AgentOptions:
     tools: list[str] | None = None
     allowed_tools: list[str] = field(default_factory=list)
     disallowed_tools: list[str] = field(default_factory=list)
-    permission_mode: str | None = None
+    permission_mode: PermissionMode | None = None
     add_dirs: list[Path] = field(default_factory=list)
     max_turns: int | None = None
     max_budget_usd: Decimal | None = None
@@ -155,6 +160,7 @@ class AgentOptions:
     fork_session: bool = False
     #: Write the transcript that ``resume`` reads (under the data dir, 0600).
     persist_session: bool = True
+    #: Front ends fill it with ``validate.max_retries`` (their option, else ``THRIFTY_MAX_RETRIES``).
     max_retries: int = 4
     #: 429s asking for a long wait: end at once (default) or wait up to a maximum.
     on_rate_limit: RateLimitPolicy = field(default_factory=RateLimitPolicy)

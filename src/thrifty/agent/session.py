@@ -21,7 +21,9 @@ from typing import Any
 
 import anthropic
 
+from thrifty.agent.caller import Caller
 from thrifty.agent.events import Event
+from thrifty.agent.model import ModelCaller
 from thrifty.agent.options import AgentOptions, resolve_model
 from thrifty.agent.setup import SetupError, prepare
 from thrifty.agent.toolrun import AskHandler
@@ -34,6 +36,7 @@ from thrifty.agent.transcripts import (
     latest_session,
     load_messages,
 )
+from thrifty.agent.validate import check_mode_switch, validate
 
 INTERRUPTED = "[Request interrupted by user]"
 
@@ -41,8 +44,6 @@ INTERRUPTED = "[Request interrupted by user]"
 def _resolve_history(options: AgentOptions) -> tuple[str, list[dict[str, Any]]]:
     """The session id this run writes under, and the history it starts from."""
     cwd = options.cwd.resolve()
-    if options.resume is not None and options.continue_conversation:
-        raise SetupError("--resume and --continue cannot be used together")
     source: str | None = options.resume
     if options.continue_conversation:
         source = latest_session(cwd, options.environ)
@@ -84,14 +85,22 @@ class Session:
         *,
         client: anthropic.AsyncAnthropic | None = None,
         ask: AskHandler | None = None,
+        caller: Caller | None = None,
     ) -> None:
+        # The front ends have checked already, in their own spelling; this is for callers that
+        # build AgentOptions themselves, so no rule depends on which door a run came in by.
+        validate(options)
         session_id, history = _resolve_history(options)
         self.options = dataclasses.replace(options, session_id=session_id)
         self.prepared = prepare(self.options, client=client)
         self.ask = ask
+        #: How every request of every turn reaches the model: the live client unless given one.
+        self.caller: Caller = caller or ModelCaller.from_options(
+            self.prepared.client, session_id, self.options
+        )
         self.messages: list[dict[str, Any]] = history
         self.meter = self.prepared.billing.meter(session_id, options.tags)
-        self.guard = self.prepared.billing.guard(options.max_budget_usd)
+        self.guard = self.prepared.billing.guard(options.max_budget_usd, model=lambda: self.prepared.model)
         #: The newest plan-window headers; a later turn starts from them.
         self.rate_limits: dict[str, str] = {}
         self.transcript: TranscriptWriter | None = None
@@ -147,13 +156,20 @@ class Session:
     # -- control ----------------------------------------------------------------------------
 
     def set_model(self, model: str | None) -> str:
-        """Takes effect from the next request; ``None`` or ``"default"`` restores the option's model."""
+        """Takes effect from the next request; ``None`` or ``"default"`` restores the option's model.
+
+        Under a budget cap, a model with no known price is refused (``UnpricedModel``, a
+        ``ValueError``) and the model stays as it was: that cap could not be checked.
+        """
         chosen = self.options.model if model in (None, "default") else str(model)
-        self.prepared.model = resolve_model(chosen)
+        resolved = resolve_model(chosen)
+        self.guard.require_price(resolved)
+        self.prepared.model = resolved
         return self.prepared.model
 
     def set_permission_mode(self, mode: str) -> str:
-        """Raises ValueError for an unknown mode, or bypass when settings disable it."""
+        """Raises ValueError for an unknown mode, or bypass when settings (or root) forbid it."""
+        check_mode_switch(mode, self.options.environ)
         self.prepared.policy.set_mode(mode)
         self.prepared.hooks.permission_mode = self.prepared.policy.mode
         return self.prepared.policy.mode
@@ -189,7 +205,7 @@ class Session:
             raise RuntimeError("a turn is already running in this session; wait for its Result")
         self.turn_count += 1
         queue: asyncio.Queue[Event | None] = asyncio.Queue()
-        run = AgentRun(self, first=self.turn_count == 1)
+        run = AgentRun(self, first=self.turn_count == 1, caller=self.caller)
 
         async def pump() -> None:
             try:

@@ -19,15 +19,14 @@ from thrifty.agent.options import AgentOptions, effective_request_timeout, resol
 from thrifty.agent.permissions import PermissionPolicy
 from thrifty.agent.prompt import system_blocks
 from thrifty.agent.settings import Settings, SettingsError, load_settings
+from thrifty.agent.validate import SetupError
 from thrifty.billing.auth import request_timeout
 from thrifty.billing.context import Billing, BillingError, open_billing
 from thrifty.tools import structured
 from thrifty.tools.base import Tool, ToolContext
 from thrifty.tools.registry import BARE_TOOLS, BUILTIN_TOOLS, select_tools
 
-
-class SetupError(ValueError):
-    """A configuration mistake, reported before the run starts."""
+__all__ = ["Prepared", "SetupError", "prepare"]
 
 
 @dataclass
@@ -130,6 +129,9 @@ def prepare(options: AgentOptions, *, client: anthropic.AsyncAnthropic | None = 
             bare=options.bare,
             record=options.record_usage,
             own_client="client" if client is not None else None,
+            # under a budget cap, a model with no known price is refused here, before any request
+            model=resolve_model(options.model),
+            run_cap=options.max_budget_usd,
         )
     except BillingError as exc:
         raise SetupError(str(exc)) from exc

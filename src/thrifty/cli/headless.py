@@ -12,15 +12,15 @@ import json
 import logging
 import os
 import sys
-import uuid
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
 from thrifty import __version__
-from thrifty.agent.options import AgentOptions, RateLimitPolicy, positive_number
+from thrifty.agent import validate
+from thrifty.agent.options import AgentOptions
 from thrifty.agent.prompt import environment_block
 from thrifty.agent.settings import parse_setting_sources
+from thrifty.agent.validate import SetupError, Spelling
 from thrifty.cli import debug
 from thrifty.cli.commands import not_a_prompt, stdin_is_piped
 from thrifty.cli.errors import EXIT_ERROR, UsageError
@@ -33,6 +33,34 @@ MAX_STDIN = 10 * 1024 * 1024
 #: ``--system-prompt ""`` (what the Agent SDK passes when the caller sets no system prompt): the
 #: API takes no empty text block, so the prompt is this line and the environment facts.
 MINIMAL_SYSTEM_PROMPT = "You are thrifty, a headless coding agent."
+
+#: The options' rules are :mod:`thrifty.agent.validate`'s; these are their names on the command
+#: line, and Claude Code's own wording where it has one.
+FLAGS = Spelling(
+    names={
+        "permission_mode": "--permission-mode",
+        "bypass": "--dangerously-skip-permissions",
+        "max_budget_usd": "--max-budget-usd",
+        "max_turns": "--max-turns",
+        "max_retries": validate.MAX_RETRIES_ENV,
+        "on_rate_limit": "--on-rate-limit",
+        "request_timeout": "--request-timeout",
+        "session_id": "--session-id",
+        "resume": "--resume",
+        "continue_conversation": "--continue",
+        "fork_session": "--fork-session",
+        "persist_session": "--no-session-persistence",
+        "billing_mode": "--billing-mode",
+        "ledger": "--ledger",
+        "record_usage": "--no-ledger",
+        "setting_sources": "--setting-sources",
+    },
+    wording={
+        "uuid": "Invalid session ID {value!r}. Must be a valid UUID.",
+        "max_budget_usd": "option '--max-budget-usd <amount>' argument '{value}' is invalid. "
+        "--max-budget-usd must be a number greater than 0",
+    },
+)
 
 
 def _fail(message: str) -> UsageError:
@@ -55,32 +83,26 @@ def _read(path: Path, flag: str) -> str:
         raise _fail(f"{flag}: cannot read {path}: {exc.strerror}") from exc
 
 
-def _max_retries() -> int:
-    """``THRIFTY_MAX_RETRIES`` (default 4): retries of one model call before the run fails."""
-    raw = os.environ.get("THRIFTY_MAX_RETRIES", "4")
-    if not raw.isdigit():
-        raise _fail(f"THRIFTY_MAX_RETRIES must be a whole number, not {raw!r}")
-    return int(raw)
-
-
-def _on_rate_limit(value: str) -> RateLimitPolicy:
+def _number(text: str | None) -> float | str | None:
+    """A flag's number, or its text for the validator to refuse in the option's own words."""
     try:
-        return RateLimitPolicy.parse(value)
-    except ValueError as exc:
-        raise _fail(f"--on-rate-limit {exc}") from exc
-
-
-def _request_timeout(value: str | None) -> float | None:
-    """``--request-timeout`` in seconds; ``API_TIMEOUT_MS`` is read (and checked) at setup."""
-    if value is None:
-        return None
-    try:
-        return positive_number(value, "--request-timeout", "seconds")
-    except ValueError as exc:
-        raise _fail(str(exc)) from None
+        return float(text) if text is not None else None
+    except ValueError:
+        return text
 
 
 def options_from(args: argparse.Namespace) -> AgentOptions:
+    """The flags as ``AgentOptions``: the checks of flag combinations here, the options' own rules
+    in :func:`thrifty.agent.validate.validate` (shared with the SDK)."""
+    try:
+        options = _options(args)
+        validate.validate(options, FLAGS)
+    except SetupError as exc:
+        raise _fail(str(exc)) from None
+    return options
+
+
+def _options(args: argparse.Namespace) -> AgentOptions:
     if args.output_format == "stream-json" and not args.verbose:
         raise _fail("When using --print, --output-format=stream-json requires --verbose")
     if args.input_format == "stream-json":
@@ -109,43 +131,7 @@ def options_from(args: argparse.Namespace) -> AgentOptions:
         raise _fail("--include-partial-messages requires --print and --output-format=stream-json.")
     if args.system_prompt is not None and args.system_prompt_file is not None:
         raise _fail("--system-prompt and --system-prompt-file cannot be used together")
-    budget = None
-    if args.max_budget_usd is not None:
-        try:
-            budget = Decimal(args.max_budget_usd)
-        except InvalidOperation:
-            budget = None
-        if budget is None or not budget.is_finite() or budget <= 0:
-            raise _fail(
-                f"option '--max-budget-usd <amount>' argument '{args.max_budget_usd}' is invalid. "
-                "--max-budget-usd must be a number greater than 0"
-            )
-    if args.max_turns is not None and args.max_turns < 0:
-        raise _fail("--max-turns must be 0 (no limit) or a positive number")
-    for given in (args.session_id, args.resume):
-        if given is not None:
-            try:
-                uuid.UUID(given)
-            except ValueError:
-                raise _fail(f"Invalid session ID {given!r}. Must be a valid UUID.") from None
-    if args.resume and args.continue_:
-        raise _fail("--resume and --continue cannot be used together")
-    if args.fork_session and not (args.resume or args.continue_):
-        raise _fail("--fork-session only works with --resume or --continue")
-    if args.session_id and (args.resume or args.continue_) and not args.fork_session:
-        raise _fail("--session-id with --resume or --continue also needs --fork-session")
-    if args.no_session_persistence and args.fork_session:
-        raise _fail("--fork-session cannot be used with --no-session-persistence")
     mode = "bypassPermissions" if args.dangerously_skip_permissions else args.permission_mode
-    if (
-        mode == "bypassPermissions"
-        and hasattr(os, "geteuid")
-        and os.geteuid() == 0
-        and not os.environ.get("IS_SANDBOX")
-    ):
-        raise _fail(
-            "--dangerously-skip-permissions cannot be used with root/sudo privileges for security reasons"
-        )
     schema: dict[str, Any] | None = None
     if args.json_schema is not None:
         try:
@@ -158,8 +144,6 @@ def options_from(args: argparse.Namespace) -> AgentOptions:
         if not sep or not key:
             raise _fail(f"--tag must be KEY=VALUE, not {tag!r}")
         tags[key] = value
-    if args.no_ledger and args.ledger:
-        raise _fail("--ledger and --no-ledger cannot be used together")
     tools: list[str] | None = None
     if args.tools is not None:
         names = [n for part in args.tools for n in part.replace(",", " ").split()]
@@ -187,10 +171,10 @@ def options_from(args: argparse.Namespace) -> AgentOptions:
         tools=tools,
         allowed_tools=args.allowed,
         disallowed_tools=args.disallowed,
-        permission_mode=mode,
+        permission_mode=validate.permission_mode(mode, FLAGS),
         add_dirs=args.add_dirs,
         max_turns=args.max_turns or None,
-        max_budget_usd=budget,
+        max_budget_usd=validate.max_budget_usd(args.max_budget_usd, FLAGS),
         bare=args.bare,
         setting_sources=parse_setting_sources(args.setting_sources)
         if args.setting_sources is not None
@@ -204,9 +188,9 @@ def options_from(args: argparse.Namespace) -> AgentOptions:
         continue_conversation=args.continue_,
         fork_session=args.fork_session,
         persist_session=not args.no_session_persistence,
-        max_retries=_max_retries(),
-        on_rate_limit=_on_rate_limit(args.on_rate_limit),
-        request_timeout=_request_timeout(args.request_timeout),
+        max_retries=validate.max_retries(None, os.environ, FLAGS),
+        on_rate_limit=validate.on_rate_limit(args.on_rate_limit, FLAGS),
+        request_timeout=validate.request_timeout(_number(args.request_timeout), FLAGS),
         billing_mode=args.billing_mode,
         ledger=args.ledger,
         record_usage=not args.no_ledger,
@@ -270,8 +254,6 @@ def run(argv: list[str]) -> int:
     servers = _mcp_servers(args)
     # The agent (and the anthropic client under it) is imported only now: every mistake above
     # is reported without paying a second of imports for it.
-    from thrifty.agent.setup import SetupError
-
     if args.input_format == "stream-json":
         from thrifty.cli.stream_input import run_stream
 

@@ -15,7 +15,6 @@ false`` adds the message to the history without a turn.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import json
 import logging
@@ -28,6 +27,7 @@ from typing import Any, BinaryIO, TextIO
 from thrifty import __version__
 from thrifty.agent.events import CLAUDE_CODE_COMPAT_VERSION, Event, Result
 from thrifty.agent.options import MODEL_ALIASES, AgentOptions
+from thrifty.agent.permission_updates import apply_permission_updates
 from thrifty.agent.session import Session
 from thrifty.agent.setup import SetupError
 from thrifty.cli.control import (
@@ -182,25 +182,10 @@ class StreamInput:
         return self.session
 
     def _apply_permission_updates(self, updates: list[Any]) -> None:
-        """The ``updatedPermissions`` of an allow answer: ``setMode`` and ``addRules`` apply to
-        this session; other kinds (and destinations other than the session) are not stored."""
-        session = self.session
-        if session is None:
-            return
-        for update in updates:
-            kind = update.get("type") if isinstance(update, dict) else None
-            if kind == "setMode" and isinstance(update.get("mode"), str):
-                with contextlib.suppress(ValueError):
-                    session.set_permission_mode(update["mode"])
-            elif kind == "addRules" and update.get("behavior") in ("allow", "deny", "ask"):
-                rules = [
-                    r["toolName"] + (f"({r['ruleContent']})" if r.get("ruleContent") else "")
-                    for r in update.get("rules") or []
-                    if isinstance(r, dict) and isinstance(r.get("toolName"), str)
-                ]
-                session.prepared.policy.add_rules(update["behavior"], rules, source="session")
-            else:
-                log.debug("permission update %r not applied", kind)
+        """The ``updatedPermissions`` of an allow answer, applied as the SDK applies its own."""
+        if self.session is not None:
+            for skipped in apply_permission_updates(self.session, updates):
+                log.debug("%s", skipped)
 
     def _emit(self, event: Event) -> None:
         for frame in frames(event, include_partial=self.options.include_partial_messages):

@@ -6,24 +6,27 @@ an empty one; ``mcp_servers`` takes only in-process servers (``create_sdk_mcp_se
 transport-level fields (``cli_path``, ``extra_args``, ``stderr``, ``user``, ...) and features
 thrifty does not have (``agents``, ``plugins``, ``sandbox``, ``skills``, ``fallback_model``,
 ``betas``, file checkpointing) are not fields at all, so passing one is a ``TypeError``.
+
+The rules on what a run may do (permission mode and the root guard, budget, retries, sessions,
+billing) are :mod:`thrifty.agent.validate`'s, shared with the CLI; this module checks only the
+shapes the SDK alone accepts (dicts for ``system_prompt``, ``thinking``, ``output_format``...).
 """
 
 from __future__ import annotations
 
-import math
 import os
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationError
 
-from thrifty.agent.options import DEFAULT_MAX_TOKENS, DEFAULT_MODEL, AgentOptions, RateLimitPolicy
-from thrifty.agent.permissions import normalize_mode
-from thrifty.agent.setup import SetupError
+from thrifty.agent import validate as rules
+from thrifty.agent.options import DEFAULT_MAX_TOKENS, DEFAULT_MODEL, AgentOptions
+from thrifty.agent.permissions import PermissionMode
+from thrifty.agent.validate import SetupError, Spelling
 from thrifty.sdk.hooks import HookMatcher, hook_callbacks
 from thrifty.sdk.permissions import CanUseTool, PermissionBridge
 from thrifty.sdk.tools import server_tools
@@ -31,34 +34,22 @@ from thrifty.sdk.tools import server_tools
 if TYPE_CHECKING:
     import anthropic
 
+    from thrifty.tools.base import Tool
+
 __all__ = ["Built", "ClaudeAgentOptions", "Options", "build"]
 
-_SOURCES = ("user", "project", "local")
+#: The keywords are the fields' own names; these read better as the value that conflicts.
+KEYWORDS = Spelling(
+    names={
+        "bypass": 'permission_mode="bypassPermissions"',
+        "persist_session": "persist_session=False",
+        "record_usage": "record_usage=False",
+    }
+)
 
 
 def _fail(message: str) -> SetupError:
     return SetupError(message)
-
-
-def _uuid(value: str | None, name: str) -> None:
-    if value is None:
-        return
-    try:
-        uuid.UUID(value)
-    except (ValueError, TypeError, AttributeError):
-        raise _fail(f"{name} {value!r} is not a valid UUID") from None
-
-
-def _budget(value: Any) -> Decimal | None:
-    if value is None:
-        return None
-    try:
-        amount = Decimal(str(value))
-    except InvalidOperation:
-        amount = Decimal("NaN")
-    if isinstance(value, bool) or not amount.is_finite() or amount <= 0:
-        raise _fail(f"max_budget_usd must be a number greater than 0, not {value!r}")
-    return amount
 
 
 @dataclass
@@ -75,7 +66,8 @@ class Options:
     #: ``{"type": "custom", "prompt": ...}`` and ``{"type": "file", "path": ...}`` replace it.
     system_prompt: str | dict[str, Any] | None = None
     mcp_servers: dict[str, Any] = field(default_factory=dict)
-    permission_mode: str | None = None
+    #: Checked at run time too (a wrong value is a SetupError); ``"manual"`` is ``"default"``.
+    permission_mode: PermissionMode | None = None
     continue_conversation: bool = False
     resume: str | None = None
     session_id: str | None = None
@@ -106,8 +98,9 @@ class Options:
     output_type: type[BaseModel] | None = None
     #: Invalid structured answers the model may correct before ``error_max_structured_output_retries``.
     structured_output_retries: int = 3
-    #: Retries of one model call (overloaded, rate limited, dropped connection) before the run fails.
-    max_retries: int = 4
+    #: Retries of one model call (overloaded, rate limited, dropped connection) before the run
+    #: fails. None: ``THRIFTY_MAX_RETRIES`` from ``env``/the environment, else 4.
+    max_retries: int | None = None
     #: A 429 asking to wait longer than a minute (a plan's 5-hour or weekly window, a spend
     #: limit): ``"fail"`` ends the run at once with ``subtype="error_rate_limited"``; ``"wait"``
     #: waits up to 6 hours, ``"wait=MAX"`` up to MAX (``"90s"``, ``"30m"``, ``"2h"``).
@@ -142,45 +135,6 @@ class Options:
             if self.can_use_tool is not None:
                 raise _fail("can_use_tool and permission_prompt_tool_name cannot be used together")
             raise _fail("permission_prompt_tool_name is not supported by thrifty; use can_use_tool")
-        if self.permission_mode is not None:
-            try:
-                normalize_mode(self.permission_mode)
-            except ValueError as exc:
-                raise _fail(str(exc)) from None
-        _budget(self.max_budget_usd)
-        if self.max_turns is not None and (isinstance(self.max_turns, bool) or self.max_turns < 0):
-            raise _fail("max_turns must be 0 (no limit) or a positive number")
-        for name in ("structured_output_retries", "max_retries"):
-            if getattr(self, name) < 0:
-                raise _fail(f"{name} must be 0 or more")
-        if self.max_tokens < 1:
-            raise _fail("max_tokens must be at least 1")
-        self._rate_limit_policy()
-        if self.request_timeout is not None and (
-            isinstance(self.request_timeout, bool)
-            or not isinstance(self.request_timeout, int | float)
-            or not math.isfinite(self.request_timeout)
-            or self.request_timeout <= 0
-        ):
-            raise _fail(f"request_timeout must be a number of seconds above 0, not {self.request_timeout!r}")
-        _uuid(self.session_id, "session_id")
-        _uuid(self.resume, "resume")
-        if self.resume and self.continue_conversation:
-            raise _fail("resume and continue_conversation cannot be used together")
-        resuming = bool(self.resume or self.continue_conversation)
-        if self.fork_session and not resuming:
-            raise _fail("fork_session only works with resume or continue_conversation")
-        if self.session_id and resuming and not self.fork_session:
-            raise _fail("session_id with resume or continue_conversation also needs fork_session")
-        if self.fork_session and not self.persist_session:
-            raise _fail("fork_session cannot be used with persist_session=False")
-        if self.billing_mode not in (None, "api", "plan"):
-            raise _fail(f"billing_mode must be 'api' or 'plan', not {self.billing_mode!r}")
-        if self.ledger is not None and not self.record_usage:
-            raise _fail("ledger and record_usage=False cannot be used together")
-        for source in self.setting_sources or []:
-            if source not in _SOURCES:
-                raise _fail(f"setting_sources: unknown source {source!r} (expected user, project, local)")
         if self.can_use_tool is not None and not callable(self.can_use_tool):
             raise _fail("can_use_tool must be a callable")
         self._system_prompt()
@@ -190,16 +144,54 @@ class Options:
         hook_callbacks(self.hooks)
         if not isinstance(self.mcp_servers, dict):
             raise _fail("mcp_servers must be a dict of name -> create_sdk_mcp_server(...)")
+        self._agent_options([])
 
     # -- conversions --------------------------------------------------------------------------
 
-    def _rate_limit_policy(self) -> RateLimitPolicy:
-        if not isinstance(self.on_rate_limit, str):
-            raise _fail(f"on_rate_limit must be a str like 'fail' or 'wait=2h', not {self.on_rate_limit!r}")
-        try:
-            return RateLimitPolicy.parse(self.on_rate_limit)
-        except ValueError as exc:
-            raise _fail(f"on_rate_limit {exc}") from None
+    def _agent_options(self, extra_tools: list[Tool]) -> AgentOptions:
+        """The loop's options, checked by the rules the CLI's flags are checked by."""
+        environ = {**os.environ, **{str(k): str(v) for k, v in self.env.items()}}
+        replace, append = self._system_prompt()
+        agent = AgentOptions(
+            cwd=Path(self.cwd) if self.cwd is not None else Path.cwd(),
+            model=self.model or DEFAULT_MODEL,
+            max_tokens=self.max_tokens,
+            system_prompt=replace,
+            append_system_prompt=append,
+            tools=self._tools(),
+            allowed_tools=list(self.allowed_tools),
+            disallowed_tools=list(self.disallowed_tools),
+            permission_mode=rules.permission_mode(self.permission_mode, KEYWORDS),
+            add_dirs=[Path(d) for d in self.add_dirs],
+            max_turns=self.max_turns or None,
+            max_budget_usd=rules.max_budget_usd(self.max_budget_usd, KEYWORDS),
+            bare=self.bare,
+            setting_sources=list(self.setting_sources) if self.setting_sources is not None else None,
+            settings=self.settings,
+            include_partial_messages=self.include_partial_messages,
+            json_schema=self._schema(),
+            thinking_budget=self._thinking(),
+            session_id=self.session_id,
+            resume=self.resume,
+            continue_conversation=self.continue_conversation,
+            fork_session=self.fork_session,
+            persist_session=self.persist_session,
+            max_retries=rules.max_retries(self.max_retries, environ, KEYWORDS),
+            on_rate_limit=rules.on_rate_limit(self.on_rate_limit, KEYWORDS),
+            request_timeout=rules.request_timeout(self.request_timeout, KEYWORDS),
+            structured_output_retries=self.structured_output_retries,
+            structured_check=_model_check(self.output_type) if self.output_type is not None else None,
+            extra_tools=extra_tools,
+            environ=environ,
+            billing_mode=self.billing_mode,
+            ledger=self.ledger,
+            record_usage=self.record_usage,
+            project=self.project,
+            tags=dict(self.tags),
+            hook_callbacks=dict(hook_callbacks(self.hooks)),
+        )
+        rules.validate(agent, KEYWORDS)
+        return agent
 
     def _system_prompt(self) -> tuple[str | None, str | None]:
         """(replace, append) for the loop."""
@@ -293,48 +285,10 @@ def build(options: Options | None) -> Built:
     if not isinstance(o, Options):
         raise _fail(f"options must be thrifty.Options, not {type(o).__name__}")
     o.validate()
-    replace, append = o._system_prompt()
     extra = [t for key, config in o.mcp_servers.items() for t in server_tools(str(key), config)]
     names = [t.name for t in extra]
     if len(set(names)) != len(names):
         raise _fail("mcp_servers: two tools end up with the same name")
-    agent = AgentOptions(
-        cwd=Path(o.cwd) if o.cwd is not None else Path.cwd(),
-        model=o.model or DEFAULT_MODEL,
-        max_tokens=o.max_tokens,
-        system_prompt=replace,
-        append_system_prompt=append,
-        tools=o._tools(),
-        allowed_tools=list(o.allowed_tools),
-        disallowed_tools=list(o.disallowed_tools),
-        permission_mode=o.permission_mode,
-        add_dirs=[Path(d) for d in o.add_dirs],
-        max_turns=o.max_turns or None,
-        max_budget_usd=_budget(o.max_budget_usd),
-        bare=o.bare,
-        setting_sources=list(o.setting_sources) if o.setting_sources is not None else None,
-        settings=o.settings,
-        include_partial_messages=o.include_partial_messages,
-        json_schema=o._schema(),
-        thinking_budget=o._thinking(),
-        session_id=o.session_id,
-        resume=o.resume,
-        continue_conversation=o.continue_conversation,
-        fork_session=o.fork_session,
-        persist_session=o.persist_session,
-        max_retries=o.max_retries,
-        on_rate_limit=o._rate_limit_policy(),
-        request_timeout=float(o.request_timeout) if o.request_timeout is not None else None,
-        structured_output_retries=o.structured_output_retries,
-        structured_check=_model_check(o.output_type) if o.output_type is not None else None,
-        extra_tools=extra,
-        environ={**os.environ, **{str(k): str(v) for k, v in o.env.items()}},
-        billing_mode=o.billing_mode,
-        ledger=o.ledger,
-        record_usage=o.record_usage,
-        project=o.project,
-        tags=dict(o.tags),
-        hook_callbacks=dict(hook_callbacks(o.hooks)),
-    )
+    agent = o._agent_options(extra)
     ask = PermissionBridge(o.can_use_tool) if o.can_use_tool is not None else None
     return Built(agent, o.client, ask)

@@ -7,10 +7,11 @@ permission mode or settings rules, or by a PreToolUse hook, never reach it, and 
 denied without asking. A callback that raises (or returns something else) denies the call with
 the error as the message, as Claude Code does.
 
-``PermissionResultAllow.updated_permissions`` is applied to the running session: ``addRules``,
+``PermissionResultAllow.updated_permissions`` is applied to the running session by the same
+function as the CLI's control protocol (:mod:`thrifty.agent.permission_updates`): ``addRules``,
 ``setMode`` and ``addDirectories`` take effect for the rest of the session whatever the
-``destination`` (thrifty never writes settings files from the SDK); other update types are ignored
-with a warning on the ``thrifty.sdk`` logger.
+``destination`` (thrifty never writes settings files from the SDK); other update types, and a mode
+the session refuses, are ignored with a warning on the ``thrifty.sdk`` logger.
 """
 
 from __future__ import annotations
@@ -19,9 +20,9 @@ import inspect
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from thrifty.agent.permission_updates import apply_permission_updates
 from thrifty.agent.toolrun import AskAnswer, AskRequest
 
 if TYPE_CHECKING:
@@ -50,6 +51,9 @@ class PermissionRuleValue:
     def rule(self) -> str:
         return f"{self.tool_name}({self.rule_content})" if self.rule_content else self.tool_name
 
+    def to_dict(self) -> dict[str, Any]:
+        return {"toolName": self.tool_name, "ruleContent": self.rule_content}
+
 
 @dataclass
 class PermissionUpdate:
@@ -60,6 +64,18 @@ class PermissionUpdate:
     directories: list[str] | None = None
     #: Accepted for compatibility; every update applies to the running session only.
     destination: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The control protocol's shape (as the official SDK's ``to_dict``), which thrifty applies."""
+        out: dict[str, Any] = {"type": self.type}
+        if self.destination is not None:
+            out["destination"] = self.destination
+        if self.rules is not None:
+            out["rules"] = [r.to_dict() for r in self.rules]
+        for key in ("behavior", "mode", "directories"):
+            if getattr(self, key) is not None:
+                out[key] = getattr(self, key)
+        return out
 
 
 @dataclass
@@ -119,8 +135,10 @@ class PermissionBridge:
         if isinstance(answer, PermissionResultAllow):
             if answer.updated_input is not None and not isinstance(answer.updated_input, dict):
                 raise TypeError("PermissionResultAllow.updated_input must be a dict")
-            for update in answer.updated_permissions or []:
-                self._apply(update)
+            if answer.updated_permissions and self.session is not None:
+                updates = [u.to_dict() for u in answer.updated_permissions]
+                for skipped in apply_permission_updates(self.session, updates):
+                    logger.warning("%s", skipped)
             return AskAnswer(True, updated_input=answer.updated_input)
         if isinstance(answer, PermissionResultDeny):
             return AskAnswer(False, message=answer.message, interrupt=answer.interrupt)
@@ -128,17 +146,3 @@ class PermissionBridge:
             f"can_use_tool returned {type(answer).__name__}; expected PermissionResultAllow "
             "or PermissionResultDeny"
         )
-
-    def _apply(self, update: PermissionUpdate) -> None:
-        session = self.session
-        if session is None:
-            return
-        policy = session.prepared.policy
-        if update.type == "addRules" and update.rules and update.behavior:
-            policy.add_rules(update.behavior, [r.rule() for r in update.rules], source="session")
-        elif update.type == "setMode" and update.mode:
-            session.set_permission_mode(update.mode)
-        elif update.type == "addDirectories" and update.directories:
-            policy.add_directories(Path(d) for d in update.directories)
-        else:
-            logger.warning("permission update %r is not supported by thrifty; ignored", update.type)
