@@ -16,8 +16,12 @@ import anthropic
 import pytest
 
 from thrifty.agent.caller import Caller, Completed
-from thrifty.agent.endings import ApiFailure
-from thrifty.agent.events import (
+from thrifty.agent.model import ModelCaller
+from thrifty.agent.options import AgentOptions
+from thrifty.agent.session import Session
+from thrifty.billing.ledger import RowQuery, open_ledger
+from thrifty.core.endings import ApiFailure
+from thrifty.core.events import (
     ApiRetry,
     ApiUsage,
     AssistantMessage,
@@ -26,10 +30,6 @@ from thrifty.agent.events import (
     StreamEvent,
     UserMessage,
 )
-from thrifty.agent.model import ModelCaller
-from thrifty.agent.options import AgentOptions
-from thrifty.agent.session import Session
-from thrifty.billing.ledger import RowQuery, open_ledger
 
 MODEL = "claude-sonnet-5-5"
 #: Nothing listens on the discard port: any request that reaches the HTTP client fails.

@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
-from thrifty.agent.endings import ApiFailure, RateLimited, ending_for
-from thrifty.agent.events import ApiRetry, RateLimit
 from thrifty.agent.model import Completed, ModelCaller
 from thrifty.agent.options import RateLimitPolicy
+from thrifty.core.endings import ApiFailure, RateLimited, ending_for
+from thrifty.core.events import ApiRetry, RateLimit
 from thrifty.testing import ManualClock, Simulator
 from thrifty.testing.script import AccountSpec
 

@@ -13,13 +13,13 @@ from typing import Any
 import pytest
 
 from tests.billing.factory import make_row
-from thrifty.agent.endings import BudgetExceeded
-from thrifty.agent.events import Event, Result
-from thrifty.agent.loop import run_agent
 from thrifty.agent.options import AgentOptions
+from thrifty.agent.session import run_agent
 from thrifty.billing.budget import BudgetGuard, day_start
 from thrifty.billing.config import Budget
 from thrifty.billing.ledger import RowQuery, open_ledger
+from thrifty.core.endings import BudgetExceeded
+from thrifty.core.events import Event, Result
 from thrifty.testing import Simulator
 
 LOOP = {"tool_use": {"name": "Bash", "input": {"command": "echo spend"}}}

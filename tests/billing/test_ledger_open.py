@@ -8,7 +8,8 @@ import sys
 import pytest
 
 from thrifty.billing.ledger import LedgerError, open_ledger
-from thrifty.billing.ledger.open import NO_DRIVER, mask_url, scrub, url_secrets
+from thrifty.billing.ledger.open import NO_DRIVER
+from thrifty.billing.ledger.urls import mask_url, scrub, url_secrets
 
 
 @pytest.mark.parametrize(

@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from thrifty.agent.events import ApiUsage
 from thrifty.billing.ledger import RowQuery, open_ledger
 from thrifty.billing.meter import Meter, MeterContext
 from thrifty.billing.prices import bundled_prices
 from thrifty.billing.spool import Spool
+from thrifty.core.events import ApiUsage
 
 M = 1_000_000
 

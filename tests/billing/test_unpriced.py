@@ -11,8 +11,6 @@ from typing import Any
 
 import pytest
 
-from thrifty.agent.endings import BudgetExceeded
-from thrifty.agent.events import ApiUsage, Result
 from thrifty.agent.options import AgentOptions
 from thrifty.agent.session import Session
 from thrifty.billing.budget import BudgetGuard, UnpricedModel
@@ -21,6 +19,8 @@ from thrifty.billing.ledger import RowQuery, open_ledger
 from thrifty.billing.meter import Meter, MeterContext
 from thrifty.billing.prices import bundled_prices
 from thrifty.billing.tally import Tally
+from thrifty.core.endings import BudgetExceeded
+from thrifty.core.events import ApiUsage, Result
 from thrifty.testing import Simulator
 
 UNKNOWN = "acme-model-1"

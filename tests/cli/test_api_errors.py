@@ -17,8 +17,8 @@ import pytest
 from claude_agent_sdk import ClaudeAgentOptions, ResultError, ResultMessage, query
 
 from tests.cli.conftest import Cli
-from thrifty.agent.events import ApiRetry
 from thrifty.cli.render import Renderer
+from thrifty.core.events import ApiRetry
 from thrifty.testing import Simulator
 from thrifty.testing.script import AccountSpec
 

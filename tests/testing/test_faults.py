@@ -15,9 +15,9 @@ import anthropic
 import pytest
 
 import thrifty
-from thrifty.agent.endings import ApiFailure
 from thrifty.agent.model import Completed, ModelCaller
 from thrifty.billing.ledger import RowQuery, open_ledger
+from thrifty.core.endings import ApiFailure
 from thrifty.testing import ChaosSpec, Simulator
 
 MODEL = "claude-sonnet-5-5"

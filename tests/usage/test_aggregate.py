@@ -281,7 +281,7 @@ def test_a_zone_whose_offset_was_odd_minutes_falls_back_to_rows(tmp_path: Path) 
     ledger = open_ledger(str(tmp_path / "ledger.sqlite3"))
     ledger.append_many(rows)
     assert aggregated_report(ledger, RowQuery(), view="daily", tz=monrovia) is None
-    from thrifty.cli.usage_common import load_report
+    from thrifty.cli.usage.common import load_report
 
     ledger.close()
     _, report = load_report(str(tmp_path / "ledger.sqlite3"), RowQuery(), view="daily", tz=monrovia)

@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from thrifty.agent.events import Event
+from thrifty.core.events import Event
 
 
 @dataclass(frozen=True)

@@ -13,13 +13,15 @@ import json
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
-
-import anthropic
+from typing import TYPE_CHECKING, Any, Literal
 
 from thrifty import __version__
 from thrifty.agent.caller import Caller, Completed
-from thrifty.agent.endings import (
+from thrifty.agent.request import request_params
+from thrifty.agent.toolrun import CallBatch, ToolRunner
+from thrifty.billing.estimate import next_call_cost
+from thrifty.billing.windows import WindowState, current_windows, from_headers, rate_limit_info
+from thrifty.core.endings import (
     SUCCESS,
     ApiFailure,
     Ending,
@@ -33,7 +35,7 @@ from thrifty.agent.endings import (
     StructuredOutputRetriesExhausted,
     ending_for,
 )
-from thrifty.agent.events import (
+from thrifty.core.events import (
     ApiUsage,
     AssistantMessage,
     BillingNotice,
@@ -43,14 +45,12 @@ from thrifty.agent.events import (
     SystemInit,
     UserMessage,
 )
-from thrifty.agent.options import AgentOptions
-from thrifty.agent.request import request_params
-from thrifty.agent.session import Session
-from thrifty.agent.toolrun import AskHandler, CallBatch, ToolRunner
-from thrifty.billing.estimate import next_call_cost
-from thrifty.billing.windows import WindowState, current_windows, from_headers, rate_limit_info
 from thrifty.tools import structured
 from thrifty.tools.base import ToolResult, error
+
+if TYPE_CHECKING:
+    # The session drives the loop and hands itself in; the loop only needs its type.
+    from thrifty.agent.session import Session
 
 STRUCTURED_REMINDER = (
     "[structured-output-enforce] You MUST call the StructuredOutput tool with your final answer. "
@@ -373,16 +373,3 @@ class AgentRun:
             has_structured_output=self.has_structured,
             billing=self.billing.describe(),
         )
-
-
-async def run_agent(
-    prompt: str | list[dict[str, Any]],
-    options: AgentOptions,
-    *,
-    client: anthropic.AsyncAnthropic | None = None,
-    ask: AskHandler | None = None,
-) -> AsyncIterator[Event]:
-    """Run one prompt to its Result. Setup mistakes raise ``SetupError`` before any request."""
-    async with Session(options, client=client, ask=ask) as session:
-        async for event in session.turn(prompt):
-            yield event

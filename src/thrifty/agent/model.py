@@ -34,11 +34,11 @@ import httpx2
 
 from thrifty.agent import api_errors
 from thrifty.agent.caller import Completed as Completed  # re-exported: the caller's last item
-from thrifty.agent.endings import ApiFailure, RateLimited
-from thrifty.agent.events import ApiRetry, ApiUsage, Event, RateLimit, StreamEvent
 from thrifty.agent.options import SHORT_RATE_LIMIT_WAIT_S, AgentOptions, RateLimitPolicy
 from thrifty.billing.secret import redact
 from thrifty.billing.windows import rate_limit_info
+from thrifty.core.endings import ApiFailure, RateLimited
+from thrifty.core.events import ApiRetry, ApiUsage, Event, RateLimit, StreamEvent
 
 #: Claude Code's "api" debug category (``--debug api``): raw error bodies and transport failures.
 log = logging.getLogger("thrifty.api")

@@ -22,7 +22,7 @@ from typing import Any
 import anthropic
 
 from thrifty.agent.caller import Caller
-from thrifty.agent.events import Event
+from thrifty.agent.loop import AgentRun
 from thrifty.agent.model import ModelCaller
 from thrifty.agent.options import AgentOptions, resolve_model
 from thrifty.agent.setup import SetupError, prepare
@@ -37,6 +37,7 @@ from thrifty.agent.transcripts import (
     load_messages,
 )
 from thrifty.agent.validate import check_mode_switch, validate
+from thrifty.core.events import Event
 
 INTERRUPTED = "[Request interrupted by user]"
 
@@ -197,8 +198,6 @@ class Session:
 
     async def turn(self, prompt: str | list[dict[str, Any]]) -> AsyncIterator[Event]:
         """Run one prompt to its Result. Turns of one session run one at a time."""
-        from thrifty.agent.loop import AgentRun  # the loop imports this module's types
-
         if self._closed:
             raise RuntimeError("the session is closed")
         if self.running:
@@ -248,3 +247,16 @@ class Session:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
+
+
+async def run_agent(
+    prompt: str | list[dict[str, Any]],
+    options: AgentOptions,
+    *,
+    client: anthropic.AsyncAnthropic | None = None,
+    ask: AskHandler | None = None,
+) -> AsyncIterator[Event]:
+    """Run one prompt to its Result. Setup mistakes raise ``SetupError`` before any request."""
+    async with Session(options, client=client, ask=ask) as session:
+        async for event in session.turn(prompt):
+            yield event

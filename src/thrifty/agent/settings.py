@@ -27,8 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from thrifty import jsonfile
 from thrifty.billing.config import ConfigError
+from thrifty.core import jsonfile
 
 __all__ = [
     "SETTING_SOURCES",

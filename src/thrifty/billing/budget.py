@@ -19,11 +19,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from thrifty.agent.endings import BudgetExceeded
 from thrifty.billing.config import Budget
 from thrifty.billing.ledger import Ledger
 from thrifty.billing.prices import PriceTable, bundled_prices
 from thrifty.billing.windows import WARN_AT, WindowState
+from thrifty.core.endings import BudgetExceeded
 
 
 def _money(value: Decimal) -> str:

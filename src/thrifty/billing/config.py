@@ -29,9 +29,9 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from thrifty import jsonfile
 from thrifty.billing.paths import config_dir
 from thrifty.billing.prices import PRICE_FIELDS, ModelPrice, model_price
+from thrifty.core import jsonfile
 
 MODES = ("api", "plan")
 BUDGET_MODES = ("api", "plan", "batch")

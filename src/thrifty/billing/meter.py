@@ -15,11 +15,11 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from thrifty.agent.events import ApiUsage
 from thrifty.billing.ledger import Ledger, LedgerError, LedgerRow
 from thrifty.billing.prices import PriceTable, bundled_prices, cache_writes
 from thrifty.billing.spool import Spool
 from thrifty.billing.tally import Tally
+from thrifty.core.events import ApiUsage
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from thrifty.agent.events import ApiUsage
+from thrifty.core.events import ApiUsage
 
 TOKEN_FIELDS = ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens", "output_tokens")
 CONTEXT_WINDOW = 1_000_000

@@ -22,7 +22,7 @@ from rich.table import Table
 from thrifty.billing.ledger import RowQuery
 from thrifty.billing.plan_presets import PRESETS, PlanDefinition
 from thrifty.cli.errors import EXIT_OK, UsageError
-from thrifty.cli.usage_common import (
+from thrifty.cli.usage.common import (
     LOGIN_PLAN,
     bounds,
     decimal_text,

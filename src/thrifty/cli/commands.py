@@ -16,7 +16,7 @@ import sys
 COMMANDS = {
     "demo": ("demo", "run"),
     "status": ("status", "run"),
-    "usage": ("usage_cmd", "run"),
+    "usage": ("usage", "run"),
     "advise": ("advise_cmd", "run"),
     "login": ("login", "run"),
     "logout": ("login", "run_logout"),

@@ -13,10 +13,10 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from thrifty.agent.events import ApiUsage, AssistantMessage, Event, PermissionDenied, Result, UserMessage
-from thrifty.agent.loop import run_agent
 from thrifty.agent.options import AgentOptions
+from thrifty.agent.session import run_agent
 from thrifty.billing.ledger import RowQuery, open_ledger
+from thrifty.core.events import ApiUsage, AssistantMessage, Event, PermissionDenied, Result, UserMessage
 from thrifty.testing import Simulator
 
 PROMPT = "Tidy TODO.md: count the open items, mark the simulator done, and summarise."

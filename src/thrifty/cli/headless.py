@@ -203,7 +203,7 @@ def _options(args: argparse.Namespace) -> AgentOptions:
 
 
 async def _run(prompt: str, options: AgentOptions, renderer: Renderer) -> int:
-    from thrifty.agent.loop import run_agent
+    from thrifty.agent.session import run_agent
 
     code = EXIT_ERROR
     async for event in run_agent(prompt, options):

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any, TextIO
 
-from thrifty.agent.events import (
+from thrifty.agent.options import SHORT_RATE_LIMIT_WAIT_S
+from thrifty.core.events import (
     ApiRetry,
     AssistantMessage,
     BillingNotice,
@@ -14,7 +15,6 @@ from thrifty.agent.events import (
     StreamEvent,
     UserMessage,
 )
-from thrifty.agent.options import SHORT_RATE_LIMIT_WAIT_S
 
 #: Retry waits longer than this are announced on stderr in text and json modes.
 LONG_WAIT_MS = SHORT_RATE_LIMIT_WAIT_S * 1000

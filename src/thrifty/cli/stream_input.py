@@ -25,7 +25,6 @@ from collections.abc import Mapping
 from typing import Any, BinaryIO, TextIO
 
 from thrifty import __version__
-from thrifty.agent.events import CLAUDE_CODE_COMPAT_VERSION, Event, Result
 from thrifty.agent.options import MODEL_ALIASES, AgentOptions
 from thrifty.agent.permission_updates import apply_permission_updates
 from thrifty.agent.session import Session
@@ -41,6 +40,7 @@ from thrifty.cli.control import (
 from thrifty.cli.render import frames
 from thrifty.cli.sdk_mcp import McpServer, connect_servers, unsupported
 from thrifty.cli.stdin_lines import LINE_LIMIT, LineFramer, read_chunks
+from thrifty.core.events import CLAUDE_CODE_COMPAT_VERSION, Event, Result
 
 log = logging.getLogger("thrifty.stream")
 

@@ -22,8 +22,8 @@ import contextlib
 from collections.abc import AsyncIterable, AsyncIterator
 from typing import Any
 
-from thrifty.agent.events import Event, Result
 from thrifty.agent.session import Session
+from thrifty.core.events import Event, Result
 from thrifty.sdk.errors import NotConnectedError
 from thrifty.sdk.messages import is_visible
 from thrifty.sdk.options import Options

@@ -26,7 +26,7 @@ from typing import TypeVar
 
 from pydantic import BaseModel
 
-from thrifty.agent.events import (
+from thrifty.core.events import (
     ApiRetry,
     ApiUsage,
     AssistantMessage,

@@ -11,8 +11,8 @@ import asyncio
 from collections.abc import AsyncIterable, AsyncIterator, Iterator
 from typing import Any
 
-from thrifty.agent.events import Event, Result
 from thrifty.agent.session import Session
+from thrifty.core.events import Event, Result
 from thrifty.sdk.messages import is_visible
 from thrifty.sdk.options import Options, build
 

@@ -17,7 +17,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Protocol
 
-from thrifty.billing.ledger import LedgerError
+from thrifty.billing.ledger.contract import LedgerError
 from thrifty.billing.ledger.sql import TABLE
 
 MIGRATIONS_TABLE = "thrifty_migrations"

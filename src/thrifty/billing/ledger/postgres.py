@@ -19,10 +19,10 @@ import psycopg
 from psycopg.rows import TupleRow
 from psycopg.types.json import Jsonb
 
-from thrifty.billing.ledger import LOGGED_COST_TAG, LedgerError
+from thrifty.billing.ledger.contract import LOGGED_COST_TAG, LedgerError
 from thrifty.billing.ledger.migrations import MIGRATIONS_TABLE, migrate
-from thrifty.billing.ledger.open import mask_url, scrub, url_secrets
 from thrifty.billing.ledger.sql import Dialect, SqlLedger
+from thrifty.billing.ledger.urls import mask_url, scrub, url_secrets
 
 CONNECT_TIMEOUT_S = 10
 #: pg_advisory_xact_lock key serialising migrations across every client of one database ("thrifty!").

@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import MAX_PREC, Decimal, InvalidOperation, localcontext
 from typing import Any
 
-from thrifty.billing.ledger import GROUP_COLUMNS, Bucket, LoggedCosts, read_logged_cost
+from thrifty.billing.ledger.contract import GROUP_COLUMNS, Bucket, LoggedCosts, read_logged_cost
 from thrifty.billing.ledger.rows import MODES, LedgerRow, RowQuery
 
 TABLE = "thrifty_calls"

@@ -21,7 +21,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from thrifty.billing.ledger import LOGGED_COST_TAG, LedgerError
+from thrifty.billing.ledger.contract import LOGGED_COST_TAG, LedgerError
 from thrifty.billing.ledger.migrations import MIGRATIONS_TABLE, migrate
 from thrifty.billing.ledger.sql import Dialect, SqlLedger
 

@@ -14,9 +14,17 @@ from rich.console import Console
 from thrifty.billing.ledger import MODES, LedgerRow
 from thrifty.billing.plan_presets import PlanDefinition
 from thrifty.cli.errors import EXIT_OK
-from thrifty.cli.usage_cmd import TITLES, empty_message, fields, numbers
-from thrifty.cli.usage_common import decimal_text, plan_named, stored_plan, when
-from thrifty.cli.usage_tables import HIDDEN_NOTE, NUMERIC, Column, Grid, print_grid
+from thrifty.cli.usage.common import (
+    TITLES,
+    decimal_text,
+    empty_message,
+    fields,
+    numbers,
+    plan_named,
+    stored_plan,
+    when,
+)
+from thrifty.cli.usage.tables import HIDDEN_NOTE, NUMERIC, Column, Grid, print_grid
 from thrifty.usage.blocks import BLOCK_LENGTH, Block, PlanUse, Projection, build_blocks, plan_use, project
 
 STAMP = "%Y-%m-%d %H:%M"

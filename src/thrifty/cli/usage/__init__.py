@@ -3,7 +3,8 @@
 Each billing mode gets its own table (or its own ``totals`` entry in JSON): ``plan`` costs are
 API-equivalent estimates and must never be summed into dollars actually billed. A cost that
 is missing a price shows as a lower bound ("≥ $1.23"), never as if the unknown part were free.
-The ``blocks`` view lives in ``usage_blocks``, ``mismatches`` in ``usage_mismatches``.
+The ``blocks`` view lives in ``blocks``, ``mismatches`` in ``mismatches``; what they share with
+the other views (titles, row figures, the empty message) in ``common``.
 """
 
 from __future__ import annotations
@@ -21,14 +22,16 @@ from typing import TYPE_CHECKING, Any
 from thrifty.billing.ledger import MODES, RowQuery
 from thrifty.billing.plan_presets import PRESETS
 from thrifty.cli.errors import EXIT_OK, UsageError
-from thrifty.cli.usage_common import (
+from thrifty.cli.usage.common import (
     LOGIN_PLAN,
+    TITLES,
     bounds,
-    cost_exact,
-    cost_text,
+    empty_message,
+    fields,
     ledger_url,
     load_report,
     load_rows,
+    numbers,
     when,
 )
 from thrifty.usage.costs import COST_MODES, DEFAULT_TOLERANCE, apply_cost_mode
@@ -36,16 +39,11 @@ from thrifty.usage.filters import SOURCES, FilterError, parse_timezone, project_
 from thrifty.usage.reports import VIEWS, WEEK_STARTS, Report, ReportRow, filter_projects
 
 if TYPE_CHECKING:  # tables (and rich) load only for text output
-    from thrifty.cli.usage_tables import Column
+    from thrifty.cli.usage.tables import Column
 
 # Re-exported: other commands find and read the ledger the way ``thrifty usage`` does.
 __all__ = ["add_parser", "ledger_url", "load_rows", "run"]
 
-TITLES = {
-    "api": "API (billed per token)",
-    "plan": "Plan (API-equivalent estimate, not billed)",
-    "batch": "Batch (billed per token at the batch discount)",
-}
 #: The same words for JSON readers, so a script can tell money paid from an estimate.
 COST_BASIS = {"api": "billed", "plan": "api-equivalent estimate, not billed", "batch": "billed"}
 KEY_HEADERS = {
@@ -198,10 +196,10 @@ def run(args: argparse.Namespace) -> int:
         location, rows = load_rows(url, query)
         rows = filter_projects(rows, projects)
         if args.view == "mismatches":
-            from thrifty.cli.usage_mismatches import show_mismatches
+            from thrifty.cli.usage.mismatches import show_mismatches
 
             return show_mismatches(args, rows, tolerance(args.tolerance), tz, location, filtered)
-        from thrifty.cli.usage_blocks import show_blocks
+        from thrifty.cli.usage.blocks import show_blocks
 
         return show_blocks(args, apply_cost_mode(rows, args.cost_mode), tz, now, location, filtered)
     location, report = load_report(
@@ -225,36 +223,6 @@ def run(args: argparse.Namespace) -> int:
     else:
         _print_tables(report, tz, args.cost_mode)
     return EXIT_OK
-
-
-def empty_message(location: str, filtered: bool) -> str:
-    return (
-        f"No usage in {location} matches these filters."
-        if filtered
-        else f"No usage recorded yet in {location}."
-    )
-
-
-def fields(row: ReportRow, view: str, tz: tzinfo | None, *, breakdown: bool = False) -> dict[str, Any]:
-    out: dict[str, Any] = {"key": row.key, "mode": row.mode}
-    if view == "session":
-        out.update(project=row.project, first_at=when(row.first_at, tz) or None)
-        out.update(last_at=when(row.last_at, tz) or None)
-    out.update(
-        calls=row.calls,
-        input_tokens=row.input_tokens,
-        output_tokens=row.output_tokens,
-        cache_write_tokens=row.cache_write_tokens,
-        cache_read_tokens=row.cache_read_tokens,
-        total_tokens=row.total_tokens,
-        cost=cost_exact(row),
-        cost_complete=row.cost_complete,
-        unpriced_calls=row.unpriced_calls,
-        models=list(row.models),
-    )
-    if breakdown:
-        out["breakdown"] = [fields(sub, "model", tz) for sub in row.breakdown]
-    return out
 
 
 def _json_doc(
@@ -298,7 +266,7 @@ def _write_csv(report: Report, tz: tzinfo | None) -> None:
 
 
 def _columns(view: str) -> list[Column]:
-    from thrifty.cli.usage_tables import NUMERIC, Column
+    from thrifty.cli.usage.tables import NUMERIC, Column
 
     columns = [Column(KEY_HEADERS[view])]
     if view == "session":
@@ -306,11 +274,6 @@ def _columns(view: str) -> list[Column]:
     if view != "model":
         columns.append(Column("Models", 4))
     return columns + NUMERIC
-
-
-def numbers(row: ReportRow) -> list[str]:
-    figures = (row.calls, row.input_tokens, row.output_tokens, row.cache_write_tokens, row.cache_read_tokens)
-    return [*(f"{n:,}" for n in (*figures, row.total_tokens)), cost_text(row)]
 
 
 def _table_row(row: ReportRow, view: str, tz: tzinfo | None) -> list[str]:
@@ -339,7 +302,7 @@ COST_MODE_NOTES = {
 def _print_tables(report: Report, tz: tzinfo | None, cost_mode: str) -> None:
     from rich.console import Console
 
-    from thrifty.cli.usage_tables import HIDDEN_NOTE, Grid, print_grid
+    from thrifty.cli.usage.tables import HIDDEN_NOTE, Grid, print_grid
 
     console = Console(highlight=False)
     columns = _columns(report.view)

@@ -1,5 +1,7 @@
 """What ``thrifty usage`` and ``thrifty advise`` share: finding and reading the ledger, the time
-bounds, the plan to compare with, and how a cost is written."""
+bounds, the plan to compare with, and how a cost is written; and what the usage views share
+(mode titles, a row's figures, the empty message), so that ``blocks`` and ``mismatches`` need
+not import the command that dispatches to them."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from contextlib import contextmanager
 from datetime import datetime, tzinfo
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from thrifty.billing.config import ConfigError, load_billing_config
 from thrifty.billing.ledger import MODES, Ledger, LedgerError, LedgerRow, RowQuery, open_ledger
@@ -21,6 +24,11 @@ from thrifty.cli.errors import UsageError
 from thrifty.usage.filters import FilterError, parse_bound, to_local
 from thrifty.usage.reports import Report, ReportRow, build_report, filter_projects
 
+TITLES = {
+    "api": "API (billed per token)",
+    "plan": "Plan (API-equivalent estimate, not billed)",
+    "batch": "Batch (billed per token at the batch discount)",
+}
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 #: ``--plan`` value meaning the plan stored by ``thrifty login``.
 LOGIN_PLAN = "login"
@@ -167,3 +175,38 @@ def when(moment: datetime | None, tz: tzinfo | None, fmt: str | None = None) -> 
         return ""
     local = to_local(moment, tz)
     return local.strftime(fmt) if fmt else local.isoformat()
+
+
+def empty_message(location: str, filtered: bool) -> str:
+    return (
+        f"No usage in {location} matches these filters."
+        if filtered
+        else f"No usage recorded yet in {location}."
+    )
+
+
+def fields(row: ReportRow, view: str, tz: tzinfo | None, *, breakdown: bool = False) -> dict[str, Any]:
+    out: dict[str, Any] = {"key": row.key, "mode": row.mode}
+    if view == "session":
+        out.update(project=row.project, first_at=when(row.first_at, tz) or None)
+        out.update(last_at=when(row.last_at, tz) or None)
+    out.update(
+        calls=row.calls,
+        input_tokens=row.input_tokens,
+        output_tokens=row.output_tokens,
+        cache_write_tokens=row.cache_write_tokens,
+        cache_read_tokens=row.cache_read_tokens,
+        total_tokens=row.total_tokens,
+        cost=cost_exact(row),
+        cost_complete=row.cost_complete,
+        unpriced_calls=row.unpriced_calls,
+        models=list(row.models),
+    )
+    if breakdown:
+        out["breakdown"] = [fields(sub, "model", tz) for sub in row.breakdown]
+    return out
+
+
+def numbers(row: ReportRow) -> list[str]:
+    figures = (row.calls, row.input_tokens, row.output_tokens, row.cache_write_tokens, row.cache_read_tokens)
+    return [*(f"{n:,}" for n in (*figures, row.total_tokens)), cost_text(row)]

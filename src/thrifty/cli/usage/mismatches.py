@@ -13,9 +13,8 @@ from rich.console import Console
 
 from thrifty.billing.ledger import LedgerRow
 from thrifty.cli.errors import EXIT_OK
-from thrifty.cli.usage_cmd import empty_message
-from thrifty.cli.usage_common import decimal_text, when
-from thrifty.cli.usage_tables import HIDDEN_NOTE, Column, Grid, print_grid
+from thrifty.cli.usage.common import decimal_text, empty_message, when
+from thrifty.cli.usage.tables import HIDDEN_NOTE, Column, Grid, print_grid
 from thrifty.usage.costs import Mismatch, MismatchReport, find_mismatches
 
 STAMP = "%Y-%m-%d %H:%M:%S"

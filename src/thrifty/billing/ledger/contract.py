@@ -1,0 +1,123 @@
+"""What every ledger backend promises: the ``Ledger`` protocol, its sums and its one error.
+
+It lives apart from the package's ``__init__`` so that the backends (and the SQL they share) can
+import the contract without importing ``open_ledger``, which in turn imports the backends: the
+package only re-exports these names, and the arrows run one way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import NamedTuple, Protocol
+
+from thrifty.billing.ledger.rows import LedgerRow, RowQuery
+
+#: What ``Ledger.aggregate`` can group by (besides a time bucket).
+GROUP_COLUMNS = ("mode", "model", "source", "session_id", "project", "account")
+#: The tag holding the cost the calling tool logged for a call (Claude Code's ``costUSD``).
+LOGGED_COST_TAG = "logged_cost_usd"
+
+
+class LedgerError(RuntimeError):
+    """The ledger cannot be opened or written (bad URL, missing driver, unreachable server)."""
+
+
+def read_logged_cost(text: str | None) -> Decimal | None:
+    """A ``logged_cost_usd`` tag as an exact amount; ``None`` when absent, unreadable or not finite."""
+    if text is None:
+        return None
+    try:
+        value = Decimal(text.strip())
+    except InvalidOperation:
+        return None
+    return value if value.is_finite() else None
+
+
+class LoggedCosts(NamedTuple):
+    """A group's logged costs (the ``logged_cost_usd`` tag, read by ``read_logged_cost``)."""
+
+    #: Exact sum of the logged costs, and how many calls had one.
+    cost_usd: Decimal
+    calls: int
+    #: Exact sum of the calculated costs of the calls *without* a logged cost, and how many of
+    #: those had no calculated cost either: "logged, else calculated" is ``cost_usd`` plus this.
+    unlogged_cost_usd: Decimal
+    unlogged_unpriced_calls: int
+
+
+class Bucket(NamedTuple):
+    """The sums of one group of rows, as ``Ledger.aggregate`` returns them.
+
+    A column the rows were not grouped by is ``None``; so is ``start`` without a time bucket,
+    ``first_at``/``last_at`` without ``times`` and ``logged`` without ``logged``.
+    """
+
+    mode: str | None
+    model: str | None
+    source: str | None
+    session_id: str | None
+    project: str | None
+    account: str | None
+    #: The start of the time bucket, as a UTC instant.
+    start: datetime | None
+    calls: int
+    input_tokens: int
+    output_tokens: int
+    cache_write_5m_tokens: int
+    cache_write_1h_tokens: int
+    cache_read_tokens: int
+    #: Exact sum of the known calculated costs; ``unpriced_calls`` had none (``cost_usd`` None).
+    cost_usd: Decimal
+    unpriced_calls: int
+    logged: LoggedCosts | None
+    first_at: datetime | None
+    last_at: datetime | None
+
+
+class Ledger(Protocol):
+    #: Where the ledger lives, for display: a file path or a URL with any password masked.
+    location: str
+
+    def append(self, row: LedgerRow) -> bool:
+        """Commit one row durably before returning. False if its request_id was already recorded."""
+        ...
+
+    def append_many(self, rows: Iterable[LedgerRow]) -> int:
+        """Commit rows in one transaction; returns how many were new (duplicates are skipped)."""
+        ...
+
+    def query(self, q: RowQuery) -> list[LedgerRow]:
+        """Matching rows, oldest first (by recorded_at, then request_id)."""
+        ...
+
+    def aggregate(
+        self,
+        q: RowQuery,
+        *,
+        by: Sequence[str] = (),
+        bucket_seconds: int | None = None,
+        bucket_offset: int = 0,
+        times: bool = True,
+        logged: bool = True,
+    ) -> list[Bucket]:
+        """The rows matching ``q``, grouped by the ``by`` columns (``GROUP_COLUMNS``) and, with
+        ``bucket_seconds``, by time buckets of that length: counted from the epoch on a clock
+        ``bucket_offset`` seconds ahead of UTC (so with 86400 and 19800 a bucket is a day in
+        +05:30). One ``Bucket`` per non-empty group, in no particular order; cost sums are exact.
+
+        ``times`` adds each group's first and last ``recorded_at``; ``logged`` its logged costs.
+        Both cost the store work, so a report asks only for what it shows.
+        """
+        ...
+
+    def spend(self, *, mode: str, since: datetime, until: datetime | None = None) -> Decimal:
+        """Sum of known costs of ``mode`` rows in [since, until); unknown (None) costs add nothing."""
+        ...
+
+    def latest_rate_limits(self, account: str) -> tuple[datetime, dict[str, str]] | None:
+        """The newest row of ``account`` that carried plan-window headers, with when it was seen."""
+        ...
+
+    def close(self) -> None: ...
