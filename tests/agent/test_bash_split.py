@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from thrifty.agent.bash_split import split_command
+from thrifty.agent.bash.split import split_command
 
 
 def texts(command: str) -> list[str]:

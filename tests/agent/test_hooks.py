@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 
 import thrifty
-from thrifty.agent.hook_matchers import matches, rule_matches
-from thrifty.agent.hook_output import MAX_OUTPUT_CHARS
-from thrifty.agent.hooks import HookCallbackFn, HookOutcome, HookRunner
+from thrifty.agent.hooks.matchers import matches, rule_matches
+from thrifty.agent.hooks.output import MAX_OUTPUT_CHARS
+from thrifty.agent.hooks.runner import HookCallbackFn, HookOutcome, HookRunner
 from thrifty.testing import Simulator
 
 pytestmark = pytest.mark.anyio

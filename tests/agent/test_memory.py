@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from thrifty.agent.memory import MEMORY_PREAMBLE, Memory, MemoryFile, load_memory
-from thrifty.agent.memory_markdown import find_imports, strip_html_comments
+from thrifty.agent.memory.loader import MEMORY_PREAMBLE, Memory, MemoryFile, load_memory
+from thrifty.agent.memory.markdown import find_imports, strip_html_comments
 
 
 def write(path: Path, text: str) -> Path:

@@ -18,14 +18,14 @@ from typing import Any
 
 import pytest
 
-from thrifty.agent.permission_rules import bash_pattern, parse_rule, parse_rule_list, rule_problem
-from thrifty.agent.permissions import (
+from thrifty.agent.permissions.policy import (
     PERMISSION_MODES,
     Decision,
     PermissionPolicy,
     hidden_tools,
     normalize_mode,
 )
+from thrifty.agent.permissions.rules import bash_pattern, parse_rule, parse_rule_list, rule_problem
 from thrifty.agent.settings import load_settings
 
 

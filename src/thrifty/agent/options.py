@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from thrifty.agent.permissions import PermissionMode
+    from thrifty.agent.permissions.policy import PermissionMode
     from thrifty.tools.base import Tool
 
 DEFAULT_MODEL = "claude-sonnet-5-5"

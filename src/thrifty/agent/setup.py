@@ -13,10 +13,10 @@ from typing import Any
 
 import anthropic
 
-from thrifty.agent.hooks import HookRunner
-from thrifty.agent.memory import load_memory
+from thrifty.agent.hooks.runner import HookRunner
+from thrifty.agent.memory.loader import load_memory
 from thrifty.agent.options import AgentOptions, effective_request_timeout, resolve_model
-from thrifty.agent.permissions import PermissionPolicy
+from thrifty.agent.permissions.policy import PermissionPolicy
 from thrifty.agent.prompt import system_blocks
 from thrifty.agent.settings import Settings, SettingsError, load_settings
 from thrifty.agent.validate import SetupError

@@ -16,8 +16,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from thrifty.agent.hooks import HookRunner
-from thrifty.agent.permissions import Decision, PermissionPolicy
+from thrifty.agent.hooks.runner import HookRunner
+from thrifty.agent.permissions.policy import Decision, PermissionPolicy
 from thrifty.agent.transcripts import interrupted_result
 from thrifty.core.events import PermissionDenied
 from thrifty.tools.base import Tool, ToolContext, ToolResult, error

@@ -24,7 +24,7 @@ from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING
 
 from thrifty.agent.options import RateLimitPolicy, effective_request_timeout
-from thrifty.agent.permissions import PermissionMode, normalize_mode
+from thrifty.agent.permissions.policy import PermissionMode, normalize_mode
 
 if TYPE_CHECKING:
     from thrifty.agent.options import AgentOptions

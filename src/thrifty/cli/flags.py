@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from thrifty.agent.permissions import PERMISSION_MODES
+from thrifty.agent.permissions.policy import PERMISSION_MODES
 from thrifty.cli.errors import OneLineParser
 
 MODE_CHOICES = [*PERMISSION_MODES, "manual"]

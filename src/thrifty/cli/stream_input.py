@@ -26,7 +26,7 @@ from typing import Any, BinaryIO, TextIO
 
 from thrifty import __version__
 from thrifty.agent.options import MODEL_ALIASES, AgentOptions
-from thrifty.agent.permission_updates import apply_permission_updates
+from thrifty.agent.permissions.updates import apply_permission_updates
 from thrifty.agent.session import Session
 from thrifty.agent.setup import SetupError
 from thrifty.cli.control import (

@@ -25,7 +25,7 @@ from pydantic import BaseModel, ValidationError
 
 from thrifty.agent import validate as rules
 from thrifty.agent.options import DEFAULT_MAX_TOKENS, DEFAULT_MODEL, AgentOptions
-from thrifty.agent.permissions import PermissionMode
+from thrifty.agent.permissions.policy import PermissionMode
 from thrifty.agent.validate import SetupError, Spelling
 from thrifty.sdk.hooks import HookMatcher, hook_callbacks
 from thrifty.sdk.permissions import CanUseTool, PermissionBridge

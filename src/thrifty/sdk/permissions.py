@@ -8,7 +8,7 @@ denied without asking. A callback that raises (or returns something else) denies
 the error as the message, as Claude Code does.
 
 ``PermissionResultAllow.updated_permissions`` is applied to the running session by the same
-function as the CLI's control protocol (:mod:`thrifty.agent.permission_updates`): ``addRules``,
+function as the CLI's control protocol (:mod:`thrifty.agent.permissions.updates`): ``addRules``,
 ``setMode`` and ``addDirectories`` take effect for the rest of the session whatever the
 ``destination`` (thrifty never writes settings files from the SDK); other update types, and a mode
 the session refuses, are ignored with a warning on the ``thrifty.sdk`` logger.
@@ -22,7 +22,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from thrifty.agent.permission_updates import apply_permission_updates
+from thrifty.agent.permissions.updates import apply_permission_updates
 from thrifty.agent.toolrun import AskAnswer, AskRequest
 
 if TYPE_CHECKING:

@@ -34,7 +34,7 @@ from typing import Literal
 
 import yaml
 
-from thrifty.agent.memory_markdown import (
+from thrifty.agent.memory.markdown import (
     clean_import_path,
     find_imports,
     punctuation_variants,

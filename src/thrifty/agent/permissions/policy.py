@@ -12,7 +12,7 @@ Order of judgement, first answer wins:
 7. otherwise ask, which dontAsk turns into deny.
 
 Headless callers turn "ask" into a denial themselves (or forward it to a ``can_use_tool``
-host), so this module never talks to a user. Bash has its own path (:mod:`bash_permissions`):
+host), so this module never talks to a user. Bash has its own path (:mod:`thrifty.agent.bash.permissions`):
 the line is split into simple commands, deny and ask rules match if any command matches, and an
 allow needs every command allowed, by a rule or by being read-only.
 """
@@ -24,9 +24,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from thrifty.agent.bash_permissions import decide_bash
-from thrifty.agent.path_rules import absolute_path, is_inside, resolved, tool_paths
-from thrifty.agent.permission_rules import (
+from thrifty.agent.bash.permissions import decide_bash
+from thrifty.agent.permissions.paths import absolute_path, is_inside, resolved, tool_paths
+from thrifty.agent.permissions.rules import (
     Behavior,
     CompiledRule,
     Decision,

@@ -1,6 +1,6 @@
 """What the permission engine knows about particular shell commands.
 
-Three questions are answered here, each for one simple command from :mod:`bash_split`:
+Three questions are answered here, each for one simple command from :mod:`split`:
 
 * which texts a deny or ask rule should be matched against (wrappers such as ``sudo``, ``env`` or
   ``timeout`` and paths such as ``/bin/rm`` are peeled off, so ``sudo /bin/rm -rf x`` still meets
@@ -21,7 +21,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from thrifty.agent.bash_syntax import SimpleCommand, Word
+from thrifty.agent.bash.syntax import SimpleCommand, Word
 
 __all__ = ["allow_texts", "deny_texts", "filesystem_edit_paths", "is_read_only"]
 

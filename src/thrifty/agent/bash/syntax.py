@@ -1,6 +1,6 @@
-"""What :mod:`bash_split` produces: words, redirections, simple commands, and the parsed line.
+"""What :mod:`split` produces: words, redirections, simple commands, and the parsed line.
 
-Kept apart from the scanner so the code that judges commands (:mod:`bash_commands`) depends on
+Kept apart from the scanner so the code that judges commands (:mod:`commands`) depends on
 these plain values only, not on how they were scanned.
 """
 

@@ -1,6 +1,6 @@
 """Permission rule syntax: parsing ``Tool(specifier)`` strings and matching their parts.
 
-Kept apart from the decision logic in :mod:`permissions` so that other parts of thrifty (hook
+Kept apart from the decision logic in :mod:`policy` so that other parts of thrifty (hook
 ``if`` conditions, the ``list_permission_rules`` control request) can parse and match a single
 rule without building a whole policy.
 """
@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from thrifty.agent.path_rules import PathPattern, compile_path_pattern
+from thrifty.agent.permissions.paths import PathPattern, compile_path_pattern
 
 __all__ = [
     "Behavior",

@@ -14,11 +14,11 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
-from thrifty.agent.bash_commands import allow_texts, deny_texts, filesystem_edit_paths, is_read_only
-from thrifty.agent.bash_split import split_command
-from thrifty.agent.bash_syntax import ParsedCommand, SimpleCommand
-from thrifty.agent.path_rules import absolute_path
-from thrifty.agent.permission_rules import (
+from thrifty.agent.bash.commands import allow_texts, deny_texts, filesystem_edit_paths, is_read_only
+from thrifty.agent.bash.split import split_command
+from thrifty.agent.bash.syntax import ParsedCommand, SimpleCommand
+from thrifty.agent.permissions.paths import absolute_path
+from thrifty.agent.permissions.rules import (
     Behavior,
     CompiledRule,
     Decision,

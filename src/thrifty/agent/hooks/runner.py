@@ -2,11 +2,11 @@
 
 Every matching handler for an event runs at once, because hooks are usually independent checks
 and a slow linter should not serialise behind a fast guard. Results are folded in configuration
-order (see ``hook_output.aggregate``), so the verdict never depends on which process finished first.
+order (see ``output.aggregate``), so the verdict never depends on which process finished first.
 
 A hook is user code, so none of its failures may crash the agent: a crash, a timeout or garbage on
 stdout becomes an entry in ``HookOutcome.errors`` unless the contract says it blocks. Process
-management lives in ``hook_process``.
+management lives in ``process``.
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from thrifty.agent.hook_matchers import MATCH_FIELDS, TOOL_EVENTS, matcher_is_valid, matches, rule_matches
-from thrifty.agent.hook_output import (
+from thrifty.agent.hooks.matchers import MATCH_FIELDS, TOOL_EVENTS, matcher_is_valid, matches, rule_matches
+from thrifty.agent.hooks.output import (
     EXIT2_BLOCKING_EVENTS,
     PLAIN_CONTEXT_EVENTS,
     HookOutcome,
@@ -35,7 +35,7 @@ from thrifty.agent.hook_output import (
     parse_stdout,
     read_output,
 )
-from thrifty.agent.hook_process import run_shell
+from thrifty.agent.hooks.process import run_shell
 
 __all__ = ["HookCallbackFn", "HookOutcome", "HookRunResult", "HookRunner", "PermissionDecision"]
 

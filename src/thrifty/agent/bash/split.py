@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from thrifty.agent.bash_syntax import ParsedCommand, Redirect, SimpleCommand, Word
+from thrifty.agent.bash.syntax import ParsedCommand, Redirect, SimpleCommand, Word
 
 __all__ = ["ParsedCommand", "Redirect", "SimpleCommand", "Word", "split_command"]
 
