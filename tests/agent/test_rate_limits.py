@@ -13,7 +13,8 @@ from typing import Any
 
 import pytest
 
-from thrifty.agent.model import Completed, ModelCaller
+from thrifty.agent.caller import Completed
+from thrifty.agent.model import ModelCaller
 from thrifty.agent.options import RateLimitPolicy
 from thrifty.core.endings import ApiFailure, RateLimited, ending_for
 from thrifty.core.events import ApiRetry, RateLimit

@@ -15,7 +15,8 @@ import anthropic
 import pytest
 
 import thrifty
-from thrifty.agent.model import Completed, ModelCaller
+from thrifty.agent.caller import Completed
+from thrifty.agent.model import ModelCaller
 from thrifty.billing.ledger import RowQuery, open_ledger
 from thrifty.core.endings import ApiFailure
 from thrifty.testing import ChaosSpec, Simulator

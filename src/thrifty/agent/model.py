@@ -33,7 +33,7 @@ import anthropic
 import httpx2
 
 from thrifty.agent import api_errors
-from thrifty.agent.caller import Completed as Completed  # re-exported: the caller's last item
+from thrifty.agent.caller import Completed
 from thrifty.agent.options import SHORT_RATE_LIMIT_WAIT_S, AgentOptions, RateLimitPolicy
 from thrifty.billing.secret import redact
 from thrifty.billing.windows import rate_limit_info

@@ -25,7 +25,7 @@ from thrifty.agent.caller import Caller
 from thrifty.agent.loop import AgentRun
 from thrifty.agent.model import ModelCaller
 from thrifty.agent.options import AgentOptions, resolve_model
-from thrifty.agent.setup import SetupError, prepare
+from thrifty.agent.setup import prepare
 from thrifty.agent.toolrun import AskHandler
 from thrifty.agent.transcripts import (
     TranscriptWriter,
@@ -36,7 +36,7 @@ from thrifty.agent.transcripts import (
     latest_session,
     load_messages,
 )
-from thrifty.agent.validate import check_mode_switch, validate
+from thrifty.agent.validate import SetupError, check_mode_switch, validate
 from thrifty.core.events import Event
 
 INTERRUPTED = "[Request interrupted by user]"

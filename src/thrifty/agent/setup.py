@@ -26,7 +26,7 @@ from thrifty.tools import structured
 from thrifty.tools.base import Tool, ToolContext
 from thrifty.tools.registry import BARE_TOOLS, BUILTIN_TOOLS, select_tools
 
-__all__ = ["Prepared", "SetupError", "prepare"]
+__all__ = ["Prepared", "prepare"]
 
 
 @dataclass

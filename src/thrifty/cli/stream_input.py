@@ -28,7 +28,7 @@ from thrifty import __version__
 from thrifty.agent.options import MODEL_ALIASES, AgentOptions
 from thrifty.agent.permissions.updates import apply_permission_updates
 from thrifty.agent.session import Session
-from thrifty.agent.setup import SetupError
+from thrifty.agent.validate import SetupError
 from thrifty.cli.control import (
     ControlChannel,
     ControlError,

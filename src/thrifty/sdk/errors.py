@@ -8,7 +8,7 @@ whose ``is_error`` is true (``subtype`` and ``errors`` say why), exactly as in C
 
 from __future__ import annotations
 
-from thrifty.agent.setup import SetupError
+from thrifty.agent.validate import SetupError
 
 __all__ = ["NotConnectedError", "SetupError"]
 

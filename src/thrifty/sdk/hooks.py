@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypedDict
 
-from thrifty.agent.setup import SetupError
+from thrifty.agent.validate import SetupError
 
 __all__ = ["SUPPORTED_EVENTS", "HookCallback", "HookContext", "HookMatcher", "hook_callbacks"]
 

@@ -24,7 +24,7 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin, get_typ
 
 from pydantic import BaseModel, ValidationError
 
-from thrifty.agent.setup import SetupError
+from thrifty.agent.validate import SetupError
 from thrifty.tools.base import Tool, ToolResult, error
 from thrifty.tools.custom import custom_tool
 
