@@ -221,6 +221,35 @@ def test_agent_imports_neither_cli_nor_sdk() -> None:
     assert found == [], "\n".join(found)
 
 
+def test_mcp_imports_only_the_tools_below_it() -> None:
+    """``thrifty.mcp`` serves both the CLI and the SDK, so it sits below both and below the agent:
+    it may use the tool contract (its proxy tools are ``custom_tool``s) and ``thrifty.__version__``."""
+    graph = import_graph()
+    allowed = ("thrifty.mcp", "thrifty.tools.base", "thrifty.tools.custom")
+    outside = sorted(
+        f"{source} -> {target}"
+        for source, targets in graph.items()
+        if within(source, "thrifty.mcp")
+        for target in targets
+        if target != ROOT_PACKAGE and not any(within(target, package) for package in allowed)
+    )
+    assert outside == [], "\n".join(outside)
+    assert "thrifty.tools.custom" in graph["thrifty.mcp.tools"]
+
+
+def test_mcp_imports_neither_cli_nor_sdk_nor_agent() -> None:
+    found = crossings(import_graph(), "thrifty.mcp", ("thrifty.agent", "thrifty.cli", "thrifty.sdk"))
+    assert found == [], "\n".join(found)
+
+
+def test_the_layers_below_mcp_do_not_import_it() -> None:
+    graph = import_graph()
+    found = [
+        f for lower in ("thrifty.core", "thrifty.tools") for f in crossings(graph, lower, ("thrifty.mcp",))
+    ]
+    assert found == [], "\n".join(found)
+
+
 def test_no_import_cycles() -> None:
     graph = import_graph()
     cycles = [" -> ".join(shortest_cycle(graph, members)) for members in strongly_connected(graph)]

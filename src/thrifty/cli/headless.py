@@ -214,7 +214,7 @@ async def _run(prompt: str, options: AgentOptions, renderer: Renderer) -> int:
 
 
 def _mcp_servers(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
-    from thrifty.cli.sdk_mcp import McpConfigError, parse_mcp_config, server_type
+    from thrifty.mcp.config import McpConfigError, parse_mcp_config, server_type
 
     try:
         servers = parse_mcp_config(args.mcp_config)

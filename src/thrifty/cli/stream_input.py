@@ -38,9 +38,11 @@ from thrifty.cli.control import (
     make_ask_handler,
 )
 from thrifty.cli.render import frames
-from thrifty.cli.sdk_mcp import McpServer, connect_servers, unsupported
+from thrifty.cli.sdk_mcp import KINDS, control_transports
 from thrifty.cli.stdin_lines import LINE_LIMIT, LineFramer, read_chunks
 from thrifty.core.events import CLAUDE_CODE_COMPAT_VERSION, Event, Result
+from thrifty.mcp.config import McpServer
+from thrifty.mcp.tools import connect_servers, unsupported
 
 log = logging.getLogger("thrifty.stream")
 
@@ -115,7 +117,7 @@ class StreamInput:
 
     async def run(self) -> int:
         """Serve until stdin ends and the queued turns are done; the exit code."""
-        for server in unsupported(self.servers):
+        for server in unsupported(self.servers, KINDS):
             self._warn(f"MCP server {server.name!r}: {server.error}; ignored")
         fatal = self._fatal = asyncio.get_running_loop().create_future()
         reader = asyncio.create_task(self._read())
@@ -161,7 +163,7 @@ class StreamInput:
         return await asyncio.shield(self._session_task)
 
     async def _open_session(self) -> Session:
-        tools = await connect_servers(self.servers, self.channel)
+        tools = await connect_servers(self.servers, control_transports(self.channel))
         for server in self.servers:
             if server.kind == "sdk" and server.status == "failed":
                 self._warn(f"MCP server {server.name!r} failed to connect: {server.error}")

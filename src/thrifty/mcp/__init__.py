@@ -1,0 +1,11 @@
+"""An MCP client that both the CLI and the SDK can use: JSON-RPC 2.0 over a pluggable ``Transport``.
+
+- ``config``: ``--mcp-config`` parsing and the ``McpServer`` status record.
+- ``transport``: the ``Transport`` protocol, the one seam between the client and a server.
+- ``client``: ``McpClient``, the handshake and ``tools/call`` over any transport.
+- ``tools``: each listed tool as a ``mcp__<server>__<tool>`` proxy tool, and ``connect_servers``.
+
+This package sits below ``thrifty.cli`` and ``thrifty.sdk`` and imports neither
+(``tests/test_layers.py``); a transport that needs one of them (the CLI's control channel) lives
+there and is handed in.
+"""
