@@ -162,7 +162,11 @@ class ToolRunner:
             pre_context = list(pre.additional_context)
         if not hook_allowed:
             decision = self.policy.decide(
-                name, tool_input, read_only=tool.read_only, edits_files=tool.edits_files
+                name,
+                tool_input,
+                read_only=tool.read_only,
+                edits_files=tool.edits_files,
+                path_keys=tool.path_keys,
             )
             if decision.behavior == "deny":
                 return self._deny(

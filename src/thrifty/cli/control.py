@@ -24,13 +24,11 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from thrifty.agent.toolrun import AskAnswer, AskHandler, AskRequest
+from thrifty.tools import registry
 
 log = logging.getLogger("thrifty.stream")
 
 HookFn = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
-
-#: Tools whose ``can_use_tool`` description is the file they touch, as Claude Code sends it.
-_FILE_TOOLS = {"Write", "Edit", "MultiEdit", "Read", "NotebookEdit"}
 
 
 class ControlError(Exception):
@@ -179,8 +177,11 @@ class SessionStates:
 
 
 def _describe(request: AskRequest) -> str | None:
-    if request.tool_name in _FILE_TOOLS:
-        path = request.tool_input.get("file_path") or request.tool_input.get("notebook_path")
+    """A file tool (its primary field is a path) is described by the file it touches, as Claude
+    Code sends it; any other tool by its ``description`` input."""
+    field = registry.primary_field(request.tool_name)
+    if registry.is_path_field(request.tool_name, field):
+        path = request.tool_input.get(field or "")
         return Path(path).name if isinstance(path, str) and path else None
     description = request.tool_input.get("description")
     return description if isinstance(description, str) and description else None

@@ -116,6 +116,16 @@ class Tool:
     read_only: ClassVar[bool] = False
     #: Tools that edit files; ``Edit(...)`` permission rules and acceptEdits mode cover them.
     edits_files: ClassVar[bool] = False
+    #: The input keys holding a filesystem path the call reads or writes (or, for Glob and Grep,
+    #: the directory it searches): path permission rules, the working-directory checks and
+    #: ``can_use_tool`` see exactly these. ``None`` means undeclared, and the permission engine
+    #: then scans the generic keys (``tools.registry.GENERIC_PATH_KEYS``), so a tool that forgets
+    #: to declare is checked as strictly as before; every built-in tool declares, ``()`` included.
+    path_keys: ClassVar[tuple[str, ...] | None] = None
+    #: The input key Claude Code's hook ``if`` conditions and rule specifiers test (``command``
+    #: for Bash, ``file_path`` for Read, ``pattern`` for Grep); ``None`` for a tool without one.
+    #: When it is one of ``path_keys`` the specifier is matched as a gitignore-style path.
+    primary_field: ClassVar[str | None] = None
 
     def input_schema(self) -> dict[str, Any]:
         schema = self.input_model.model_json_schema(by_alias=True)

@@ -138,6 +138,9 @@ class BashTool(Tool):
         "stopped. Prefer Read, Edit, Write, Glob and Grep over cat, sed, echo, find and grep."
     )
     input_model = BashInput
+    #: The paths a command touches come from parsing it (``agent/bash/permissions.py``).
+    path_keys = ()
+    primary_field = "command"
 
     async def call(self, params: BashInput, ctx: ToolContext) -> ToolResult:
         if params.run_in_background:

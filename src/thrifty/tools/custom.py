@@ -9,7 +9,7 @@ becomes an error result the model can read: a caller's bug must not end the run.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import jsonschema
@@ -49,16 +49,31 @@ def custom_tool(
     handler: ToolHandler,
     *,
     read_only: bool = False,
+    path_keys: Sequence[str] | None = None,
+    primary_field: str | None = None,
 ) -> Tool:
-    """A ``Tool`` for the runner. The schema must itself be valid, or this raises ``ValueError``."""
+    """A ``Tool`` for the runner. The schema must itself be valid, or this raises ``ValueError``.
+
+    ``path_keys`` names the input keys that hold a path the tool reads or writes, which path
+    permission rules and the working-directory checks then apply to; left out, the generic keys
+    (``file_path``, ``notebook_path``, ``path``) are checked, as for any undeclared tool.
+    """
     try:
         jsonschema.validators.validator_for(input_schema).check_schema(input_schema)
     except jsonschema.SchemaError as exc:
         raise ValueError(f"tool {name!r}: input schema is not a valid JSON Schema: {exc.message}") from exc
+    if isinstance(path_keys, str):
+        raise ValueError(f"tool {name!r}: path_keys must be a sequence of input keys, not one string")
     cls = type(
         f"CustomTool_{name}",
         (CustomTool,),
-        {"name": name, "description": description, "read_only": read_only},
+        {
+            "name": name,
+            "description": description,
+            "read_only": read_only,
+            "path_keys": None if path_keys is None else tuple(path_keys),
+            "primary_field": primary_field,
+        },
     )
     tool: CustomTool = cls()
     tool.schema = input_schema

@@ -92,6 +92,8 @@ class EditTool(Tool):
     )
     input_model = EditInput
     edits_files = True
+    path_keys = ("file_path",)
+    primary_field = "file_path"
 
     async def call(self, params: EditInput, ctx: ToolContext) -> ToolResult:
         path = absolute_path(params.file_path)

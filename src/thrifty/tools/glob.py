@@ -161,6 +161,8 @@ class GlobTool(Tool):
     )
     input_model = GlobInput
     read_only = True
+    path_keys = ("path",)
+    primary_field = "pattern"
 
     async def call(self, params: GlobInput, ctx: ToolContext) -> ToolResult:
         base = ctx.resolve(params.path) if params.path else ctx.cwd

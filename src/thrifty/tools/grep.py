@@ -271,6 +271,8 @@ class GrepTool(Tool):
     )
     input_model = GrepInput
     read_only = True
+    path_keys = ("path",)
+    primary_field = "pattern"
 
     async def call(self, params: GrepInput, ctx: ToolContext) -> ToolResult:
         base = ctx.resolve(params.path) if params.path else ctx.cwd

@@ -169,6 +169,8 @@ class ReadTool(Tool):
     )
     input_model = ReadInput
     read_only = True
+    path_keys = ("file_path",)
+    primary_field = "file_path"
 
     async def call(self, params: ReadInput, ctx: ToolContext) -> ToolResult:
         path = absolute_path(params.file_path)

@@ -40,6 +40,7 @@ class TodoWriteTool(Tool):
     )
     input_model = TodoWriteInput
     read_only = True
+    path_keys = ()
 
     async def call(self, params: TodoWriteInput, ctx: ToolContext) -> ToolResult:
         # Replace in place, so anyone holding a reference to ctx.todos sees the new list.

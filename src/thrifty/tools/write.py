@@ -38,6 +38,8 @@ class WriteTool(Tool):
     )
     input_model = WriteInput
     edits_files = True
+    path_keys = ("file_path",)
+    primary_field = "file_path"
 
     async def call(self, params: WriteInput, ctx: ToolContext) -> ToolResult:
         path = absolute_path(params.file_path)

@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from thrifty.tools import registry
+
 _PLAIN = re.compile(r"^[A-Za-z0-9_\- ,|]*$")
 
 # The input field each event's matcher is tested against. Events not listed have no matcher
@@ -72,22 +74,8 @@ def matches(matcher: str | None, value: str | None) -> bool:
 # ---------------------------------------------------------------------------------------------
 # ``if`` conditions: one permission rule, checked on tool events only. The permission engine can
 # be injected into the runner; this fallback covers the rule forms hook configs actually use.
+# The field a specifier tests is the tool's declared ``primary_field`` (``tools.registry``).
 
-_PRIMARY_FIELD = {
-    "Bash": "command",
-    "Read": "file_path",
-    "Edit": "file_path",
-    "Write": "file_path",
-    "MultiEdit": "file_path",
-    "NotebookEdit": "notebook_path",
-    "Glob": "pattern",
-    "Grep": "pattern",
-    "WebFetch": "url",
-    "WebSearch": "query",
-    "Agent": "subagent_type",
-    "Task": "subagent_type",
-    "Skill": "skill",
-}
 _EDIT_TOOLS = frozenset({"Edit", "Write", "MultiEdit", "NotebookEdit"})
 _RULE = re.compile(r"^\s*([^()\s]+)\s*(?:\((.*)\))?\s*$", re.DOTALL)
 _SUBCOMMAND_SPLIT = re.compile(r"\s*(?:&&|\|\||;|\||\n)\s*")
@@ -144,14 +132,15 @@ def rule_matches(
             return fnmatch.fnmatchcase(host, want)
         if key in tool_input:
             return str(tool_input[key]).lower() == want.lower()
-    value = tool_input.get(_PRIMARY_FIELD.get(tool_name, ""), "")
+    field = registry.primary_field(tool_name)
+    value = tool_input.get(field or "", "")
     if not isinstance(value, str):
         return False
     if tool_name == "Bash":
         pattern = _command_glob(spec)
         candidates = [value.strip(), *_SUBCOMMAND_SPLIT.split(value.strip())]
         return any(pattern.fullmatch(c) for c in candidates if c)
-    if _PRIMARY_FIELD.get(tool_name) in ("file_path", "notebook_path"):
+    if registry.is_path_field(tool_name, field):
         path = Path(value).expanduser()
         absolute = str(path if path.is_absolute() else cwd / path)
         return _path_glob(spec, cwd, home or Path.home()).fullmatch(absolute) is not None

@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from thrifty.tools import registry
+
 __all__ = ["PathPattern", "absolute_path", "compile_path_pattern", "is_inside", "resolved", "tool_paths"]
 
 _GLOB_CHARS = frozenset("*?[")
@@ -131,19 +133,29 @@ def is_inside(path: Path, dirs: Sequence[Path]) -> bool:
     return any(real.is_relative_to(d) for d in dirs)
 
 
-_PATH_KEYS = ("file_path", "notebook_path", "path")
 _SEARCH_TOOLS = frozenset({"Glob", "Grep"})
 
 
-def tool_paths(tool_name: str, tool_input: Mapping[str, Any], *, cwd: Path, home: Path) -> list[Path]:
+def tool_paths(
+    tool_name: str,
+    tool_input: Mapping[str, Any],
+    *,
+    cwd: Path,
+    home: Path,
+    keys: Sequence[str] | None = None,
+) -> list[Path]:
     """The filesystem paths a tool call reads or writes, as far as its input says.
 
-    Glob and Grep search the cwd when given no ``path``; a Glob pattern that climbs out of its
-    root (``../../**/*.pem``) or is absolute adds the directory it starts from.
+    ``keys`` are the input keys that hold them; by default the tool's own declaration
+    (``Tool.path_keys``), or the generic keys for a tool that declares none. Glob and Grep search
+    the cwd when given no ``path``; a Glob pattern that climbs out of its root
+    (``../../**/*.pem``) or is absolute adds the directory it starts from.
     """
+    if keys is None:
+        keys = registry.path_keys(tool_name)
     paths = [
         absolute_path(value, cwd=cwd, home=home)
-        for key in _PATH_KEYS
+        for key in keys
         if isinstance(value := tool_input.get(key), str) and value
     ]
     if tool_name in _SEARCH_TOOLS and not paths:

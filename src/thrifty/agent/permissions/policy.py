@@ -250,11 +250,19 @@ class PermissionPolicy:
     # -- decisions ---------------------------------------------------------------------------
 
     def decide(
-        self, tool_name: str, tool_input: Mapping[str, Any], *, read_only: bool, edits_files: bool
+        self,
+        tool_name: str,
+        tool_input: Mapping[str, Any],
+        *,
+        read_only: bool,
+        edits_files: bool,
+        path_keys: Sequence[str] | None = None,
     ) -> Decision:
+        """``path_keys`` is the tool's ``Tool.path_keys``; ``None`` looks the name up instead
+        (a built-in's declaration, else the generic keys: see ``tools.registry.path_keys``)."""
         if tool_name == "Bash":
             return decide_bash(self, tool_input)
-        paths = tuple(tool_paths(tool_name, tool_input, cwd=self.cwd, home=self.home))
+        paths = tuple(tool_paths(tool_name, tool_input, cwd=self.cwd, home=self.home, keys=path_keys))
         call = _Call(tool_name, tool_input, read_only, edits_files, paths)
         if (hit := self._first_match("deny", call)) is not None:
             return denied_by(tool_name, hit.rule)
