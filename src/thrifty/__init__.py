@@ -58,6 +58,7 @@ __all__ = [
     "SystemMessage",
     "ToolAnnotations",
     "ToolPermissionContext",
+    "Usage",
     "UserMessage",
     "__version__",
     "create_sdk_mcp_server",

@@ -30,6 +30,7 @@ from thrifty.core.events import (
     StreamEvent,
     UserMessage,
 )
+from thrifty.core.usage import Usage
 
 MODEL = "claude-sonnet-5-5"
 #: Nothing listens on the discard port: any request that reaches the HTTP client fails.
@@ -81,7 +82,7 @@ class ScriptedCaller:
             request_id=f"req_scripted_{next(self._ids)}",
             message_id=None,
             model=params["model"],
-            usage={"input_tokens": 100, "output_tokens": 20},
+            usage=Usage(input_tokens=100, output_tokens=20),
             duration_ms=7,
             complete=complete,
             attempt=attempt,

@@ -13,12 +13,13 @@ from thrifty.billing.meter import Meter, MeterContext
 from thrifty.billing.prices import bundled_prices
 from thrifty.billing.spool import Spool
 from thrifty.core.events import ApiUsage
+from thrifty.core.usage import Usage
 
 M = 1_000_000
 
 
 def usage_event(model: str, usage: dict[str, Any], request_id: str | None = "req_1") -> ApiUsage:
-    return ApiUsage("s1", request_id, "msg_1", model, usage, 10, True, 0)
+    return ApiUsage("s1", request_id, "msg_1", model, Usage.from_api(usage), 10, True, 0, raw_usage=usage)
 
 
 # (model, usage, hand-computed dollars). Published per-million prices: sonnet-5-5 $2 in / $10 out,

@@ -21,13 +21,14 @@ from thrifty.billing.prices import bundled_prices
 from thrifty.billing.tally import Tally
 from thrifty.core.endings import BudgetExceeded
 from thrifty.core.events import ApiUsage, Result
+from thrifty.core.usage import Usage
 from thrifty.testing import Simulator
 
 UNKNOWN = "acme-model-1"
 
 
 def usage_event(model: str, usage: dict[str, Any], request_id: str = "req_1") -> ApiUsage:
-    return ApiUsage("s1", request_id, "msg_1", model, usage, 10, True, 0)
+    return ApiUsage("s1", request_id, "msg_1", model, Usage.from_api(usage), 10, True, 0, raw_usage=usage)
 
 
 @pytest.fixture

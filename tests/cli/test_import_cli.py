@@ -15,6 +15,7 @@ import pytest
 from tests.cli.conftest import Cli, Run
 from tests.usage.cc_history import TEST_PROFILE, History, generate
 from thrifty.billing.prices import bundled_prices
+from thrifty.core.usage import Usage
 
 SEED = 4
 
@@ -65,7 +66,9 @@ def test_import_then_daily_report_matches_the_history(cli: Cli, history: History
             totals.cache_write_tokens,
             totals.cache_read_tokens,
         )
-        costs = [prices.cost(c.model, c.usage()) for c in history.calls.values() if c.day == day]
+        costs = [
+            prices.cost(c.model, Usage.from_api(c.usage())) for c in history.calls.values() if c.day == day
+        ]
         assert Decimal(row["cost"]) == sum((c for c in costs if c is not None), Decimal(0))
         assert row["cost_complete"] is (None not in costs)
     assert rows == {}
@@ -74,7 +77,7 @@ def test_import_then_daily_report_matches_the_history(cli: Cli, history: History
     auto = cli("usage", "monthly", "--json", "--timezone", "UTC", "--mode", "plan")
     expected = Decimal(0)
     for c in history.calls.values():
-        cost = Decimal(c.logged_cost) if c.logged_cost else prices.cost(c.model, c.usage())
+        cost = Decimal(c.logged_cost) if c.logged_cost else prices.cost(c.model, Usage.from_api(c.usage()))
         expected += cost or 0
     assert Decimal(auto.json["totals"]["plan"]["cost"]) == expected
 

@@ -39,7 +39,7 @@ async def test_plain_query_yields_text_cost_usage_and_writes_the_ledger(
     assert result.total_cost_usd > 0
     assert result.usage["output_tokens"] == logged["output_tokens"]
     assert result.model_usage["claude-sonnet-5-5"]["outputTokens"] == logged["output_tokens"]
-    assert isinstance(usage, thrifty.ApiUsage) and usage.usage["output_tokens"] == logged["output_tokens"]
+    assert isinstance(usage, thrifty.ApiUsage) and usage.usage.output_tokens == logged["output_tokens"]
     db = open_ledger(str(ledger))
     try:
         rows = db.query(RowQuery())

@@ -161,7 +161,7 @@ async def test_stream_drop_is_retried_and_the_broken_attempt_metered() -> None:
     assert kinds(items) == ["api_usage", "api_retry", "api_usage", "completed"]
     broken, retry, final = items[0], items[1], items[2]
     # message_start arrived before the drop: the input was billed, so the attempt is metered.
-    assert broken.complete is False and broken.attempt == 0 and broken.usage["input_tokens"] > 0
+    assert broken.complete is False and broken.attempt == 0 and broken.usage.input_tokens > 0
     assert retry.error.startswith("API Error: Connection dropped")
     assert final.complete is True and final.attempt == 1
 

@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from thrifty.billing.prices import bundled_prices
+from thrifty.core.usage import Usage
 
 #: Models both thrifty's price table and ccusage's bundled (LiteLLM) table price the same way.
 SHARED_MODELS: tuple[tuple[str, float], ...] = (
@@ -608,7 +609,7 @@ class _Gen:
 
 
 def _with_logged_cost(call: Call, *, mismatch: bool, rng: random.Random) -> Call:
-    cost = bundled_prices().cost(call.model, call.usage())
+    cost = bundled_prices().cost(call.model, Usage.from_api(call.usage()))
     if cost is None:
         return call
     if mismatch:

@@ -20,6 +20,7 @@ from decimal import Decimal
 
 from thrifty.billing.ledger.rows import LedgerRow
 from thrifty.billing.prices import bundled_prices
+from thrifty.core.usage import Usage
 
 START = datetime(2025, 3, 3, tzinfo=UTC)  # a Monday
 UNKNOWN_MODEL = "claude-mystery-9"
@@ -109,7 +110,7 @@ class _Builder:
             "cache_read_input_tokens": read,
             "cache_creation": {"ephemeral_5m_input_tokens": write_5m, "ephemeral_1h_input_tokens": write_1h},
         }
-        cost = self.prices.cost(model, usage, batch=mode == "batch")
+        cost = self.prices.cost(model, Usage.from_api(usage), batch=mode == "batch")
         tags = dict(tags)
         request_id = f"req_gen{self.seed}_{self.n:06d}"
         if source == "claude-code" and rng.random() < self.profile.logged_share:

@@ -23,6 +23,7 @@ from tests.usage import cc_history
 from tests.usage.cc_history import TEST_PROFILE, History, generate
 from thrifty.billing.ledger import Ledger, LedgerRow, RowQuery, open_ledger
 from thrifty.billing.prices import bundled_prices
+from thrifty.core.usage import Usage
 from thrifty.usage import importer
 from thrifty.usage.claude_code import (
     SKIP_REASONS,
@@ -168,7 +169,7 @@ def test_import_records_every_call_once_as_generated(history: History, ledger: L
             call.cache_write_5m,
             call.cache_write_1h,
         )
-        assert row.cost_usd == prices.cost(call.model, call.usage())
+        assert row.cost_usd == prices.cost(call.model, Usage.from_api(call.usage()))
         assert row.price_version == prices.version
         assert row.recorded_at == call.at
         assert row.project == call.project
@@ -210,7 +211,9 @@ def test_mode_api_records_api_rows_at_the_same_prices(history: History, ledger: 
     assert {row.mode for row in rows} == {"api"}
     prices = bundled_prices()
     call = next(c for c in history.calls.values() if c.model != cc_history.UNKNOWN_MODEL)
-    assert rows_by_id(ledger)[call.ledger_request_id].cost_usd == prices.cost(call.model, call.usage())
+    assert rows_by_id(ledger)[call.ledger_request_id].cost_usd == prices.cost(
+        call.model, Usage.from_api(call.usage())
+    )
 
 
 def test_worker_processes_import_exactly_what_one_process_does(history: History, tmp_path: Path) -> None:

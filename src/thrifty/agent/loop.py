@@ -12,6 +12,7 @@ import asyncio
 import json
 import time
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -332,8 +333,8 @@ class AgentRun:
 
     def _metered(self, event: ApiUsage) -> list[Event]:
         """Record the attempt in the ledger now, before anything else can fail."""
-        self.meter.record(event)
-        out: list[Event] = [event]
+        row = self.meter.record(event)
+        out: list[Event] = [replace(event, cost=row.cost_usd)]
         if event.rate_limits:
             self.session.rate_limits = event.rate_limits
             out.append(RateLimit(self.session_id, rate_limit_info(event.rate_limits)))

@@ -39,6 +39,7 @@ from thrifty.billing.secret import redact
 from thrifty.billing.windows import rate_limit_info
 from thrifty.core.endings import ApiFailure, RateLimited
 from thrifty.core.events import ApiRetry, ApiUsage, Event, RateLimit, StreamEvent
+from thrifty.core.usage import Usage
 
 #: Claude Code's "api" debug category (``--debug api``): raw error bodies and transport failures.
 log = logging.getLogger("thrifty.api")
@@ -349,12 +350,15 @@ class ModelCaller:
         complete: bool,
         attempt: int,
     ) -> ApiUsage:
+        block = snapshot.get("usage")
+        raw: dict[str, Any] = dict(block) if isinstance(block, dict) else {}
         return ApiUsage(
             session_id=self.session_id,
             request_id=request_id,
             message_id=snapshot.get("id"),
             model=str(snapshot.get("model") or ""),
-            usage=dict(snapshot.get("usage") or {}),
+            usage=Usage.from_api(raw),
+            raw_usage=raw,
             duration_ms=int((time.monotonic() - started) * 1000),
             complete=complete,
             attempt=attempt,

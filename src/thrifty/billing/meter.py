@@ -13,13 +13,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
 
 from thrifty.billing.ledger import Ledger, LedgerError, LedgerRow
-from thrifty.billing.prices import PriceTable, bundled_prices, cache_writes
+from thrifty.billing.prices import PriceTable, bundled_prices
 from thrifty.billing.spool import Spool
 from thrifty.billing.tally import Tally
 from thrifty.core.events import ApiUsage
+from thrifty.core.usage import Usage
 
 
 @dataclass(frozen=True)
@@ -63,14 +63,13 @@ class Meter:
             except (LedgerError, sqlite3.Error, OSError) as exc:
                 self.problems.append(f"could not replay spooled ledger rows yet: {exc}")
 
-    def price(self, model: str, usage: dict[str, Any]) -> Decimal | None:
+    def price(self, model: str, usage: Usage) -> Decimal | None:
         return self.prices.cost(model, usage, batch=self.context.mode == "batch")
 
     def record(self, event: ApiUsage) -> LedgerRow:
         usage = event.usage
         cost = self.price(event.model, usage)
         self.tally.add(event, cost)
-        w5, w1 = cache_writes(usage)
         ctx = self.context
         row = LedgerRow(
             request_id=event.request_id or f"local-{uuid.uuid4()}",
@@ -78,11 +77,11 @@ class Meter:
             mode=ctx.mode,
             account=ctx.account,
             model=event.model,
-            input_tokens=int(usage.get("input_tokens") or 0),
-            output_tokens=int(usage.get("output_tokens") or 0),
-            cache_write_5m_tokens=w5,
-            cache_write_1h_tokens=w1,
-            cache_read_tokens=int(usage.get("cache_read_input_tokens") or 0),
+            input_tokens=usage.input_tokens,
+            output_tokens=usage.output_tokens,
+            cache_write_5m_tokens=usage.cache_write_5m_tokens,
+            cache_write_1h_tokens=usage.cache_write_1h_tokens,
+            cache_read_tokens=usage.cache_read_tokens,
             cost_usd=cost,
             price_version=self.prices.version_for(event.model),
             project=ctx.project,

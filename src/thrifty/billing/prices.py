@@ -16,6 +16,8 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from thrifty.core.usage import Usage
+
 MILLION = Decimal(1_000_000)
 #: The fields of one model's price, USD per million tokens (``prices.json`` and config overrides).
 PRICE_FIELDS = ("input", "output", "cache_write_5m", "cache_write_1h", "cache_read")
@@ -64,35 +66,21 @@ class PriceTable:
         stamps = {**self.stamps, **{name: OVERRIDE_STAMP + where for name, (_, where) in overrides.items()}}
         return replace(self, models=models, stamps=stamps)
 
-    def cost(self, model: str, usage: dict[str, Any], *, batch: bool = False) -> Decimal | None:
+    def cost(self, model: str, usage: Usage, *, batch: bool = False) -> Decimal | None:
+        """Exact USD for ``usage`` on ``model`` (the tier its prompt size falls in); ``None``
+        when the model has no known price."""
         base = self.price(model)
         if base is None:
             return None
-        prompt = sum(
-            int(usage.get(k) or 0)
-            for k in ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
-        )
-        price = base.for_prompt(prompt)
-        w5, w1 = cache_writes(usage)
+        price = base.for_prompt(usage.prompt_tokens)
         total = (
-            Decimal(int(usage.get("input_tokens") or 0)) * price.input
-            + Decimal(int(usage.get("output_tokens") or 0)) * price.output
-            + Decimal(w5) * price.cache_write_5m
-            + Decimal(w1) * price.cache_write_1h
-            + Decimal(int(usage.get("cache_read_input_tokens") or 0)) * price.cache_read
+            Decimal(usage.input_tokens) * price.input
+            + Decimal(usage.output_tokens) * price.output
+            + Decimal(usage.cache_write_5m_tokens) * price.cache_write_5m
+            + Decimal(usage.cache_write_1h_tokens) * price.cache_write_1h
+            + Decimal(usage.cache_read_tokens) * price.cache_read
         ) / MILLION
         return total * self.batch_discount if batch else total
-
-
-def cache_writes(usage: dict[str, Any]) -> tuple[int, int]:
-    """(5-minute, 1-hour) cache-write tokens; an unsplit total counts as 5-minute writes."""
-    creation = usage.get("cache_creation") or {}
-    w5 = int(creation.get("ephemeral_5m_input_tokens") or 0)
-    w1 = int(creation.get("ephemeral_1h_input_tokens") or 0)
-    total = int(usage.get("cache_creation_input_tokens") or 0)
-    if w5 + w1 < total:
-        w5 = total - w1
-    return w5, w1
 
 
 def model_price(raw: Mapping[str, Any]) -> ModelPrice:

@@ -8,11 +8,12 @@ nothing to ``cost`` (the result reports its model's cost basis as ``unknown``), 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
 from thrifty.core.events import ApiUsage
+from thrifty.core.usage import Usage
 
 TOKEN_FIELDS = ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens", "output_tokens")
 CONTEXT_WINDOW = 1_000_000
@@ -20,13 +21,9 @@ CONTEXT_WINDOW = 1_000_000
 
 @dataclass
 class ModelTally:
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cache_read: int = 0
-    cache_write: int = 0
-    write_5m: int = 0
-    write_1h: int = 0
-    thinking: int = 0
+    """One model's share of a run: its summed ``Usage`` and known cost."""
+
+    usage: Usage = field(default_factory=Usage)
     cost: Decimal = Decimal(0)
     priced: bool = True
     largest_output: int = 0
@@ -36,6 +33,7 @@ class ModelTally:
 class Tally:
     api_ms: int = 0
     models: dict[str, ModelTally] = field(default_factory=dict)
+    #: The last service tier a response reported (the result shows it; ``standard`` if none did).
     service_tier: str = "standard"
     #: Attempts whose cost is unknown (their model has no price).
     unpriced_calls: int = 0
@@ -44,17 +42,10 @@ class Tally:
         """Count one attempt; ``cost`` comes from the meter, which priced it once for the ledger."""
         usage = event.usage
         m = self.models.setdefault(event.model, ModelTally())
-        m.input_tokens += int(usage.get("input_tokens") or 0)
-        output = int(usage.get("output_tokens") or 0)
-        m.output_tokens += output
-        m.largest_output = max(m.largest_output, output)
-        m.cache_read += int(usage.get("cache_read_input_tokens") or 0)
-        m.cache_write += int(usage.get("cache_creation_input_tokens") or 0)
-        creation = usage.get("cache_creation") or {}
-        m.write_5m += int(creation.get("ephemeral_5m_input_tokens") or 0)
-        m.write_1h += int(creation.get("ephemeral_1h_input_tokens") or 0)
-        m.thinking += int((usage.get("output_tokens_details") or {}).get("thinking_tokens") or 0)
-        self.service_tier = str(usage.get("service_tier") or self.service_tier)
+        m.usage += usage
+        m.largest_output = max(m.largest_output, usage.output_tokens)
+        if usage.service_tier is not None:
+            self.service_tier = usage.service_tier
         if cost is None:
             m.priced = False
             self.unpriced_calls += 1
@@ -73,35 +64,27 @@ class Tally:
     def largest_output(self) -> int:
         return max((m.largest_output for m in self.models.values()), default=0)
 
+    def total(self) -> Usage:
+        """The run's usage, all models summed, with the last service tier reported."""
+        total = sum((m.usage for m in self.models.values()), Usage())
+        return replace(total, service_tier=self.service_tier)
+
     def usage(self) -> dict[str, Any]:
-        ms = self.models.values()
-        return {
-            "input_tokens": sum(m.input_tokens for m in ms),
-            "cache_creation_input_tokens": sum(m.cache_write for m in ms),
-            "cache_read_input_tokens": sum(m.cache_read for m in ms),
-            "output_tokens": sum(m.output_tokens for m in ms),
-            "server_tool_use": {"web_search_requests": 0, "web_fetch_requests": 0},
-            "service_tier": self.service_tier,
-            "cache_creation": {
-                "ephemeral_1h_input_tokens": sum(m.write_1h for m in ms),
-                "ephemeral_5m_input_tokens": sum(m.write_5m for m in ms),
-            },
-            "output_tokens_details": {"thinking_tokens": sum(m.thinking for m in ms)},
-        }
+        return self.total().to_api()
 
     def model_usage(self) -> dict[str, Any]:
         return {
             name: {
-                "inputTokens": m.input_tokens,
-                "outputTokens": m.output_tokens,
-                "cacheReadInputTokens": m.cache_read,
-                "cacheCreationInputTokens": m.cache_write,
-                "webSearchRequests": 0,
+                "inputTokens": m.usage.input_tokens,
+                "outputTokens": m.usage.output_tokens,
+                "cacheReadInputTokens": m.usage.cache_read_tokens,
+                "cacheCreationInputTokens": m.usage.cache_write_tokens,
+                "webSearchRequests": m.usage.web_search_requests,
                 "costUSD": float(m.cost),
                 "contextWindow": CONTEXT_WINDOW,
-                "thinkingTokens": m.thinking,
-                "cacheCreationEphemeral5mInputTokens": m.write_5m,
-                "cacheCreationEphemeral1hInputTokens": m.write_1h,
+                "thinkingTokens": m.usage.thinking_tokens,
+                "cacheCreationEphemeral5mInputTokens": m.usage.cache_write_5m_tokens,
+                "cacheCreationEphemeral1hInputTokens": m.usage.cache_write_1h_tokens,
                 "costBasis": "list" if m.priced else "unknown",
             }
             for name, m in self.models.items()

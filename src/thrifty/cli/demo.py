@@ -79,9 +79,8 @@ def _show(event: Event) -> None:
     elif isinstance(event, ApiUsage):
         u = event.usage
         print(
-            f"  [call] input={u.get('input_tokens', 0)} "
-            f"cache_write={u.get('cache_creation_input_tokens', 0)} "
-            f"cache_read={u.get('cache_read_input_tokens', 0)} output={u.get('output_tokens', 0)}"
+            f"  [call] input={u.input_tokens} cache_write={u.cache_write_tokens} "
+            f"cache_read={u.cache_read_tokens} output={u.output_tokens}"
         )
 
 

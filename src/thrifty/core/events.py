@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import uuid as uuidlib
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any, Literal
+
+from thrifty.core.usage import Usage
 
 #: The Claude Code version thrifty reports in ``system/init`` as ``claude_code_version``: the
 #: Agent SDK checks that field against its minimum (2.0.0, and 2.1.248 for ``verbatim_prompts``).
@@ -99,12 +102,18 @@ class ApiUsage:
     request_id: str | None
     message_id: str | None
     model: str
-    usage: dict[str, Any]
+    #: The attempt's usage, read once from the response (``Usage.from_api``).
+    usage: Usage
     duration_ms: int
     complete: bool
     attempt: int
     #: Plan-window headers of the response (``anthropic-ratelimit-unified-*``), if it sent any.
     rate_limits: dict[str, str] = field(default_factory=dict)
+    #: The response's usage block exactly as it arrived, for fields ``Usage`` does not model.
+    raw_usage: dict[str, Any] = field(default_factory=dict)
+    #: What the meter priced this attempt at (exact USD, the ledger row's ``cost_usd``); ``None``
+    #: when the model has no known price, and before the loop's meter has seen the event.
+    cost: Decimal | None = None
     kind: Literal["api_usage"] = "api_usage"
 
     def to_frame(self) -> None:

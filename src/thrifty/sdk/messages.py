@@ -7,7 +7,10 @@ can never disagree. In order, a turn yields:
 - ``BillingNotice``: something about who pays worth seeing (a window past 80%, a ledger problem);
 - ``StreamEvent``: raw API stream events, only with ``include_partial_messages``;
 - ``ApiUsage``: the usage and request id of each API call, as soon as it is known (for cost
-  observers; it is already in the ledger when you see it);
+  observers; it is already in the ledger when you see it): ``.usage`` is a typed ``Usage``
+  (``thrifty.core.usage``), ``.raw_usage`` the API's block as it arrived, and ``.cost`` the
+  exact price the ledger recorded (a ``Decimal``; ``None`` when the model has no known price),
+  so there is never a need to price it again;
 - ``RateLimit`` (alias ``RateLimitEvent``): plan-window state, when the API sent it;
 - ``ApiRetry``: a model call failed and is retried;
 - ``AssistantMessage``: one model response (``.content`` blocks, ``.text``, ``.usage``);
@@ -39,6 +42,7 @@ from thrifty.core.events import (
     SystemInit,
     UserMessage,
 )
+from thrifty.core.usage import Usage
 
 __all__ = [
     "ApiRetry",
@@ -54,6 +58,7 @@ __all__ = [
     "StreamEvent",
     "SystemInit",
     "SystemMessage",
+    "Usage",
     "UserMessage",
     "is_visible",
     "parse_output",

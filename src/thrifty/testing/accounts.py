@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from thrifty.core.usage import Usage
 from thrifty.testing.clock import Clock
 from thrifty.testing.errors import ApiError
 from thrifty.testing.script import AccountSpec
@@ -123,11 +124,7 @@ class Accounts:
     def record(self, account: Account, usage: dict[str, Any]) -> None:
         if account.mode != "plan":
             return
-        weighted = (
-            int(usage.get("input_tokens") or 0)
-            + int(usage.get("cache_creation_input_tokens") or 0)
-            + int(usage.get("output_tokens") or 0)
-        )
+        weighted = Usage.from_api(usage).weighted_tokens
         now = self._clock.now()
         with self._lock:
             for window in (account.five_hour, account.weekly):

@@ -29,9 +29,10 @@ from decimal import MAX_PREC, Decimal, localcontext
 from math import gcd
 
 from thrifty.billing.ledger import MODES, Bucket, Ledger, RowQuery
+from thrifty.core.usage import Usage
 from thrifty.usage.costs import COST_MODES
 from thrifty.usage.filters import to_local
-from thrifty.usage.reports import Report, ReportBuilder, week_first_day, week_key
+from thrifty.usage.reports import Report, ReportBuilder, Sums, week_first_day, week_key
 
 __all__ = ["FINEST_BUCKET", "TIME_VIEWS", "aggregated_report", "buckets_for"]
 
@@ -172,30 +173,18 @@ def aggregated_report(
 class _Sums:
     """One report group's share of one model (and project): the sums of its buckets."""
 
-    __slots__ = (
-        "cache_read",
-        "cache_write",
-        "calls",
-        "cost",
-        "first_at",
-        "input",
-        "last_at",
-        "output",
-        "unpriced",
-    )
+    __slots__ = ("calls", "cost", "first_at", "last_at", "unpriced", "usage")
 
     def __init__(self) -> None:
-        self.calls = self.input = self.output = self.cache_write = self.cache_read = self.unpriced = 0
+        self.calls = self.unpriced = 0
+        self.usage = Usage()
         self.cost = Decimal(0)
         self.first_at: datetime | None = None
         self.last_at: datetime | None = None
 
     def add(self, bucket: Bucket, cost: Decimal, unpriced: int) -> None:
         self.calls += bucket.calls
-        self.input += bucket.input_tokens
-        self.output += bucket.output_tokens
-        self.cache_write += bucket.cache_write_5m_tokens + bucket.cache_write_1h_tokens
-        self.cache_read += bucket.cache_read_tokens
+        self.usage += bucket.usage
         self.cost += cost
         self.unpriced += unpriced
         if bucket.first_at is not None and (self.first_at is None or bucket.first_at < self.first_at):
@@ -203,16 +192,8 @@ class _Sums:
         if bucket.last_at is not None and (self.last_at is None or bucket.last_at > self.last_at):
             self.last_at = bucket.last_at
 
-    def sums(self) -> tuple[int, int, int, int, int, Decimal, int]:
-        return (
-            self.calls,
-            self.input,
-            self.output,
-            self.cache_write,
-            self.cache_read,
-            self.cost,
-            self.unpriced,
-        )
+    def sums(self) -> Sums:
+        return (self.calls, self.usage, self.cost, self.unpriced)
 
 
 def _fold(builder: ReportBuilder, buckets: list[Bucket], keys: list[str], cost_mode: str) -> None:

@@ -27,7 +27,8 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from thrifty.billing.ledger.rows import LedgerRow
-from thrifty.billing.prices import PriceTable, cache_writes
+from thrifty.billing.prices import PriceTable
+from thrifty.core.usage import Usage
 
 SOURCE = "claude-code"
 ACCOUNT = "claude-code"
@@ -279,8 +280,8 @@ class Call(NamedTuple):
     #: response logs early lines with a partial output count) the largest is the call.
     total: int
     model: str
-    #: The usage, validated: every count a non-negative int.
-    usage: dict[str, Any]
+    #: The usage, validated strictly (``parse_line``) before it was read into a ``Usage``.
+    usage: Usage
     recorded_at: datetime
     session_id: str
     project: str
@@ -365,7 +366,8 @@ def parse_line(
         request_id,
         total,
         model,
-        clean,
+        # Validated above; ``from_api`` adds the one cache-write rule (an unsplit total is 5m).
+        Usage.from_api(clean),
         recorded_at,
         _text(outer.get("sessionId")) or ctx.session_id,
         _text(outer.get("cwd")) or ctx.project,
@@ -375,19 +377,19 @@ def parse_line(
 
 def to_row(call: Call, mode: str, prices: PriceTable) -> LedgerRow:
     """The ledger row for ``call``, priced as the meter prices thrifty's own calls."""
-    w5, w1 = cache_writes(call.usage)
+    usage = call.usage
     return LedgerRow(
         request_id=call.request_id if call.request_id is not None else f"msg:{call.message_id}",
         session_id=call.session_id,
         mode=mode,
         account=ACCOUNT,
         model=call.model,
-        input_tokens=call.usage["input_tokens"],
-        output_tokens=call.usage["output_tokens"],
-        cache_write_5m_tokens=w5,
-        cache_write_1h_tokens=w1,
-        cache_read_tokens=call.usage["cache_read_input_tokens"],
-        cost_usd=prices.cost(call.model, call.usage, batch=mode == "batch"),
+        input_tokens=usage.input_tokens,
+        output_tokens=usage.output_tokens,
+        cache_write_5m_tokens=usage.cache_write_5m_tokens,
+        cache_write_1h_tokens=usage.cache_write_1h_tokens,
+        cache_read_tokens=usage.cache_read_tokens,
+        cost_usd=prices.cost(call.model, usage, batch=mode == "batch"),
         price_version=prices.version,
         project=call.project,
         recorded_at=call.recorded_at,

@@ -20,6 +20,7 @@ from datetime import date, datetime, timedelta, tzinfo
 from decimal import MAX_PREC, Decimal, localcontext
 
 from thrifty.billing.ledger.rows import MODES, LedgerRow
+from thrifty.core.usage import Usage
 from thrifty.usage.filters import to_local
 
 __all__ = [
@@ -36,6 +37,8 @@ __all__ = [
 VIEWS = ("daily", "weekly", "monthly", "session", "model")
 #: ``--start-of-week`` values, in ``date.weekday()`` order.
 WEEK_STARTS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+#: A group of calls already summed: (calls, their summed usage, known cost, unpriced calls).
+Sums = tuple[int, Usage, Decimal, int]
 
 
 @dataclass(frozen=True)
@@ -98,10 +101,7 @@ class _Group:
     """Running sums for one (key, mode); frozen into a ``ReportRow`` at the end."""
 
     calls: int = 0
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cache_write_tokens: int = 0
-    cache_read_tokens: int = 0
+    usage: Usage = field(default_factory=Usage)
     cost_usd: Decimal = Decimal(0)
     unpriced_calls: int = 0
     models: set[str] = field(default_factory=set)
@@ -111,14 +111,14 @@ class _Group:
     #: Per-model sub-groups, kept only when a breakdown was asked for.
     by_model: dict[str, _Group] | None = None
 
-    def add(self, row: LedgerRow) -> None:
+    def add(self, row: LedgerRow, usage: Usage | None = None) -> None:
+        """Count ``row``; ``usage`` is its ``row.usage`` when the caller already has it."""
+        if usage is None:
+            usage = row.usage
         if self.by_model is not None:
-            self.by_model.setdefault(row.model, _Group()).add(row)
+            self.by_model.setdefault(row.model, _Group()).add(row, usage)
         self.calls += 1
-        self.input_tokens += row.input_tokens
-        self.output_tokens += row.output_tokens
-        self.cache_write_tokens += row.cache_write_5m_tokens + row.cache_write_1h_tokens
-        self.cache_read_tokens += row.cache_read_tokens
+        self.usage += usage
         if row.cost_usd is None:
             self.unpriced_calls += 1
         else:
@@ -134,20 +134,17 @@ class _Group:
         self,
         model: str,
         project: str | None,
-        sums: tuple[int, int, int, int, int, Decimal, int],
+        sums: Sums,
         first_at: datetime | None = None,
         last_at: datetime | None = None,
     ) -> None:
-        """Add a group of ``model``'s calls already summed: (calls, input, output, cache write,
-        cache read tokens, known cost, unpriced calls); ``project`` is None when not known."""
+        """Add a group of ``model``'s calls already summed: (calls, their summed usage, known
+        cost, unpriced calls); ``project`` is None when not known."""
         if self.by_model is not None:
             self.by_model.setdefault(model, _Group()).add_sums(model, project, sums, first_at, last_at)
-        calls, input_tokens, output_tokens, cache_write, cache_read, cost, unpriced = sums
+        calls, usage, cost, unpriced = sums
         self.calls += calls
-        self.input_tokens += input_tokens
-        self.output_tokens += output_tokens
-        self.cache_write_tokens += cache_write
-        self.cache_read_tokens += cache_read
+        self.usage += usage
         self.cost_usd += cost
         self.unpriced_calls += unpriced
         self.models.add(model)
@@ -163,10 +160,10 @@ class _Group:
             key=key,
             mode=mode,
             calls=self.calls,
-            input_tokens=self.input_tokens,
-            output_tokens=self.output_tokens,
-            cache_write_tokens=self.cache_write_tokens,
-            cache_read_tokens=self.cache_read_tokens,
+            input_tokens=self.usage.input_tokens,
+            output_tokens=self.usage.output_tokens,
+            cache_write_tokens=self.usage.cache_write_tokens,
+            cache_read_tokens=self.usage.cache_read_tokens,
             cost_usd=self.cost_usd,
             unpriced_calls=self.unpriced_calls,
             models=tuple(sorted(self.models)),
@@ -281,8 +278,9 @@ class ReportBuilder:
         total = self.totals.get(row.mode)
         if total is None:
             return
-        self._group(row.mode, key_of(row)).add(row)
-        total.add(row)
+        usage = row.usage
+        self._group(row.mode, key_of(row)).add(row, usage)
+        total.add(row, usage)
 
     def add_sums(
         self,
@@ -290,7 +288,7 @@ class ReportBuilder:
         key: str,
         model: str,
         project: str | None,
-        sums: tuple[int, int, int, int, int, Decimal, int],
+        sums: Sums,
         first_at: datetime | None = None,
         last_at: datetime | None = None,
     ) -> None:

@@ -13,6 +13,7 @@ from decimal import Decimal, InvalidOperation
 from typing import NamedTuple, Protocol
 
 from thrifty.billing.ledger.rows import LedgerRow, RowQuery
+from thrifty.core.usage import Usage
 
 #: What ``Ledger.aggregate`` can group by (besides a time bucket).
 GROUP_COLUMNS = ("mode", "model", "source", "session_id", "project", "account")
@@ -74,6 +75,17 @@ class Bucket(NamedTuple):
     logged: LoggedCosts | None
     first_at: datetime | None
     last_at: datetime | None
+
+    @property
+    def usage(self) -> Usage:
+        """The group's summed token counts as a ``Usage``."""
+        return Usage(
+            input_tokens=self.input_tokens,
+            output_tokens=self.output_tokens,
+            cache_read_tokens=self.cache_read_tokens,
+            cache_write_5m_tokens=self.cache_write_5m_tokens,
+            cache_write_1h_tokens=self.cache_write_1h_tokens,
+        )
 
 
 class Ledger(Protocol):

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
+from thrifty.core.usage import Usage
+
 MODES = ("api", "plan", "batch")
 
 
@@ -47,10 +49,20 @@ class LedgerRow:
     rate_limits: dict[str, str] | None = None
 
     @property
+    def usage(self) -> Usage:
+        """The row's token counts as a ``Usage`` (the ledger keeps no thinking or tool counts)."""
+        return Usage(
+            input_tokens=self.input_tokens,
+            output_tokens=self.output_tokens,
+            cache_read_tokens=self.cache_read_tokens,
+            cache_write_5m_tokens=self.cache_write_5m_tokens,
+            cache_write_1h_tokens=self.cache_write_1h_tokens,
+        )
+
+    @property
     def prompt_tokens(self) -> int:
         """Everything the model read: uncached input, cache writes and cache reads."""
-        writes = self.cache_write_5m_tokens + self.cache_write_1h_tokens
-        return self.input_tokens + writes + self.cache_read_tokens
+        return self.usage.prompt_tokens
 
 
 @dataclass(frozen=True)
