@@ -15,7 +15,6 @@ from typing import Any
 from thrifty.core.events import ApiUsage
 from thrifty.core.usage import Usage
 
-TOKEN_FIELDS = ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens", "output_tokens")
 CONTEXT_WINDOW = 1_000_000
 
 
