@@ -5,7 +5,7 @@ real SQLite ledger."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -17,6 +17,7 @@ from thrifty.agent.options import AgentOptions
 from thrifty.agent.session import run_agent
 from thrifty.billing.budget import BudgetGuard, day_start
 from thrifty.billing.config import Budget
+from thrifty.billing.credit import CreditState
 from thrifty.billing.ledger import RowQuery, open_ledger
 from thrifty.core.endings import BudgetExceeded
 from thrifty.core.events import Event, Result
@@ -114,3 +115,53 @@ def test_run_cap_without_estimate_stops_rather_than_counting_it_as_free() -> Non
         guard.check(Decimal(0), None)
     with pytest.raises(BudgetExceeded, match=r"Reached maximum budget \(\$1\)"):
         guard.check(Decimal("1.00"), Decimal(0))
+
+
+def _credit(used: str, *, claimed: bool = True, usage_credits: bool = False) -> CreditState:
+    start, refresh = date(2026, 11, 14), date(2026, 12, 14)
+    return CreditState("Max 5x", Decimal(100), Decimal(used), 1, 0, start, refresh, claimed, usage_credits)
+
+
+def test_a_spent_agent_sdk_credit_refuses_a_plan_run_before_its_first_request() -> None:
+    guard = BudgetGuard(mode="plan", credit=_credit("100"))
+    with pytest.raises(
+        BudgetExceeded, match=r"^Stopped at the monthly Agent SDK credit \(\$100.00 of \$100.00"
+    ):
+        guard.check(Decimal(0), Decimal("0.01"))
+    assert guard.credit_refusal() is not None
+    # an API run, or a plan run without the credit check, is not stopped by it
+    BudgetGuard(mode="api", credit=_credit("100")).check(Decimal(0), Decimal("0.01"))
+    BudgetGuard(mode="plan").check(Decimal(0), Decimal("0.01"))
+
+
+def test_the_runs_own_spend_counts_against_the_credit_mid_run() -> None:
+    guard = BudgetGuard(mode="plan", credit=_credit("99"))
+    guard.check(Decimal("0.50"), Decimal("0.40"))  # 99 + 0.50 + 0.40 <= 100
+    with pytest.raises(BudgetExceeded, match="would be passed by the next request"):
+        guard.check(Decimal("0.90"), Decimal("0.20"))
+    with pytest.raises(BudgetExceeded, match="is spent"):
+        guard.check(Decimal("1.00"), Decimal("0.01"))
+
+
+def test_stop_at_never_runs_into_usage_credits_but_not_past_a_stop() -> None:
+    BudgetGuard(mode="plan", credit=_credit("150", usage_credits=True), credit_stop_at="never").check(
+        Decimal(5), Decimal(1)
+    )
+    guard = BudgetGuard(mode="plan", credit=_credit("99.99"), credit_stop_at="never")
+    guard.check(Decimal(0), Decimal(5))  # Anthropic stops it once spent, not thrifty before
+    with pytest.raises(
+        BudgetExceeded, match="usage credits are off: Agent SDK requests would stop until Dec 14"
+    ):
+        guard.check(Decimal("0.01"), Decimal(5))
+    with pytest.raises(BudgetExceeded, match="not claimed"):
+        BudgetGuard(mode="plan", credit=_credit("0", claimed=False), credit_stop_at="never").check(
+            Decimal(0), Decimal(1)
+        )
+
+
+def test_under_stop_at_credit_an_unpriced_model_cannot_be_checked() -> None:
+    guard = BudgetGuard(mode="plan", credit=_credit("1"), model=lambda: "mystery-model")
+    assert guard.caps_in_force() == ["the monthly Agent SDK credit ($100.00)"]
+    with pytest.raises(BudgetExceeded, match="mystery-model"):
+        guard.check(Decimal(0), None)
+    assert BudgetGuard(mode="plan", credit=_credit("1"), credit_stop_at="never").caps_in_force() == []

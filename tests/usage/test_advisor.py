@@ -314,3 +314,136 @@ def test_generated_histories_reach_each_kind_of_verdict() -> None:
     day_plan = plan("day", "20", 1_000_000, 6_000_000)
     all_plan = plan("all", "2000", 50_000_000, 500_000_000)
     assert verdict(heavy_nights, [day_plan, all_plan]) == "hybrid"
+
+
+# -- the Agent SDK credit: from Jun 15 2026 headless plan usage draws it instead of the windows --
+
+
+def credited(name: str, fee: str, five: int, week: int, credit: str) -> PlanDefinition:
+    return custom_plan(
+        name=name,
+        label=name.title(),
+        monthly_fee_usd=fee,
+        five_hour_tokens=five,
+        weekly_tokens=week,
+        sdk_credit_usd=credit,
+    )
+
+
+def daily(start: datetime, days: int, cost: str, maker: object, inp: int = 100) -> list[LedgerRow]:
+    make = maker  # headless or interactive
+    return [make(at=start + timedelta(days=d, hours=9), cost=cost, inp=inp, out=0) for d in range(days)]  # type: ignore[operator]
+
+
+def between(
+    rows: list[LedgerRow], plans: list[PlanDefinition], since: datetime, until: datetime, **kw: object
+) -> Advice:
+    return advise(rows, plans, since=since, until=until, tz=UTC, **kw)  # type: ignore[arg-type]
+
+
+SEP = datetime(2026, 9, 1, tzinfo=UTC)
+
+
+def test_after_june_15_headless_usage_draws_the_credit_then_usage_credits() -> None:
+    rows = daily(SEP, 30, "5", headless) + daily(SEP, 30, "0.50", interactive)  # $150 + $15 a month
+    advice = between(rows, [PRESETS["max-5x"]], SEP, SEP + timedelta(days=30))
+    assert advice.rules == (
+        "from Jun 15 2026: headless usage draws the $100.00 Agent SDK credit, then usage credits at API "
+        "rates; interactive usage stays on the plan windows",
+    )
+    (seg,) = advice.segments
+    assert (seg.days, seg.cycle_days, seg.automated_cost_usd) == (Decimal(30), Decimal(30), Decimal(150))
+    (check,) = advice.plans
+    assert check.per_segment == ((Decimal("100.00"), Decimal("100.00"), Decimal(50)),)
+    assert (check.credit_covered_usd, check.overage_usd, check.monthly_overage_usd) == (
+        Decimal("100.00"),
+        Decimal(50),
+        Decimal("50.00"),
+    )
+    assert advice.five_hour.peak == 100  # only the interactive calls count toward the windows
+    assert advice.verdict.kind == "plan" and advice.verdict.monthly_usd == Decimal("150.00")
+    assert advice.verdict_text == (
+        "Plan Max 5x is cheaper: $100.00 + $50.00 usage credits = $150.00/mo vs $165.00/mo on an API key"
+    )
+
+
+def test_without_usage_credits_a_plan_the_automation_would_outrun_stops_and_is_not_eligible() -> None:
+    rows = daily(SEP, 30, "5", headless) + daily(SEP, 30, "0.50", interactive)
+    advice = between(rows, [PRESETS["max-5x"]], SEP, SEP + timedelta(days=30), usage_credits=False)
+    assert advice.rules[0].endswith(
+        "then stops until the credit refreshes (usage credits off); "
+        "interactive usage stays on the plan windows"
+    )
+    plan_option = next(o for o in advice.options if o.kind == "plan")
+    assert not plan_option.eligible and plan_option.monthly_usd == Decimal(100)
+    assert (
+        "passed its $100.00 Agent SDK credit by $50.00 and stopped (usage credits off)" in plan_option.why_not
+    )
+    assert advice.verdict.kind == "api" and advice.verdict.monthly_usd == Decimal("165.00")
+    light = daily(SEP, 30, "3", headless) + daily(SEP, 30, "0.50", interactive)  # $90: inside the credit
+    assert between(
+        light, [PRESETS["max-5x"]], SEP, SEP + timedelta(days=30), usage_credits=False
+    ).verdict.kind == ("plan")
+
+
+def test_before_june_15_the_same_usage_counted_toward_the_windows() -> None:
+    mar = datetime(2026, 3, 1, tzinfo=UTC)
+    small = credited("small", "100", 500, 100_000, "100")
+    rows = daily(mar, 30, "5", headless, inp=1000) + daily(mar, 30, "0.50", interactive)
+    before = between(rows, [small], mar, mar + timedelta(days=30))
+    assert before.rules == (
+        "before Jun 15 2026: headless usage counted toward plan windows (like interactive usage)",
+    )
+    assert before.segments == () and before.plans[0].overage_usd == 0
+    assert (
+        before.plans[0].five_hour_over == 30 and not before.plans[0].fits_all
+    )  # the headless calls passed it
+    shifted = [replace(r, recorded_at=r.recorded_at - mar + SEP) for r in rows]
+    after = between(shifted, [small], SEP, SEP + timedelta(days=30))
+    assert after.plans[0].five_hour_over == 0 and after.plans[0].fits_all  # now on the credit instead
+    assert after.plans[0].monthly_overage_usd == Decimal("50.00")
+
+
+def test_a_period_straddling_june_15_reports_both_rule_sets_and_prorates_the_first_cycle() -> None:
+    jun = datetime(2026, 6, 1, tzinfo=UTC)
+    rows = daily(jun, 30, "10", headless) + daily(jun, 30, "1", interactive)
+    advice = between(rows, [PRESETS["pro"], PRESETS["max-5x"]], jun, jun + timedelta(days=30))
+    assert advice.rules == (
+        "before Jun 15 2026: headless usage counted toward plan windows (like interactive usage)",
+        "from Jun 15 2026: headless usage draws the plan's monthly Agent SDK credit (Pro $20.00, Max 5x "
+        "$100.00), then usage credits at API rates; interactive usage stays on the plan windows",
+    )
+    (seg,) = advice.segments
+    assert (seg.start, seg.end, seg.days, seg.cycle_days) == (
+        datetime(2026, 6, 15, tzinfo=UTC),
+        jun + timedelta(days=30),
+        Decimal(16),
+        Decimal(30),
+    )
+    assert seg.automated_cost_usd == Decimal(160) and seg.automated_calls == 16
+    pro, max5 = advice.plans
+    assert pro.per_segment == ((Decimal("10.67"), Decimal("10.67"), Decimal("149.33")),)
+    assert max5.per_segment == ((Decimal("53.33"), Decimal("53.33"), Decimal("106.67")),)
+    assert max5.monthly_overage_usd == Decimal("106.67")
+    # the windows hold every call before Jun 15 and only the interactive ones after
+    assert sum(advice.weekly.weighted) == 44 * 100 and sum(advice.five_hour.weighted) == 44 * 100
+
+
+def test_billing_cycles_cut_the_period_at_the_cycle_day() -> None:
+    rows = daily(SEP, 30, "5", headless)
+    advice = between(rows, [PRESETS["max-5x"]], SEP, SEP + timedelta(days=30), cycle_day=14)
+    first, second = advice.segments
+    assert (first.start, first.end, first.days, first.cycle_days) == (
+        SEP,
+        datetime(2026, 9, 14, tzinfo=UTC),
+        Decimal(13),
+        Decimal(31),
+    )
+    assert (second.days, second.cycle_days, first.automated_cost_usd + second.automated_cost_usd) == (
+        Decimal(17),
+        Decimal(30),
+        Decimal(150),
+    )
+    (check,) = advice.plans
+    assert [a for a, _, _ in check.per_segment] == [Decimal("41.94"), Decimal("56.67")]
+    assert check.overage_usd == Decimal(150) - Decimal("41.94") - Decimal("56.67")

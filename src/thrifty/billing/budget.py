@@ -9,6 +9,12 @@ A cap that cannot be checked does not pass: while any cap is in force, a model w
 price is refused before its first request (``require_price``, called at setup and when the model
 changes), and ``check`` stops the run if an estimate or a call's cost is unknown all the same.
 Without a cap, unpriced models run and their cost is reported as unknown.
+
+A plan run can also carry its Agent SDK credit (``credit``: the cycle's ``CreditState`` when the
+run started, ``credit_stop_at``: the ``"plan"`` config's ``agentSdkCredit.stopAt``). Each check then
+adds the run's own spend so far to the credit used and refuses, before the first request or
+mid-run, when ``thrifty.billing.credit.check_credit`` says so. With ``stopAt`` ``"credit"`` the
+credit is a cap like the others: an unknown price stops the run.
 """
 
 from __future__ import annotations
@@ -20,7 +26,9 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from thrifty.billing.config import Budget
+from thrifty.billing.credit import CreditState, check_credit
 from thrifty.billing.ledger import Ledger
+from thrifty.billing.plan_settings import stop_fraction
 from thrifty.billing.prices import PriceTable, bundled_prices
 from thrifty.billing.windows import WARN_AT, WindowState
 from thrifty.core.endings import BudgetExceeded
@@ -76,6 +84,10 @@ class BudgetGuard:
     model: Callable[[], str] | None = None
     #: Where the user's config file is, for telling them where to put a price.
     user_file: str = "config.json"
+    #: The Agent SDK credit at the run's start (plan runs only; ``None``: not checked).
+    credit: CreditState | None = None
+    #: ``"credit"``, a share such as ``"80%"``, or ``"never"``: ``agentSdkCredit.stopAt`` in config.
+    credit_stop_at: str = "credit"
     _warned: set[str] = field(default_factory=set)
 
     def caps_in_force(self) -> list[str]:
@@ -85,7 +97,29 @@ class BudgetGuard:
             for period, cap in (("daily", self.caps.daily), ("monthly", self.caps.monthly)):
                 if cap is not None:
                     caps.append(f"the {period} {self.mode} budget ({_money(cap)})")
+        if self._credit_capped():
+            assert self.credit is not None and self.credit.credit is not None
+            share = stop_fraction(self.credit_stop_at) or Decimal(1)
+            what = (
+                "the monthly Agent SDK credit"
+                if share == 1
+                else f"{self.credit_stop_at} of the monthly Agent SDK credit"
+            )
+            caps.append(f"{what} ({_money(self.credit.credit)})")
         return caps
+
+    def _credit_checked(self) -> bool:
+        return self.mode == "plan" and self.credit is not None and self.credit.credit is not None
+
+    def _credit_capped(self) -> bool:
+        return self._credit_checked() and stop_fraction(self.credit_stop_at) is not None
+
+    def credit_refusal(self, run_spent: Decimal = Decimal(0), estimate: Decimal | None = None) -> str | None:
+        """Why the next request of this plan run may not draw on the Agent SDK credit, or None."""
+        if not self._credit_checked():
+            return None
+        assert self.credit is not None
+        return check_credit(self.credit.with_spend(run_spent), self.credit_stop_at, estimate)
 
     def unpriced(self, model: str) -> str | None:
         """Why ``model`` may not be asked under this run's caps (it has no price), or None."""
@@ -107,6 +141,10 @@ class BudgetGuard:
         ``estimate`` is None when the next call's model has no known price: under a cap, either
         stops the run, since an unknown amount must never count as $0.
         """
+        if self._credit_checked() and run_spent is not None:
+            refusal = self.credit_refusal(run_spent, estimate)
+            if refusal is not None:
+                raise BudgetExceeded(refusal)
         caps = self.caps_in_force()
         if not caps:
             return

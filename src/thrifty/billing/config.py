@@ -17,6 +17,10 @@ value came from, because "why is this billed to my plan?" is answered by naming 
 Every problem with either file (unreadable, not UTF-8, not JSON, a key of the wrong shape) is one
 ``ConfigError`` line naming the file and what is wrong; the CLI prints it as ``error: ...`` with
 exit 1 and the SDK raises it as ``SetupError``. A file that does not exist is no problem.
+
+``"plan"``: the user's Claude plan, billing cycle and Agent SDK credit settings, parsed into
+``BillingConfig.plan`` (a ``thrifty.billing.plan_settings.PlanSettings``; its docstring has the
+format). The blocks of both files merge key by key; a block that sets ``name`` starts the plan over.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from thrifty.billing.paths import config_dir
+from thrifty.billing.plan_settings import PlanSettings, check_block, merge_blocks
 from thrifty.billing.prices import PRICE_FIELDS, ModelPrice, model_price
 from thrifty.core import jsonfile
 
@@ -38,7 +43,7 @@ BUDGET_MODES = ("api", "plan", "batch")
 BUDGET_PERIODS = ("daily", "monthly")
 PROJECT_FILE = ".thrifty.json"
 USER_FILE = "config.json"
-KEYS = ("billingMode", "ledger", "project", "budgets", "planWindows", "prices")
+KEYS = ("billingMode", "ledger", "project", "budgets", "planWindows", "prices", "plan")
 #: What a price override may say: the bundled table's fields, plus ``tiers`` as there.
 PRICE_KEYS = (*PRICE_FIELDS, "tiers")
 TIER_KEYS = ("above", *PRICE_FIELDS)
@@ -79,6 +84,8 @@ class BillingConfig:
     prices: Mapping[str, tuple[ModelPrice, str]] = field(default_factory=dict)
     #: Where the user file is (read or not), for messages that tell the user where to write.
     user_file: Path | None = None
+    #: The ``"plan"`` block: plan, billing cycle day, Agent SDK credit settings; ``None`` if absent.
+    plan: PlanSettings | None = None
 
 
 def _present(path: Path) -> bool:
@@ -200,6 +207,8 @@ def load_billing_config(
     budgets: dict[str, dict[str, Decimal | None]] = {}
     windows: dict[str, float | None] = {}
     prices: dict[str, tuple[ModelPrice, str]] = {}
+    plan_block: dict[str, Any] = {}
+    plan_from: Path | None = None
     for path, data in layers:
         if "billingMode" in data:
             mode_pin = (_mode(data["billingMode"], f"{path}: billingMode"), str(path))
@@ -213,6 +222,13 @@ def load_billing_config(
             _merge_windows(windows, data["planWindows"], path)
         if "prices" in data:
             _merge_prices(prices, data["prices"], path)
+        if "plan" in data:
+            try:
+                check_block(data["plan"])
+            except ValueError as exc:
+                raise ConfigError(f"{path}: {exc}") from None
+            merge_blocks(plan_block, data["plan"])
+            plan_from = path
 
     env_mode = environ.get("THRIFTY_BILLING_MODE", "").strip()
     if env_mode:
@@ -224,6 +240,13 @@ def load_billing_config(
         mode_pin = (_mode(flag_mode, "--billing-mode"), "--billing-mode")
     if flag_ledger is not None:
         ledger = (_ledger(flag_ledger, "--ledger", cwd), "--ledger")
+
+    plan = None
+    if plan_from is not None:
+        try:
+            plan = PlanSettings.from_dict(plan_block)
+        except ValueError as exc:
+            raise ConfigError(f"{plan_from}: {exc}") from None
 
     warn_at = windows.get("warnAt")
     return BillingConfig(
@@ -237,6 +260,7 @@ def load_billing_config(
         files=tuple(path for path, _ in layers),
         prices=prices,
         user_file=user,
+        plan=plan,
     )
 
 

@@ -5,6 +5,13 @@ estimates (``estimate=True``) and every place that shows them says so. They are 
 same weighted tokens the plan windows meter: input + cache writes + output, with cache reads
 free (the weighting of ``thrifty.testing.accounts``). Users who know better numbers use
 ``custom_plan``.
+
+Agent SDK credit (``sdk_credit_usd``): from June 15, 2026, Agent SDK and ``claude -p`` usage on a
+plan no longer counts toward the plan's 5-hour and weekly windows; it draws a separate monthly
+credit at standard API rates, then usage credits (if enabled) or stops until the credit
+refreshes. The amounts are Anthropic's, per user: "Use the Claude Agent SDK with your Claude
+plan", https://support.claude.com/en/articles/15036540-use-the-claude-agent-sdk-with-your-claude-plan
+(checked 2026-12-06). ``None`` means not eligible, or not known to thrifty.
 """
 
 from __future__ import annotations
@@ -24,6 +31,8 @@ class PlanDefinition:
     weekly_tokens: int
     #: True when the limits are thrifty's estimates rather than numbers the user gave.
     estimate: bool = False
+    #: The monthly Agent SDK credit in USD (from 2026-06-15); ``None``: not eligible or unknown.
+    sdk_credit_usd: Decimal | None = None
 
     def describe(self) -> str:
         """One line for status and login output; says "estimated" whenever the limits are guesses."""
@@ -41,6 +50,7 @@ class PlanDefinition:
             "fiveHourTokens": self.five_hour_tokens,
             "weeklyTokens": self.weekly_tokens,
             "estimate": self.estimate,
+            "agentSdkCreditUsd": None if self.sdk_credit_usd is None else str(self.sdk_credit_usd),
         }
 
     @classmethod
@@ -56,6 +66,12 @@ class PlanDefinition:
         estimate = data.get("estimate", False)
         if not isinstance(estimate, bool):
             raise ValueError("plan.estimate must be true or false")
+        if "agentSdkCreditUsd" in data:
+            raw = data["agentSdkCreditUsd"]
+            credit = None if raw is None else _fee(raw, "plan.agentSdkCreditUsd")
+        else:  # stored before the credit existed: a preset's name brings the preset's credit
+            preset = ALL_PRESETS.get(name)
+            credit = preset.sdk_credit_usd if preset is not None else None
         return _checked(
             name,
             label,
@@ -63,6 +79,7 @@ class PlanDefinition:
             _tokens(data.get("fiveHourTokens"), "plan.fiveHourTokens"),
             _tokens(data.get("weeklyTokens"), "plan.weeklyTokens"),
             estimate,
+            credit,
         )
 
 
@@ -85,26 +102,71 @@ def _tokens(value: Any, field: str) -> int:
 
 
 def _checked(
-    name: str, label: str, fee: Decimal, five_hour: int, weekly: int, estimate: bool
+    name: str,
+    label: str,
+    fee: Decimal,
+    five_hour: int,
+    weekly: int,
+    estimate: bool,
+    sdk_credit: Decimal | None = None,
 ) -> PlanDefinition:
     if weekly < five_hour:
         raise ValueError("the weekly limit cannot be smaller than the 5-hour limit")
-    return PlanDefinition(name, label, fee, five_hour, weekly, estimate)
+    return PlanDefinition(name, label, fee, five_hour, weekly, estimate, sdk_credit)
 
 
 # Relative sizes follow Anthropic's public descriptions: Max 5x and 20x give 5x and 20x Pro's
 # per-session usage, while their weekly allowances grow less steeply. Absolute numbers are ours.
+# Fees are Anthropic's list prices (monthly billing); the Agent SDK credits are from the support
+# article cited in the module docstring (checked 2026-12-06).
 PRESETS: MappingProxyType[str, PlanDefinition] = MappingProxyType(
     {
         p.name: p
         for p in (
-            PlanDefinition("pro", "Pro", Decimal("20"), 1_000_000, 10_000_000, estimate=True),
-            PlanDefinition("max-5x", "Max 5x", Decimal("100"), 5_000_000, 35_000_000, estimate=True),
-            PlanDefinition("max-20x", "Max 20x", Decimal("200"), 20_000_000, 60_000_000, estimate=True),
-            PlanDefinition("team", "Team (standard)", Decimal("30"), 1_250_000, 12_500_000, estimate=True),
+            PlanDefinition("pro", "Pro", Decimal("20"), 1_000_000, 10_000_000, True, Decimal("20")),
+            PlanDefinition("max-5x", "Max 5x", Decimal("100"), 5_000_000, 35_000_000, True, Decimal("100")),
+            PlanDefinition(
+                "max-20x", "Max 20x", Decimal("200"), 20_000_000, 60_000_000, True, Decimal("200")
+            ),
+            # Team Standard seats: $20 Agent SDK credit.
+            PlanDefinition(
+                "team", "Team (standard)", Decimal("30"), 1_250_000, 12_500_000, True, Decimal("20")
+            ),
         )
     }
 )
+
+#: Presets a user can name in the ``"plan"`` config block (and a stored login can carry) but that
+#: ``thrifty advise`` does not compare by default and ``thrifty login --plan`` does not list yet.
+EXTRA_PRESETS: MappingProxyType[str, PlanDefinition] = MappingProxyType(
+    {
+        p.name: p
+        for p in (
+            # Team Premium seat: $150 per member per month billed monthly ("How is my Team plan
+            # bill calculated?", https://support.claude.com/it/articles/9267289, checked
+            # 2026-12-06); $100 Agent SDK credit. Window sizes: our estimate, as Max 5x.
+            PlanDefinition(
+                "team-premium", "Team (premium)", Decimal("150"), 5_000_000, 35_000_000, True, Decimal("100")
+            ),
+            # Enterprise, usage-based: $20 Agent SDK credit. The fee is negotiated and usage is
+            # billed per use, so thrifty knows no monthly fee: 0 here (not a real price), and the
+            # window sizes are placeholders. Seat-based Enterprise Premium seats ($200 credit) and
+            # Standard seats (not eligible) are set up as a "custom" plan.
+            PlanDefinition(
+                "enterprise",
+                "Enterprise (usage-based)",
+                Decimal("0"),
+                5_000_000,
+                35_000_000,
+                True,
+                Decimal("20"),
+            ),
+        )
+    }
+)
+
+#: Every preset by name: ``PRESETS`` then ``EXTRA_PRESETS``.
+ALL_PRESETS: MappingProxyType[str, PlanDefinition] = MappingProxyType({**PRESETS, **EXTRA_PRESETS})
 
 
 def custom_plan(
@@ -114,6 +176,7 @@ def custom_plan(
     monthly_fee_usd: Decimal | str | int,
     name: str = "custom",
     label: str = "Custom plan",
+    sdk_credit_usd: Decimal | str | int | None = None,
 ) -> PlanDefinition:
     """A plan with limits the user supplied, so they are not labelled as estimates."""
     return _checked(
@@ -123,4 +186,5 @@ def custom_plan(
         _tokens(five_hour_tokens, "5-hour limit"),
         _tokens(weekly_tokens, "weekly limit"),
         False,
+        None if sdk_credit_usd is None else _fee(sdk_credit_usd, "Agent SDK credit"),
     )

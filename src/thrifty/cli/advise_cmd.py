@@ -19,6 +19,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from thrifty.billing.config import BillingConfig, load_billing_config
 from thrifty.billing.ledger import RowQuery
 from thrifty.billing.plan_presets import PRESETS, PlanDefinition
 from thrifty.cli.errors import EXIT_OK, UsageError
@@ -44,9 +45,11 @@ MAX_DAYS = 36_500
 STAMP = "%Y-%m-%d %H:%M"
 
 RULE = (
-    "the cheapest eligible option wins (ties: API key, then plan, then hybrid). A plan is eligible "
-    "when no 5-hour window and no week of all usage passed its limits; a hybrid (plan for "
-    "interactive use, API key for automation) when interactive usage alone passed none."
+    "the cheapest eligible option wins (ties: API key, then plan, then hybrid). A plan costs its fee "
+    "plus, with usage credits on, the monthly usage past its Agent SDK credit; it is eligible when no "
+    "5-hour window and no week of the usage counted toward windows passed its limits and, with "
+    "usage credits off, automated usage never passed the credit; a hybrid (plan for interactive use, "
+    "API key for automation) when interactive usage alone passed none."
 )
 
 DESCRIPTION = """\
@@ -88,6 +91,12 @@ def add_parser(sub: argparse._SubParsersAction[Any]) -> None:
         help=f"plans to compare ({', '.join([*PRESETS, LOGIN_PLAN])}; default: every preset, plus the "
         "stored login's plan when it is a custom one)",
     )
+    p.add_argument(
+        "--usage-credits",
+        choices=("on", "off"),
+        help="whether usage past a plan's Agent SDK credit goes to usage credits (on) or stops (off); "
+        'default: the "plan" config\'s agentSdkCredit.usageCredits, else on',
+    )
     p.add_argument("--json", action="store_true", help="print every number as JSON")
     p.add_argument(
         "--source", choices=SOURCES, default="all", help="only thrifty's calls or only Claude Code's"
@@ -116,7 +125,7 @@ def period(args: argparse.Namespace, tz: tzinfo | None, now: datetime) -> tuple[
     return since, until
 
 
-def plans(args: argparse.Namespace) -> list[PlanDefinition]:
+def plans(args: argparse.Namespace, config: BillingConfig | None = None) -> list[PlanDefinition]:
     if args.plan:
         chosen: dict[str, PlanDefinition] = {}
         for name in args.plan:
@@ -126,6 +135,9 @@ def plans(args: argparse.Namespace) -> list[PlanDefinition]:
     login = stored_plan(os.environ)
     if login is not None and login.name not in PRESETS:
         out.append(login)
+    configured = config.plan.definition if config is not None and config.plan is not None else None
+    if configured is not None and all(p.name != configured.name for p in out):
+        out.append(configured)
     return out
 
 
@@ -136,7 +148,14 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from exc
     now = datetime.now(UTC)
     since, until = period(args, tz, now)
-    chosen = plans(args)
+    config = load_billing_config(Path.cwd(), os.environ)
+    chosen = plans(args, config)
+    settings = config.plan
+    if args.usage_credits is not None:
+        usage_credits = args.usage_credits == "on"
+    else:
+        usage_credits = settings.usage_credits if settings is not None else True
+    cycle_day = settings.billing_cycle_day if settings is not None else 1
     source = None if args.source == "all" else args.source
     location, rows = load_rows(
         ledger_url(args, os.environ), RowQuery(since=since, until=until, source=source)
@@ -149,7 +168,9 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_NO_USAGE
-    advice = advise(rows, chosen, since=since, until=until, tz=tz)
+    advice = advise(
+        rows, chosen, since=since, until=until, tz=tz, usage_credits=usage_credits, cycle_day=cycle_day
+    )
     if args.json:
         doc = json_doc(advice, args, tz, location)
         sys.stdout.write(json.dumps(doc, ensure_ascii=False, indent=2) + "\n")
@@ -202,6 +223,17 @@ def _plan_json(c: PlanCheck) -> dict[str, Any]:
         "interactive_peak_weekly_fraction": decimal_text(c.interactive_peak_weekly),
         "fits_all": c.fits_all,
         "fits_interactive": c.fits_interactive,
+        "agent_sdk_credit": decimal_text(c.plan.sdk_credit_usd)
+        if c.plan.sdk_credit_usd is not None
+        else None,
+        "credit_allowance": decimal_text(c.credit_allowance_usd),
+        "credit_covered": decimal_text(c.credit_covered_usd),
+        "overage": decimal_text(c.overage_usd),
+        "monthly_overage": decimal_text(c.monthly_overage_usd),
+        "per_cycle": [
+            {"allowance": decimal_text(a), "covered": decimal_text(cov), "overage": decimal_text(o)}
+            for a, cov, o in c.per_segment
+        ],
     }
 
 
@@ -212,13 +244,7 @@ def _option_json(o: Option, advice: Advice) -> dict[str, Any]:
         "name": o.name,
         "monthly_cost": decimal_text(o.monthly_usd),
         "plan_fee": decimal_text(o.plan.monthly_fee_usd) if o.plan else None,
-        "api_part": decimal_text(
-            advice.all.monthly_cost_usd
-            if o.kind == "api"
-            else advice.automated.monthly_cost_usd
-            if o.kind == "hybrid"
-            else Decimal(0)
-        ),
+        "api_part": decimal_text(o.api_part_usd),
         "eligible": o.eligible,
         "why_not": o.why_not or None,
     }
@@ -252,6 +278,26 @@ def json_doc(advice: Advice, args: argparse.Namespace, tz: tzinfo | None, locati
             "five_hour": _windows_json(advice.five_hour, advice.interactive_five_hour),
             "weekly": _windows_json(advice.weekly, advice.interactive_weekly),
         },
+        "rules": {
+            "credit_start": when(advice.cutoff, tz),
+            "applied": list(advice.rules),
+            "usage_credits": advice.usage_credits,
+            "billing_cycle_day": advice.cycle_day,
+            "cycles": [
+                {
+                    "start": when(seg.start, tz),
+                    "end": when(seg.end, tz),
+                    "days": decimal_text(seg.days),
+                    "cycle_start": when(seg.cycle_start, tz),
+                    "cycle_end": when(seg.cycle_end, tz),
+                    "cycle_days": decimal_text(seg.cycle_days),
+                    "automated_calls": seg.automated_calls,
+                    "automated_cost": decimal_text(seg.automated_cost_usd),
+                    "unpriced_calls": seg.unpriced_calls,
+                }
+                for seg in advice.segments
+            ],
+        },
         "plans": [_plan_json(c) for c in advice.plans],
         "options": [_option_json(o, advice) for o in advice.options],
         "rule": RULE,
@@ -277,6 +323,8 @@ def render(advice: Advice, tz: tzinfo | None, location: str) -> None:
         f"{when(advice.last_at, tz, STAMP)}). Per month = period x 30 / {days}."
     )
     console.print(f"Ledger: {location}")
+    for rule in advice.rules:
+        console.print(f"Rules {rule}.")
 
     costs = Table(
         title="API-equivalent cost (list prices, with the cache discounts that happened)",
@@ -349,6 +397,8 @@ def render(advice: Advice, tz: tzinfo | None, location: str) -> None:
         )
     console.print(plan_table)
     console.print(interactive)
+    if advice.segments:
+        _render_credit(console, advice, tz)
 
     options = Table(title="Options per month", title_justify="left")
     for header in ("Option", "Cost/mo", "Eligible"):
@@ -357,7 +407,41 @@ def render(advice: Advice, tz: tzinfo | None, location: str) -> None:
         cost = money(o.monthly_usd)
         if o.kind == "hybrid" and o.plan is not None:
             cost = f"{money(o.plan.monthly_fee_usd)} + {money(advice.automated.monthly_cost_usd)} = {cost}"
+        elif o.kind == "plan" and o.plan is not None and o.api_part_usd:
+            cost = f"{money(o.plan.monthly_fee_usd)} + {money(o.api_part_usd)} = {cost}"
         options.add_row(o.name, cost, "yes" if o.eligible else f"no: {o.why_not}")
     console.print(options)
     console.print(f"Rule: {RULE}")
     console.print(f"Verdict: {advice.verdict_text}")
+
+
+def _render_credit(console: Console, advice: Advice, tz: tzinfo | None) -> None:
+    """Per billing-cycle piece from Jun 15 2026: automated usage at API rates against each credit."""
+    then = "usage credits at API rates" if advice.usage_credits else "a stop (usage credits off)"
+    table = Table(
+        title=f"Agent SDK credit per billing cycle (cycle day {advice.cycle_day}; past the credit: {then})",
+        title_justify="left",
+    )
+    table.add_column("Cycle piece")
+    table.add_column("Days", justify="right")
+    table.add_column("Automated\n(API key)", justify="right")
+    for c in advice.plans:
+        table.add_column(f"{c.plan.label}\ncredit / over", justify="right")
+    for i, seg in enumerate(advice.segments):
+        lower = "≥ " if seg.unpriced_calls else ""
+        cells = [
+            f"{when(seg.start, tz, '%Y-%m-%d')} to {when(seg.end, tz, '%Y-%m-%d')}",
+            f"{seg.days.quantize(Decimal('0.01'))} of {seg.cycle_days.quantize(Decimal('0.01'))}",
+            f"{lower}{money(seg.automated_cost_usd)}",
+        ]
+        for c in advice.plans:
+            allowance, _, over = c.per_segment[i]
+            cells.append(f"{money(allowance)} / {lower}{money(over)}")
+        table.add_row(*cells)
+    console.print(table)
+    console.print(
+        "A piece covering part of its cycle gets that share of the credit (credit x days / cycle days); "
+        "monthly overage = sum of overages x 30 / period days: "
+        + ", ".join(f"{c.plan.label} {money(c.monthly_overage_usd)}/mo" for c in advice.plans)
+        + "."
+    )

@@ -15,13 +15,25 @@ Pure computation over ledger rows; ``thrifty advise`` prints what ``advise`` ret
   when its use is above the plan's limit (for presets, thrifty's estimate of it).
 - **Automated usage**: thrifty's own calls and Claude Code's headless / SDK entry points
   (``thrifty.usage.filters.is_automated``); the rest is interactive.
+- **Two rule sets, split at 2026-06-15** (local midnight; ``thrifty.billing.credit``). Before it,
+  every call on a plan counted toward the plan windows. From it, automated calls no longer count
+  toward the windows: each billing cycle they draw the plan's monthly Agent SDK credit
+  (``PlanDefinition.sdk_credit_usd``) at API rates, then usage credits at API rates if enabled,
+  else they stop until the refresh. Windows are rebuilt from the calls that count toward them
+  (everything before the date, interactive calls from it).
+- **Credit per cycle**: the part of the period from the date is cut at the billing cycle's start
+  day (``cycle_day``); a piece covering a fraction of its cycle gets that fraction of the credit
+  (rounded to the cent), and its automated usage past that is the overage. The plan option's
+  monthly overage is ``monthly(sum of overages, days)``.
 
 The verdict rule (also in docs/usage.md):
 
 1. Options: *API key* for everything (its monthly API-equivalent cost); *plan P* for everything
-   (P's fee), eligible only if no 5-hour window and no week of all usage passed P's limits;
-   *hybrid P* (P's fee + the automated usage's monthly API cost), eligible only if there is both
-   automated and interactive usage and no window of the interactive usage alone passed P's limits.
+   (P's fee + its monthly overage when usage credits are on), eligible only if no 5-hour window
+   and no week of the usage counted toward windows passed P's limits and, with usage credits
+   off, the automated usage never passed the credit (it would have stopped); *hybrid P* (P's fee
+   + the automated usage's monthly API cost), eligible only if there is both automated and
+   interactive usage and no window of the interactive usage alone passed P's limits.
 2. The verdict is the eligible option with the lowest monthly cost; on a tie the API key wins,
    then a plan, then a hybrid; between plans, the lower fee, then the name.
 """
@@ -30,9 +42,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, tzinfo
+from datetime import date, datetime, time, timedelta, tzinfo
 from decimal import ROUND_HALF_UP, Decimal
 
+from thrifty.billing.credit import CREDIT_START, credit_start, cycle_start_on
 from thrifty.billing.ledger.rows import MODES, LedgerRow
 from thrifty.billing.plan_presets import PlanDefinition
 from thrifty.billing.prices import MILLION, PriceTable, bundled_prices
@@ -42,6 +55,7 @@ from thrifty.usage.filters import is_automated, to_local
 __all__ = [
     "MONTH_DAYS",
     "Advice",
+    "CreditSegment",
     "Option",
     "PlanCheck",
     "Slice",
@@ -148,6 +162,14 @@ class PlanCheck:
     interactive_weekly_over: int
     interactive_peak_five_hour: Decimal
     interactive_peak_weekly: Decimal
+    #: From 2026-06-15: the credit the period's cycles gave (prorated), what it covered of the
+    #: automated usage, the usage past it (exact), and that scaled to 30 days (to the cent).
+    credit_allowance_usd: Decimal = Decimal(0)
+    credit_covered_usd: Decimal = Decimal(0)
+    overage_usd: Decimal = Decimal(0)
+    monthly_overage_usd: Decimal = Decimal(0)
+    #: Per cycle piece: (allowance, covered, overage), in the order of ``Advice.segments``.
+    per_segment: tuple[tuple[Decimal, Decimal, Decimal], ...] = ()
 
     @property
     def fits_all(self) -> bool:
@@ -167,6 +189,9 @@ class Option:
     eligible: bool
     #: Why an option is not eligible (empty when it is).
     why_not: str = ""
+    #: The API-rate part of the cost: everything (API key), the automated usage (hybrid), or
+    #: the usage credits past the Agent SDK credit (plan).
+    api_part_usd: Decimal = Decimal(0)
 
     @property
     def name(self) -> str:
@@ -179,6 +204,29 @@ class Option:
     def sort_key(self) -> tuple[Decimal, int, Decimal, str]:
         fee = self.plan.monthly_fee_usd if self.plan else Decimal(0)
         return (self.monthly_usd, KIND_ORDER.index(self.kind), fee, self.plan.name if self.plan else "")
+
+
+@dataclass(frozen=True)
+class CreditSegment:
+    """A piece of the period from 2026-06-15 inside one billing cycle, and its automated usage."""
+
+    start: datetime
+    end: datetime
+    #: Exact days of the piece and of its whole cycle; the credit share is their ratio.
+    days: Decimal
+    cycle_days: Decimal
+    cycle_start: datetime
+    cycle_end: datetime
+    #: Known API-rate cost of the automated calls in the piece, and the calls without a price.
+    automated_cost_usd: Decimal
+    automated_calls: int
+    unpriced_calls: int
+
+    def allowance(self, credit: Decimal | None) -> Decimal:
+        """The share of a monthly credit this piece gets: ``credit × days / cycle_days``, to the cent."""
+        if not credit:
+            return Decimal(0)
+        return (credit * self.days / self.cycle_days).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 @dataclass(frozen=True)
@@ -204,6 +252,13 @@ class Advice:
     options: list[Option]
     verdict: Option
     verdict_text: str
+    #: Where the rule sets split (2026-06-15, local midnight) and which applied, in words.
+    cutoff: datetime
+    rules: tuple[str, ...]
+    #: The period from the cutoff cut into billing-cycle pieces (empty if it ends before it).
+    segments: tuple[CreditSegment, ...]
+    usage_credits: bool
+    cycle_day: int
 
     @property
     def scale(self) -> Decimal:
@@ -292,8 +347,19 @@ def _slice(name: str, calls_: Sequence[_Priced], days: Decimal) -> Slice:
     )
 
 
-def _check(plan: PlanDefinition, windows: tuple[Windows, Windows, Windows, Windows]) -> PlanCheck:
+def _check(
+    plan: PlanDefinition,
+    windows: tuple[Windows, Windows, Windows, Windows],
+    segments: Sequence[CreditSegment],
+    days: Decimal,
+) -> PlanCheck:
     five, week, i_five, i_week = windows
+    per_segment = []
+    for seg in segments:
+        allowance = seg.allowance(plan.sdk_credit_usd)
+        covered = min(seg.automated_cost_usd, allowance)
+        per_segment.append((allowance, covered, seg.automated_cost_usd - covered))
+    overage = sum((o for _, _, o in per_segment), Decimal(0))
     return PlanCheck(
         plan=plan,
         five_hour_over=five.over(plan.five_hour_tokens),
@@ -304,6 +370,11 @@ def _check(plan: PlanDefinition, windows: tuple[Windows, Windows, Windows, Windo
         interactive_weekly_over=i_week.over(plan.weekly_tokens),
         interactive_peak_five_hour=_fraction(i_five.peak, plan.five_hour_tokens),
         interactive_peak_weekly=_fraction(i_week.peak, plan.weekly_tokens),
+        credit_allowance_usd=sum((a for a, _, _ in per_segment), Decimal(0)),
+        credit_covered_usd=sum((c for _, c, _ in per_segment), Decimal(0)),
+        overage_usd=overage,
+        monthly_overage_usd=monthly(overage, days),
+        per_segment=tuple(per_segment),
     )
 
 
@@ -316,26 +387,39 @@ def _passed(five: int, week: int) -> str:
     return " and ".join(parts)
 
 
-def _options(all_: Slice, automated: Slice, interactive: Slice, checks: list[PlanCheck]) -> list[Option]:
-    options = [Option("api", None, all_.monthly_cost_usd, True)]
+def _options(
+    all_: Slice, automated: Slice, interactive: Slice, checks: list[PlanCheck], usage_credits: bool
+) -> list[Option]:
+    options = [Option("api", None, all_.monthly_cost_usd, True, api_part_usd=all_.monthly_cost_usd)]
     for check in checks:
         plan = check.plan
         over = _passed(check.five_hour_over, check.weekly_over)
-        why = f"would have passed its estimated limits in {over}" if plan.estimate else f"passed {over}"
+        reasons = []
+        if not check.fits_all:
+            reasons.append(
+                f"would have passed its estimated limits in {over}" if plan.estimate else f"passed {over}"
+            )
+        extra = check.monthly_overage_usd if usage_credits else Decimal(0)
+        if check.overage_usd and not usage_credits:
+            credit, by = money(plan.sdk_credit_usd or Decimal(0)), money(check.overage_usd)
+            reasons.append(
+                f"automated usage would have passed its {credit} Agent SDK credit by {by} "
+                "and stopped (usage credits off)"
+            )
         options.append(
-            Option("plan", plan, plan.monthly_fee_usd, check.fits_all, "" if check.fits_all else why)
+            Option("plan", plan, plan.monthly_fee_usd + extra, not reasons, "; ".join(reasons), extra)
         )
     for check in checks:
         plan = check.plan
         cost = plan.monthly_fee_usd + automated.monthly_cost_usd
         if not automated.calls or not interactive.calls:
             why = "no automated usage to move" if not automated.calls else "no interactive usage to keep"
-            options.append(Option("hybrid", plan, cost, False, why))
+            options.append(Option("hybrid", plan, cost, False, why, automated.monthly_cost_usd))
             continue
         over = _passed(check.interactive_five_hour_over, check.interactive_weekly_over)
         why = f"interactive usage alone passed its {'estimated ' if plan.estimate else ''}limits in {over}"
         fits = check.fits_interactive
-        options.append(Option("hybrid", plan, cost, fits, "" if fits else why))
+        options.append(Option("hybrid", plan, cost, fits, "" if fits else why, automated.monthly_cost_usd))
     return sorted(options, key=lambda o: (not o.eligible, *o.sort_key()))
 
 
@@ -350,10 +434,11 @@ def _verdict_text(verdict: Option, options: list[Option], all_: Slice, automated
             text = f"API key: {money(api)}/mo; no plan fits this usage within its limits"
     elif verdict.kind == "plan":
         assert verdict.plan is not None
-        text = (
-            f"Plan {verdict.plan.label} is cheaper: {money(verdict.monthly_usd)}/mo vs {money(api)}/mo "
-            "on an API key"
-        )
+        shown = money(verdict.monthly_usd)
+        if verdict.api_part_usd:
+            plan_fee, extra = money(verdict.plan.monthly_fee_usd), money(verdict.api_part_usd)
+            shown = f"{plan_fee} + {extra} usage credits = {shown}"
+        text = f"Plan {verdict.plan.label} is cheaper: {shown}/mo vs {money(api)}/mo on an API key"
     else:
         assert verdict.plan is not None
         fee = verdict.plan.monthly_fee_usd
@@ -379,8 +464,15 @@ def advise(
     until: datetime,
     tz: tzinfo | None = None,
     prices: PriceTable | None = None,
+    usage_credits: bool = True,
+    cycle_day: int = 1,
 ) -> Advice:
-    """The advice for the calls in ``rows`` over ``[since, until)``; ``rows`` must not be empty."""
+    """The advice for the calls in ``rows`` over ``[since, until)``; ``rows`` must not be empty.
+
+    ``usage_credits``: whether usage past a plan's Agent SDK credit continues at API rates (else
+    it stops, and a plan it would have passed is not eligible); ``cycle_day``: the billing cycle's
+    first day of the month (1-31, clamped to short months), where the credit refreshes.
+    """
     if until <= since:
         raise ValueError("the period must end after it starts")
     if not rows:
@@ -391,6 +483,9 @@ def advise(
     automated_calls = [call for call in priced if is_automated(call.row)]
     interactive_calls = [call for call in priced if not is_automated(call.row)]
     interactive_rows = [call.row for call in interactive_calls]
+    cutoff = credit_start(tz)
+    window_rows = [row for row in rows if row.recorded_at < cutoff or not is_automated(row)]
+    segments = _segments(automated_calls, since, until, cutoff, cycle_day, tz)
     all_ = _slice("all", priced, days)
     automated = _slice("automated", automated_calls, days)
     interactive = _slice("interactive", interactive_calls, days)
@@ -400,13 +495,13 @@ def advise(
         if any(row.mode == mode for row in rows)
     }
     windows = (
-        rebuild_windows(rows, FIVE_HOURS),
-        rebuild_windows(rows, ONE_WEEK),
+        rebuild_windows(window_rows, FIVE_HOURS),
+        rebuild_windows(window_rows, ONE_WEEK),
         rebuild_windows(interactive_rows, FIVE_HOURS),
         rebuild_windows(interactive_rows, ONE_WEEK),
     )
-    checks = [_check(plan, windows) for plan in plans]
-    options = _options(all_, automated, interactive, checks)
+    checks = [_check(plan, windows, segments, days) for plan in plans]
+    options = _options(all_, automated, interactive, checks, usage_credits)
     verdict = options[0]  # the API key is always eligible, so the first is
     times = [row.recorded_at for row in rows]
     return Advice(
@@ -428,4 +523,93 @@ def advise(
         options=options,
         verdict=verdict,
         verdict_text=_verdict_text(verdict, options, all_, automated),
+        cutoff=cutoff,
+        rules=_rules(since, until, cutoff, plans, usage_credits),
+        segments=tuple(segments),
+        usage_credits=usage_credits,
+        cycle_day=cycle_day,
     )
+
+
+def _midnight(day: date, tz: tzinfo | None) -> datetime:
+    naive = datetime.combine(day, time())
+    return naive.astimezone() if tz is None else naive.replace(tzinfo=tz)
+
+
+def _segments(
+    automated: Sequence[_Priced],
+    since: datetime,
+    until: datetime,
+    cutoff: datetime,
+    cycle_day: int,
+    tz: tzinfo | None,
+) -> list[CreditSegment]:
+    """The period from ``cutoff`` cut at the billing cycles' starts, with each piece's automated usage."""
+    out: list[CreditSegment] = []
+    start = max(since, cutoff)
+    while start < until:
+        first, refresh = cycle_start_on(to_local(start, tz).date(), cycle_day)
+        cycle_start, cycle_end = _midnight(first, tz), _midnight(refresh, tz)
+        end = min(cycle_end, until)
+        cost = Decimal(0)
+        calls = unpriced = 0
+        for call in automated:
+            if start <= call.row.recorded_at < end:
+                calls += 1
+                if call.row.cost_usd is None:
+                    unpriced += 1
+                else:
+                    cost += call.row.cost_usd
+        out.append(
+            CreditSegment(
+                start=start,
+                end=end,
+                days=_days(start, end),
+                cycle_days=_days(cycle_start, cycle_end),
+                cycle_start=cycle_start,
+                cycle_end=cycle_end,
+                automated_cost_usd=cost,
+                automated_calls=calls,
+                unpriced_calls=unpriced,
+            )
+        )
+        start = end
+    return out
+
+
+def _days(start: datetime, end: datetime) -> Decimal:
+    return Decimal((end - start) // _MICRO) / _DAY_US
+
+
+def rule_date(moment: date) -> str:
+    """``Jun 15 2026``."""
+    return moment.strftime("%b %d %Y").replace(" 0", " ")
+
+
+def _rules(
+    since: datetime, until: datetime, cutoff: datetime, plans: Sequence[PlanDefinition], usage_credits: bool
+) -> tuple[str, ...]:
+    """Which billing rules applied to which part of the period, in words."""
+    day = rule_date(CREDIT_START)
+    rules = []
+    if since < cutoff:
+        rules.append(f"before {day}: headless usage counted toward plan windows (like interactive usage)")
+    if until > cutoff:
+        if len(plans) == 1:
+            credit = plans[0].sdk_credit_usd
+            what = f"the {money(credit)} Agent SDK credit" if credit is not None else "no Agent SDK credit"
+        else:
+            amounts = ", ".join(
+                f"{p.label} {money(p.sdk_credit_usd) if p.sdk_credit_usd is not None else 'none'}"
+                for p in plans
+            )
+            what = f"the plan's monthly Agent SDK credit ({amounts})"
+        then = (
+            "then usage credits at API rates"
+            if usage_credits
+            else "then stops until the credit refreshes (usage credits off)"
+        )
+        rules.append(
+            f"from {day}: headless usage draws {what}, {then}; interactive usage stays on the plan windows"
+        )
+    return tuple(rules)
