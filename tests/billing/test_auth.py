@@ -17,7 +17,8 @@ from thrifty.billing.auth import AuthError, Resolution, resolve_credential
 from thrifty.billing.plan_presets import PRESETS
 from thrifty.billing.secret import Secret, redact
 from thrifty.billing.store import CredentialStore, StoredLogin
-from thrifty.testing import Simulator
+from thrifty.testing import AccountSpec, Simulator
+from thrifty.testing.accounts import default_accounts
 
 API_KEY = "sk-ant-api03-matrix-api-key-" + "a" * 16
 GATEWAY_TOKEN = "gw-matrix-gateway-token-" + "g" * 16
@@ -48,7 +49,17 @@ def save_login(env: dict[str, str], token: str = LOGIN_TOKEN, plan: str = "max-5
 
 # -- the precedence matrix ------------------------------------------------------------------------
 
-RULES = ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "apiKeyHelper", "CLAUDE_CODE_OAUTH_TOKEN", "login")
+RULES = ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "apiKeyHelper", "CLAUDE_CODE_OAUTH_TOKEN", "claude")
+PLAN_RULES = ("CLAUDE_CODE_OAUTH_TOKEN", "claude")
+
+
+def fake_claude(directory: Path, status: str = '{"loggedIn": true, "authMethod": "claude.ai"}') -> str:
+    """A stand-in ``claude`` that answers ``auth status --json`` (the real one is tested elsewhere)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    script = directory / "claude"
+    script.write_text(f"#!/bin/sh\nprintf '%s\\n' '{status}'\n")
+    script.chmod(0o755)
+    return str(script)
 
 
 @dataclass(frozen=True)
@@ -56,22 +67,25 @@ class Expect:
     """One row of the table the matrix is checked against, written out rather than derived."""
 
     mode: str
+    #: For api rows: how the credential is sent; plan rows send nothing ("claude").
     scheme: str
-    secret: str
+    secret: str | None
     account: str
     allowed_in_bare: bool
 
 
 def table(auth_kind: str) -> dict[str, Expect]:
-    auth_token = OAT_AUTH_TOKEN if auth_kind == "oat" else GATEWAY_TOKEN
+    oat = auth_kind == "oat"
     return {
         "ANTHROPIC_API_KEY": Expect("api", "x-api-key", API_KEY, "ANTHROPIC_API_KEY", True),
-        "ANTHROPIC_AUTH_TOKEN": Expect(
-            "plan" if auth_kind == "oat" else "api", "bearer", auth_token, "ANTHROPIC_AUTH_TOKEN", False
+        "ANTHROPIC_AUTH_TOKEN": (
+            Expect("plan", "claude", None, "claude-code", False)
+            if oat
+            else Expect("api", "bearer", GATEWAY_TOKEN, "ANTHROPIC_AUTH_TOKEN", False)
         ),
         "apiKeyHelper": Expect("api", "x-api-key", HELPER_KEY, "apiKeyHelper", True),
-        "CLAUDE_CODE_OAUTH_TOKEN": Expect("plan", "bearer", OAUTH_TOKEN, "CLAUDE_CODE_OAUTH_TOKEN", False),
-        "login": Expect("plan", "bearer", LOGIN_TOKEN, "login:max-5x", False),
+        "CLAUDE_CODE_OAUTH_TOKEN": Expect("plan", "claude", None, "claude-code", False),
+        "claude": Expect("plan", "claude", None, "claude-code", False),
     }
 
 
@@ -97,23 +111,43 @@ CASES = matrix()
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case_id(c) for c in CASES])
-def test_precedence_matrix(env: dict[str, str], case: tuple[frozenset[str], str, str | None, bool]) -> None:
+def test_precedence_matrix(
+    env: dict[str, str], tmp_path: Path, case: tuple[frozenset[str], str, str | None, bool]
+) -> None:
     present, kind, pin, bare = case
     rows = table(kind)
     if "ANTHROPIC_API_KEY" in present:
         env["ANTHROPIC_API_KEY"] = API_KEY
     if "ANTHROPIC_AUTH_TOKEN" in present:
-        env["ANTHROPIC_AUTH_TOKEN"] = rows["ANTHROPIC_AUTH_TOKEN"].secret
+        env["ANTHROPIC_AUTH_TOKEN"] = OAT_AUTH_TOKEN if kind == "oat" else GATEWAY_TOKEN
     if "CLAUDE_CODE_OAUTH_TOKEN" in present:
         env["CLAUDE_CODE_OAUTH_TOKEN"] = OAUTH_TOKEN
-    if "login" in present:
-        save_login(env)
+    env["PATH"] = str(tmp_path / "empty-path")
+    if "claude" in present:
+        env["THRIFTY_CLAUDE_PATH"] = fake_claude(tmp_path / "bin")
+    plan_needs_claude = "claude" not in present
     pinned = (pin, PROJECT_PIN) if pin else None
+
+    winner = None
+    for name in RULES:
+        row = rows[name]
+        allowed = name in present and not (bare and not row.allowed_in_bare)
+        allowed = allowed and (pin is None or row.mode == pin)
+        if allowed:
+            winner = name
+            break
+    if winner is not None and rows[winner].mode == "plan" and plan_needs_claude:
+        # A plan credential alone is never sent: without a claude to run, it is an error.
+        with pytest.raises(AuthError, match="thrifty never sends itself; plan runs go through your own"):
+            resolve_credential(
+                env, api_key_helper=HELPER if "apiKeyHelper" in present else None, pinned=pinned, bare=bare
+            )
+        return
     result = resolve_credential(
         env, api_key_helper=HELPER if "apiKeyHelper" in present else None, pinned=pinned, bare=bare
     )
 
-    winner = None
+    seen_winner = None
     for name in RULES:
         row = rows[name]
         outcome = result.rule(name)
@@ -124,24 +158,32 @@ def test_precedence_matrix(env: dict[str, str], case: tuple[frozenset[str], str,
         elif pin is not None and row.mode != pin:
             assert outcome.state == "skipped", name
             assert outcome.reason == f"billing mode pinned to {pin} by {PROJECT_PIN}"
-        elif winner is None:
-            winner = name
+        elif seen_winner is None:
+            seen_winner = name
             assert outcome.state == "matched", name
         else:
-            assert (outcome.state, outcome.reason) == ("shadowed", f"{winner} won"), name
+            assert (outcome.state, outcome.reason) == ("shadowed", f"{seen_winner} won"), name
         if name in present:
             assert outcome.mode == row.mode
+    assert seen_winner == winner
 
     assert [r.name for r in result.rules] == list(RULES)
     if winner is None:
-        assert result.credential is None
+        assert result.credential is None and result.claude is None
         assert result.error() is not None
+        with pytest.raises(AuthError):
+            result.client()
+    elif rows[winner].mode == "plan":
+        # A plan run: thrifty holds no credential at all, only the claude that will do the work.
+        assert result.credential is None and result.error() is None
+        assert result.claude is not None and result.claude.binary == env["THRIFTY_CLAUDE_PATH"]
+        assert (result.mode, result.source, result.claude.account) == ("plan", winner, "claude-code")
         with pytest.raises(AuthError):
             result.client()
     else:
         cred = result.credential
         row = rows[winner]
-        assert cred is not None and result.error() is None
+        assert cred is not None and result.error() is None and result.claude is None
         assert (cred.source, cred.mode, cred.scheme, cred.account) == (
             winner,
             row.mode,
@@ -149,7 +191,6 @@ def test_precedence_matrix(env: dict[str, str], case: tuple[frozenset[str], str,
             row.account,
         )
         assert cred.secret.reveal() == row.secret
-        assert cred.plan == (PRESETS["max-5x"] if winner == "login" else None)
     for text in (repr(result), result.explain(), *result.warnings(), result.error() or ""):
         assert not any(s in text for s in ALL_SECRETS)
 
@@ -191,6 +232,7 @@ def test_helper_timeout_kills_the_whole_pipeline(env: dict[str, str]) -> None:
 
 
 def test_helper_is_not_run_unless_it_wins(env: dict[str, str], tmp_path: Path) -> None:
+    env["THRIFTY_CLAUDE_PATH"] = fake_claude(tmp_path / "bin")
     marker = tmp_path / "ran"
     helper = f"touch {marker}; echo key-from-helper-00000000"
     resolve_credential({**env, "ANTHROPIC_API_KEY": API_KEY}, api_key_helper=helper)
@@ -202,79 +244,78 @@ def test_helper_is_not_run_unless_it_wins(env: dict[str, str], tmp_path: Path) -
     assert marker.exists()
 
 
-# -- the stored login -----------------------------------------------------------------------------
+# -- a plan token stored by an older thrifty -----------------------------------------------------
 
 
-def test_a_corrupt_store_fails_only_when_the_login_would_be_used(env: dict[str, str]) -> None:
+def test_a_legacy_stored_login_is_never_read_only_reported(env: dict[str, str]) -> None:
     store = CredentialStore(env)
     store.directory.mkdir(parents=True)
-    store.credentials_file.write_text("{broken")
-    with pytest.raises(AuthError, match=r"credentials\.json is corrupt.*thrifty logout"):
-        resolve_credential(env, api_key_helper=None)
-    ok = resolve_credential({**env, "ANTHROPIC_API_KEY": API_KEY}, api_key_helper=None)
-    assert ok.rule("login").state == "shadowed"
-    bare = resolve_credential(env, api_key_helper=None, bare=True)  # --bare never reads it
-    assert bare.rule("login").state == "skipped" and bare.credential is None
-
-
-def test_login_carries_its_plan(env: dict[str, str]) -> None:
-    save_login(env, plan="max-20x")
-    cred = resolve_credential(env, api_key_helper=None).credential
-    assert cred is not None and cred.plan == PRESETS["max-20x"] and cred.account == "login:max-20x"
-    assert cred.api_key_source == "none"
+    store.credentials_file.write_text("{broken")  # not even parsed: thrifty never reads it again
+    result = resolve_credential(env, api_key_helper=None)
+    assert result.credential is None and result.claude is None
+    assert result.rule("login").state == "skipped"
+    assert "thrifty logout" in result.rule("login").reason
+    assert any("older thrifty" in w and "thrifty logout" in w for w in result.warnings())
+    save_login(env)
+    keyed = resolve_credential({**env, "ANTHROPIC_API_KEY": API_KEY}, api_key_helper=None)
+    assert keyed.credential is not None and keyed.credential.source == "ANTHROPIC_API_KEY"
+    assert LOGIN_TOKEN not in repr(keyed) and not any(LOGIN_TOKEN in w for w in keyed.warnings())
 
 
 # -- explain, warnings, errors --------------------------------------------------------------------
 
 
-def test_explain_names_the_winner_and_the_losers(env: dict[str, str]) -> None:
-    save_login(env)
+def test_explain_names_the_winner_and_the_losers(env: dict[str, str], tmp_path: Path) -> None:
+    env["THRIFTY_CLAUDE_PATH"] = claude = fake_claude(tmp_path / "bin")
     result = resolve_credential({**env, "ANTHROPIC_API_KEY": API_KEY}, api_key_helper=None)
-    assert result.explain() == "ANTHROPIC_API_KEY (api) won; shadowed: login (plan)"
+    assert result.explain() == "ANTHROPIC_API_KEY (api) won; shadowed: claude (plan)"
     pinned = resolve_credential(
         {**env, "ANTHROPIC_API_KEY": API_KEY}, api_key_helper=None, pinned=("plan", "X")
     )
     assert pinned.explain() == (
-        "login (plan) won; skipped: ANTHROPIC_API_KEY (api, billing mode pinned to plan by X)"
+        f"claude (plan, run through Claude Code at {claude}) won; "
+        "skipped: ANTHROPIC_API_KEY (api, billing mode pinned to plan by X)"
     )
     assert resolve_credential(env, api_key_helper=None, bare=True).explain() == (
-        "no credential; skipped: login (plan, --bare)"
+        "no credential; skipped: claude (plan, --bare)"
     )
 
 
-def test_an_api_key_shadowing_a_plan_login_is_warned_about(env: dict[str, str]) -> None:
-    save_login(env)
-    result = resolve_credential({**env, "ANTHROPIC_API_KEY": API_KEY}, api_key_helper=None)
+def test_an_api_key_shadowing_a_plan_token_is_warned_about(env: dict[str, str], tmp_path: Path) -> None:
+    env["THRIFTY_CLAUDE_PATH"] = fake_claude(tmp_path / "bin")
+    result = resolve_credential(
+        {**env, "ANTHROPIC_API_KEY": API_KEY, "CLAUDE_CODE_OAUTH_TOKEN": OAUTH_TOKEN}, api_key_helper=None
+    )
     assert result.warnings() == [
-        "billing per token to ANTHROPIC_API_KEY while a plan login exists; pass --billing-mode plan "
-        "(or set billingMode in .thrifty.json) to use your plan"
+        "billing per token to ANTHROPIC_API_KEY while a plan credential (CLAUDE_CODE_OAUTH_TOKEN) exists; "
+        "pass --billing-mode plan (or set billingMode in .thrifty.json) to run on your plan through "
+        "Claude Code"
     ]
-    gateway = resolve_credential(
-        {**env, "ANTHROPIC_AUTH_TOKEN": GATEWAY_TOKEN, "CLAUDE_CODE_OAUTH_TOKEN": OAUTH_TOKEN},
-        api_key_helper=None,
-    )
-    assert gateway.warnings() == [
-        "billing per token to ANTHROPIC_AUTH_TOKEN while a plan credential (CLAUDE_CODE_OAUTH_TOKEN, login) "
-        "exists; pass --billing-mode plan (or set billingMode in .thrifty.json) to use your plan"
-    ]
-    # Pinned to api on purpose, or billing the plan already: nothing to warn about.
+    # Claude Code merely being installed is no sign of a plan: no warning for every API user.
+    assert resolve_credential({**env, "ANTHROPIC_API_KEY": API_KEY}, api_key_helper=None).warnings() == []
+    # Pinned to api on purpose, or running on the plan already: nothing to warn about.
     chosen = resolve_credential(
-        {**env, "ANTHROPIC_API_KEY": API_KEY}, api_key_helper=None, pinned=("api", "X")
+        {**env, "ANTHROPIC_API_KEY": API_KEY, "CLAUDE_CODE_OAUTH_TOKEN": OAUTH_TOKEN},
+        api_key_helper=None,
+        pinned=("api", "X"),
     )
     assert chosen.warnings() == []
     assert resolve_credential(env, api_key_helper=None).warnings() == []
 
 
-def test_errors_say_what_to_do(env: dict[str, str]) -> None:
+def test_errors_say_what_to_do(env: dict[str, str], tmp_path: Path) -> None:
+    env["PATH"] = str(tmp_path / "empty")
     none = resolve_credential(env, api_key_helper=None)
-    assert none.error() == "Not logged in · set ANTHROPIC_API_KEY or run `thrifty login`"
+    assert none.error() == (
+        "Not logged in · set ANTHROPIC_API_KEY, or install Claude Code and log in to it to run on your plan"
+    )
     keyed = {**env, "ANTHROPIC_API_KEY": API_KEY}
     plan = resolve_credential(keyed, api_key_helper=None, pinned=("plan", PROJECT_PIN))
-    assert plan.error() == (
-        f"billing mode is pinned to plan by {PROJECT_PIN} but no plan credential was found; "
-        "run `thrifty login` or set CLAUDE_CODE_OAUTH_TOKEN"
+    message = plan.error()
+    assert message is not None and message.startswith(
+        f"billing mode is pinned to plan by {PROJECT_PIN}, but Claude Code was not found"
     )
-    save_login(env)
+    assert "THRIFTY_CLAUDE_PATH" in message
     api = resolve_credential(env, api_key_helper=None, pinned=("api", "--billing-mode"))
     assert api.error() == (
         "billing mode is pinned to api by --billing-mode but no api credential was found; "
@@ -285,6 +326,29 @@ def test_errors_say_what_to_do(env: dict[str, str]) -> None:
     assert message is not None and "--bare reads only ANTHROPIC_API_KEY and apiKeyHelper" in message
     with pytest.raises(AuthError, match=r"^Not logged in"):
         none.client()
+
+
+@pytest.mark.parametrize(
+    ("status", "expected"),
+    [
+        ('{"loggedIn": false, "authMethod": "none"}', "Claude Code is not logged in"),
+        (
+            '{"loggedIn": true, "authMethod": "api_key", "apiKeySource": "apiKeyHelper"}',
+            "would bill apiKeyHelper",
+        ),
+        ("not json", "did not answer `auth status --json`"),
+    ],
+)
+def test_a_claude_that_cannot_run_plan_work_is_one_line(
+    env: dict[str, str], tmp_path: Path, status: str, expected: str
+) -> None:
+    env["THRIFTY_CLAUDE_PATH"] = fake_claude(tmp_path / "bin", status)
+    with pytest.raises(AuthError) as info:
+        resolve_credential(env, api_key_helper=None)
+    assert expected in str(info.value) and "\n" not in str(info.value)
+    missing = {**env, "THRIFTY_CLAUDE_PATH": str(tmp_path / "nowhere" / "claude")}
+    with pytest.raises(AuthError, match="was not found"):
+        resolve_credential(missing, api_key_helper=None)
 
 
 def test_a_bad_pin_is_a_programming_error(env: dict[str, str]) -> None:
@@ -321,9 +385,13 @@ def ask(result: Resolution) -> None:
     asyncio.run(go())
 
 
+GATEWAY_SIM_TOKEN = "gw-sim-gateway-token-" + "q" * 16
+
+
 @pytest.fixture
 def sim() -> Iterator[Simulator]:
-    with Simulator([{"text": "ok"}] * 10) as simulator:
+    accounts = [*default_accounts(), AccountSpec(key=GATEWAY_SIM_TOKEN, mode="api", name="sim-gateway")]
+    with Simulator([{"text": "ok"}] * 10, accounts=accounts) as simulator:
         yield simulator
 
 
@@ -332,9 +400,7 @@ def sim() -> Iterator[Simulator]:
     [
         ("ANTHROPIC_API_KEY", "x-api-key", "sim-api"),
         ("apiKeyHelper", "x-api-key", "sim-api"),
-        ("ANTHROPIC_AUTH_TOKEN", "bearer", "sim-plan"),
-        ("CLAUDE_CODE_OAUTH_TOKEN", "bearer", "sim-plan"),
-        ("login", "bearer", "sim-plan"),
+        ("ANTHROPIC_AUTH_TOKEN", "bearer", "sim-gateway"),
     ],
 )
 def test_the_client_sends_each_credential_with_its_scheme(
@@ -346,12 +412,10 @@ def test_the_client_sends_each_credential_with_its_scheme(
     account: str,
 ) -> None:
     env["ANTHROPIC_BASE_URL"] = sim.base_url
-    secret = sim.api_key if scheme == "x-api-key" else sim.plan_token
+    secret = sim.api_key if scheme == "x-api-key" else GATEWAY_SIM_TOKEN
     helper = None
     if source == "apiKeyHelper":
         helper = f"echo {secret}"
-    elif source == "login":
-        save_login(env, token=secret)
     else:
         env[source] = secret
     # The process environment must not leak into the client (the SDK reads it when left to itself).

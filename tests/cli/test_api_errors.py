@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import claude_agent_sdk
 import pytest
 from claude_agent_sdk import ClaudeAgentOptions, ResultError, ResultMessage, query
 
@@ -24,6 +25,8 @@ from thrifty.testing.script import AccountSpec
 
 JSON = ("--output-format", "json")
 LONG_429 = {"kind": "rate_limit", "retry_after": 7200}
+
+CLAUDE = Path(claude_agent_sdk.__file__).parent / "_bundled" / "claude"
 
 
 def failing(cli: Cli, fault: dict[str, Any], times: int = 0) -> None:
@@ -106,7 +109,12 @@ def test_a_spent_plan_window_names_the_limit_and_emits_a_rejected_rate_limit_eve
     (tmp_path / "h").mkdir()
     with Simulator([{"text": "spent it"}], accounts=[plan]) as sim:
         cli = Cli(sim, tmp_path / "p", tmp_path / "h")
-        env = cli.env(CLAUDE_CODE_OAUTH_TOKEN=token, TZ="Europe/Berlin")
+        env = cli.env(
+            CLAUDE_CODE_OAUTH_TOKEN=token,
+            TZ="Europe/Berlin",
+            THRIFTY_CLAUDE_PATH=str(CLAUDE),
+            CLAUDE_CONFIG_DIR=str(cli.home / ".claude"),
+        )
         del env["ANTHROPIC_API_KEY"]
         assert cli("-p", "x", env=env).code == 0
         run = cli("-p", "x", "--output-format", "stream-json", "--verbose", env=env)

@@ -20,6 +20,8 @@ from thrifty.billing.ledger import LedgerRow, RowQuery, open_ledger
 from thrifty.testing import Simulator
 from thrifty.testing.script import AccountSpec
 
+claude_agent_sdk = pytest.importorskip("claude_agent_sdk")
+CLAUDE = Path(claude_agent_sdk.__file__).parent / "_bundled" / "claude"
 LOOP = {"tool_use": {"name": "Bash", "input": {"command": "echo hi"}}}
 PLAN_TOKEN = "sk-ant-oat-sim-plan-token"
 
@@ -33,9 +35,10 @@ def rows(cli: Cli) -> list[LedgerRow]:
 
 
 def plan_env(cli: Cli) -> dict[str, str]:
-    env = cli.env()
+    """A plan token for Claude Code and the real ``claude`` to run it: thrifty never sends it."""
+    env = cli.env(THRIFTY_CLAUDE_PATH=str(CLAUDE), CLAUDE_CONFIG_DIR=str(cli.home / ".claude"))
     del env["ANTHROPIC_API_KEY"]
-    env["ANTHROPIC_AUTH_TOKEN"] = PLAN_TOKEN
+    env["CLAUDE_CODE_OAUTH_TOKEN"] = PLAN_TOKEN
     return env
 
 
@@ -65,35 +68,50 @@ def test_failed_attempts_that_returned_usage_are_recorded_too(cli: Cli) -> None:
 
 
 def test_status_names_the_winner_and_what_it_shadowed(cli: Cli) -> None:
-    login = cli("login", "--plan", "max-5x", stdin=PLAN_TOKEN + "\n")
-    assert login.code == 0, login.stderr
-    status = cli("status", "--json")
+    env = cli.env(
+        CLAUDE_CODE_OAUTH_TOKEN=PLAN_TOKEN,
+        THRIFTY_CLAUDE_PATH=str(CLAUDE),
+        CLAUDE_CONFIG_DIR=str(cli.home / ".claude"),
+    )
+    assert cli("login", "--plan", "max-5x", "--credit-claimed", env=env).code == 0
+    status = cli("status", "--json", env=env)
     info = status.json
     assert status.code == 0
     assert info["billingMode"] == "api" and info["authSource"] == "ANTHROPIC_API_KEY"
-    assert {r["name"]: r["state"] for r in info["rules"]}["login"] == "shadowed"
+    assert {r["name"]: r["state"] for r in info["rules"]}["CLAUDE_CODE_OAUTH_TOKEN"] == "shadowed"
     assert info["warnings"] and "--billing-mode plan" in info["warnings"][0]
-    text = cli("status").stdout
+    text = cli("status", env=env).stdout
     assert "ANTHROPIC_API_KEY (api) won" in text and "shadowed" in text
-    # Pinning the mode makes the plan login win, and a run then bills the plan.
-    pinned = cli("status", "--json", "--billing-mode", "plan").json
-    assert pinned["authSource"] == "login" and pinned["pinned"] == {"mode": "plan", "by": "--billing-mode"}
-    run = cli("-p", "hi", "--billing-mode", "plan", "--output-format", "json")
+    # Pinning the mode makes the plan win, and a run then goes through Claude Code.
+    pinned = cli("status", "--json", "--billing-mode", "plan", env=env).json
+    assert pinned["authSource"] == "CLAUDE_CODE_OAUTH_TOKEN"
+    assert pinned["pinned"] == {"mode": "plan", "by": "--billing-mode"}
+    assert pinned["claudeCode"] == {"binary": str(CLAUDE), "authMethod": "oauth_token"}
+    assert pinned["agentSdkCredit"]["remainingPercent"] == 100
+    run = cli("-p", "hi", "--billing-mode", "plan", "--output-format", "json", env=env)
     assert run.json["billing"] == {
         "mode": "plan",
-        "source": "login",
-        "account": "login:max-5x",
+        "source": "CLAUDE_CODE_OAUTH_TOKEN",
+        "account": "claude-code:max-5x",
         "ledger": str(cli.ledger_path),
     }
-    assert cli.sim.message_requests()[-1].auth_scheme == "bearer"
-    assert rows(cli)[-1].mode == "plan"
+    last = cli.sim.message_requests()[-1]
+    assert (last.auth_scheme, last.account) == ("bearer", "sim-plan")
+    assert last.headers.get("user-agent", "").startswith("claude-cli/")
+    [row] = [r for r in rows(cli) if r.mode == "plan"]
+    assert row.account == "claude-code:max-5x" and row.request_id == last.request_id
+    after = cli("status", "--json", "--billing-mode", "plan", env=env).json["agentSdkCredit"]
+    assert Decimal(after["usedUsd"]) == row.cost_usd and after["remainingPercent"] < 100
 
 
-def test_api_key_shadowing_a_plan_login_is_said_on_stderr(cli: Cli) -> None:
-    assert cli("login", stdin=PLAN_TOKEN + "\n").code == 0
-    run = cli("-p", "hi")
+def test_api_key_shadowing_a_plan_token_is_said_on_stderr(cli: Cli) -> None:
+    run = cli("-p", "hi", env=cli.env(CLAUDE_CODE_OAUTH_TOKEN=PLAN_TOKEN))
     assert run.code == 0 and run.stdout.strip()
-    assert "billing per token to ANTHROPIC_API_KEY while a plan login exists" in run.stderr
+    assert (
+        "billing per token to ANTHROPIC_API_KEY while a plan credential (CLAUDE_CODE_OAUTH_TOKEN)"
+        in run.stderr
+    )
+    assert cli.sim.message_requests()[-1].account == "sim-api"
 
 
 def test_a_project_file_pins_plan_and_refuses_to_fall_back_to_a_key(cli: Cli) -> None:
@@ -115,10 +133,11 @@ def test_usage_adds_up_what_runs_recorded(cli: Cli) -> None:
 
 @pytest.fixture
 def plan_cli(tmp_path: Path) -> Iterator[Cli]:
-    # A small 5-hour window: one request with the system prompt fills ~80% of it.
+    # A small 5-hour window: claude's first request (its system prompt written to the cache) fills
+    # ~84% of it; later ones read that cache, which windows do not count.
     accounts = [
         AccountSpec(key="sk-ant-sim-api-key", mode="api"),
-        AccountSpec(key=PLAN_TOKEN, mode="plan", five_hour_limit=2800, weekly_limit=1_000_000),
+        AccountSpec(key=PLAN_TOKEN, mode="plan", five_hour_limit=14_000, weekly_limit=1_000_000),
     ]
     project, home = tmp_path / "project", tmp_path / "home"
     project.mkdir()

@@ -110,18 +110,30 @@ def test_api_key_helper_output_stays_secret(cli: Cli) -> None:
     assert_files_clean(cli.data_dir, cli.config_dir)
 
 
-def test_plan_login_token_stays_secret(cli: Cli) -> None:
-    env = cli.env()
+def test_a_plan_token_stays_secret_through_a_plan_run(cli: Cli) -> None:
+    """The token reaches only Claude Code: thrifty's output, ledger and config never hold it."""
+    claude_agent_sdk = pytest.importorskip("claude_agent_sdk")
+    claude = Path(claude_agent_sdk.__file__).parent / "_bundled" / "claude"
+    env = cli.env(
+        CLAUDE_CODE_OAUTH_TOKEN=PLAN_CANARY,
+        THRIFTY_CLAUDE_PATH=str(claude),
+        CLAUDE_CONFIG_DIR=str(cli.home / ".claude"),
+    )
     del env["ANTHROPIC_API_KEY"]
     runs = [
-        cli("login", "--plan", "max-20x", stdin=PLAN_CANARY + "\n", env=env),
+        cli("login", "--plan", "max-20x", "--credit-claimed", stdin=PLAN_CANARY + "\n", env=env),
         cli("-p", "go", "--allowedTools", "Bash", "--output-format", "stream-json", "--verbose", env=env),
         cli("status", "--json", env=env),
+        cli("-p", "go", "--output-format", "json", "--debug-file", str(cli.home / "debug.log"), env=env),
         cli("logout", env=env),
     ]
-    assert [r.code for r in runs] == [0, 0, 0, 0], [r.stderr for r in runs]
+    assert [r.code for r in runs] == [0, 0, 0, 0, 0], [r.stderr for r in runs]
     assert_clean(*runs)
-    assert_files_clean(cli.data_dir, cli.config_dir)
+    assert_files_clean(cli.data_dir, cli.config_dir, cli.cwd)
+    assert not any(h in (cli.home / "debug.log").read_text() for h in HIDDEN)
+    sent = cli.sim.message_requests()
+    assert sent and all(r.account and r.account.startswith("plan:") for r in sent)
+    assert all(r.headers.get("user-agent", "").startswith("claude-cli/") for r in sent)
 
 
 def test_a_crash_report_redacts_the_key(

@@ -1,18 +1,19 @@
-"""``thrifty login`` / ``logout`` as a user runs them: the token goes in on stdin and never comes out."""
+"""``thrifty login`` / ``logout`` as a user runs them: they record a plan, never take a token, and
+clear away the token an older thrifty stored."""
 
 from __future__ import annotations
 
-import argparse
 import io
 import json
-import stat
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from tests.cli.conftest import Cli, Run
-from thrifty.cli import login as login_cmd
-from thrifty.cli.errors import UsageError
+from thrifty.billing.plan_presets import PRESETS
+from thrifty.billing.secret import Secret
+from thrifty.billing.store import CredentialStore, StoredLogin
 from thrifty.cli.main import main
 
 TOKEN = "sk-ant-oat01-cli-login-token-" + "Z" * 24
@@ -23,12 +24,23 @@ def file_env(cli: Cli, **extra: str) -> dict[str, str]:
         THRIFTY_CONFIG_DIR=str(cli.home / "thrifty-config"),
         THRIFTY_DATA_DIR=str(cli.home / "thrifty-data"),
         THRIFTY_KEYRING="0",
+        PATH=str(cli.home / "no-claude-here") + ":/usr/bin:/bin",
         **extra,
     )
 
 
-def credentials(cli: Cli) -> Path:
-    return cli.home / "thrifty-config" / "credentials.json"
+def config(cli: Cli) -> dict[str, object]:
+    data = json.loads((cli.home / "thrifty-config" / "config.json").read_text())
+    assert isinstance(data, dict)
+    return data
+
+
+def fake_claude(cli: Cli, status: str) -> str:
+    script = cli.home / "bin" / "claude"
+    script.parent.mkdir(parents=True, exist_ok=True)
+    script.write_text(f"#!/bin/sh\nprintf '%s\\n' '{status}'\n")
+    script.chmod(0o755)
+    return str(script)
 
 
 def assert_no_token(run: Run, token: str = TOKEN) -> None:
@@ -36,82 +48,88 @@ def assert_no_token(run: Run, token: str = TOKEN) -> None:
     assert token[-12:] not in run.stdout + run.stderr
 
 
-def test_login_reads_stdin_and_stores_a_private_file(cli: Cli) -> None:
-    run = cli("login", "--plan", "max-5x", stdin=TOKEN + "\n", env=file_env(cli))
+def test_login_records_the_plan_in_the_user_config(cli: Cli) -> None:
+    env = file_env(cli, THRIFTY_CLAUDE_PATH=fake_claude(cli, '{"loggedIn": true, "authMethod": "claude.ai"}'))
+    run = cli("login", "--plan", "max-5x", "--cycle-day", "14", "--credit-claimed", env=env)
     assert run.code == 0, run.stderr
-    assert_no_token(run)
-    path = credentials(cli)
-    assert run.stdout.splitlines()[0] == f"Stored the plan token in {path}"
     assert "Plan: Max 5x ($100/mo; estimated limits:" in run.stdout
-    assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
-    stored = json.loads(path.read_text())
-    assert stored["token"] == TOKEN and stored["plan"]["name"] == "max-5x"
-    # The conftest environment has ANTHROPIC_API_KEY set: the user is told it will win.
-    assert "ANTHROPIC_API_KEY is set here and takes precedence" in run.stderr
+    assert "is logged in (claude.ai); plan runs go through it" in run.stdout
+    assert config(cli)["plan"] == {
+        "name": "max-5x",
+        "billingCycleDay": 14,
+        "agentSdkCredit": {"claimed": True, "usageCredits": False, "stopAt": "credit"},
+    }
+    # A later login changes only what it is told, and keeps the rest of the file.
+    path = cli.home / "thrifty-config" / "config.json"
+    path.write_text(json.dumps({**config(cli), "billingMode": "plan"}))
+    again = cli("login", "--usage-credits", "--stop-at", "never", env=env)
+    assert again.code == 0, again.stderr
+    data = config(cli)
+    assert data["billingMode"] == "plan"
+    assert data["plan"] == {
+        "name": "max-5x",
+        "billingCycleDay": 14,
+        "agentSdkCredit": {"claimed": True, "usageCredits": True, "stopAt": "never"},
+    }
 
 
-def test_only_the_first_line_of_stdin_is_the_token(cli: Cli) -> None:
-    run = cli("login", stdin=f"  {TOKEN}  \nsecond line\n", env=file_env(cli, ANTHROPIC_API_KEY=""))
-    assert run.code == 0 and run.stderr == ""
-    assert json.loads(credentials(cli).read_text())["token"] == TOKEN
-    assert "Plan: Pro" in run.stdout
+def test_login_says_what_is_missing_without_failing(cli: Cli) -> None:
+    run = cli("login", "--plan", "pro", env=file_env(cli))
+    assert run.code == 0
+    assert "not marked as claimed" in run.stderr and "Claude Code was not found" in run.stderr
+    logged_out = file_env(cli, THRIFTY_CLAUDE_PATH=fake_claude(cli, '{"loggedIn": false}'))
+    second = cli("login", "--credit-claimed", env=logged_out)
+    assert second.code == 0 and "Claude Code is not logged in" in second.stderr
 
 
-def test_a_token_on_the_command_line_is_refused_without_echo(cli: Cli) -> None:
-    runs = [
-        cli(*args, stdin=TOKEN, env=file_env(cli)) for args in (["login", TOKEN], ["login", "--plan", TOKEN])
-    ]
-    for run in runs:
-        assert run.code == 1 and run.stdout == ""
-        assert_no_token(run)
-        assert run.stderr.count("\n") == 1 and run.stderr.startswith("error: ")
-    assert not credentials(cli).exists()
-    assert "do not pass the token as an argument" in runs[0].stderr and "pipe it on stdin" in runs[0].stderr
+def test_a_token_is_refused_and_never_echoed(cli: Cli) -> None:
+    run = cli("login", TOKEN, env=file_env(cli))
+    assert run.code == 1
+    assert run.stderr.startswith("error: thrifty does not take plan tokens") and run.stderr.count("\n") == 1
+    assert_no_token(run)
+    assert not (cli.home / "thrifty-config" / "config.json").exists()
+    # Piped in, as the old `thrifty login < token.txt` did: not read at all.
+    piped = cli("login", "--plan", "pro", stdin=TOKEN + "\n", env=file_env(cli))
+    assert piped.code == 0 and TOKEN not in json.dumps(config(cli))
+    assert_no_token(piped)
 
 
 @pytest.mark.parametrize(
-    ("args", "stdin", "message"),
+    ("args", "message"),
     [
-        ([], "", "error: no token given"),
-        ([], "\n\n", "error: no token given"),
-        ([], "sk-ant-api03-" + "k" * 30 + "\n", "error: that is an API key, not a plan token"),
-        ([], "two words-" + "w" * 20 + "\n", "error: the token contains spaces"),
-        (["--plan", "ultra"], TOKEN, "error: --plan must be one of pro, max-5x, max-20x, team, custom"),
+        ([], "error: --plan is required: one of pro, max-5x"),
+        (["--plan", "ultra"], "error: --plan must be one of pro, max-5x"),
         (
-            ["--plan", "custom", "--weekly-tokens", "5"],
-            TOKEN,
-            "error: --plan custom needs --five-hour-tokens",
+            ["--plan", "custom"],
+            "error: --plan custom needs --five-hour-tokens, --weekly-tokens and --monthly-fee",
         ),
         (
-            ["--weekly-tokens", "5"],
-            TOKEN,
-            "error: --five-hour-tokens, --weekly-tokens and --monthly-fee go with",
+            ["--plan", "pro", "--monthly-fee", "5"],
+            "error: --five-hour-tokens, --weekly-tokens, --monthly-fee",
         ),
-        (
-            ["--plan", "custom", "--five-hour-tokens", "x", "--weekly-tokens", "5", "--monthly-fee", "1"],
-            TOKEN,
-            "error: --five-hour-tokens must be a positive whole number",
-        ),
+        (["--plan", "pro", "--cycle-day", "32"], "error: --cycle-day must be a day of the month, 1 to 31"),
+        (["--plan", "pro", "--cycle-day", "x"], "error: --cycle-day must be a positive whole number of days"),
         (
             ["--plan", "custom", "--five-hour-tokens", "9", "--weekly-tokens", "5", "--monthly-fee", "1"],
-            TOKEN,
             "error: --plan custom: the weekly limit cannot be smaller than the 5-hour limit",
         ),
     ],
 )
 def test_user_mistakes_are_one_line_errors(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys, args: list[str], stdin: str, message: str
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    args: list[str],
+    message: str,
 ) -> None:
     """In-process through ``main`` (same parser, same error path), so the matrix stays fast."""
     monkeypatch.setenv("THRIFTY_CONFIG_DIR", str(tmp_path / "cfg"))
     monkeypatch.setenv("THRIFTY_KEYRING", "0")
-    monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))
     assert main(["login", *args]) == 1
     out = capsys.readouterr()
     assert out.out == "" and out.err.startswith(message) and out.err.count("\n") == 1, out.err
-    assert TOKEN not in out.err
-    assert not (tmp_path / "cfg" / "credentials.json").exists()
+    assert not (tmp_path / "cfg" / "config.json").exists()
 
 
 def test_custom_plans_are_not_called_estimates(cli: Cli) -> None:
@@ -125,36 +143,57 @@ def test_custom_plans_are_not_called_estimates(cli: Cli) -> None:
         "--monthly-fee",
         "12.50",
     ]
-    run = cli("login", *args, stdin=TOKEN, env=file_env(cli))
-    assert run.code == 0
+    run = cli("login", *args, "--sdk-credit", "15", env=file_env(cli))
+    assert run.code == 0, run.stderr
     assert "Plan: Custom plan ($12.50/mo; limits: 1,000 per 5 hours, 9,000 per week" in run.stdout
     assert "estimated" not in run.stdout
+    plan = config(cli)["plan"]
+    assert isinstance(plan, dict) and plan["agentSdkCreditUsd"] == "15"
 
 
-def test_a_second_login_replaces_the_first(cli: Cli) -> None:
+def legacy_store(cli: Cli, plan: str = "max-20x") -> CredentialStore:
+    env = {"THRIFTY_CONFIG_DIR": str(cli.home / "thrifty-config"), "THRIFTY_KEYRING": "0"}
+    store = CredentialStore(env)
+    store.save(StoredLogin(Secret(TOKEN), PRESETS[plan], datetime.now(UTC)))
+    return store
+
+
+def test_login_migrates_a_token_an_older_thrifty_stored(cli: Cli) -> None:
+    store = legacy_store(cli)
+    run = cli("login", "--credit-claimed", env=file_env(cli))
+    assert run.code == 0, run.stderr
+    assert "Deleted the plan token an older thrifty stored" in run.stdout
+    assert not store.exists()
+    plan = config(cli)["plan"]
+    assert isinstance(plan, dict) and plan["name"] == "max-20x"  # the plan it was stored with
+    assert_no_token(run)
+
+
+def test_status_and_runs_warn_about_a_stored_token_until_logout(cli: Cli) -> None:
+    store = legacy_store(cli)
     env = file_env(cli)
-    assert cli("login", stdin=TOKEN, env=env).code == 0
-    other = "sk-ant-oat01-second-token-" + "Y" * 20
-    run = cli("login", "--plan", "team", stdin=other, env=env)
-    assert run.code == 0 and run.stdout.startswith("Replaced the stored plan token in")
-    assert_no_token(run, other)
-    assert json.loads(credentials(cli).read_text())["token"] == other
+    status = cli("status", env=env)
+    assert "older thrifty" in status.stdout and "thrifty logout" in status.stdout
+    assert_no_token(status)
+    out = cli("logout", env=env)
+    assert out.code == 0 and "Deleted the plan token an older thrifty stored" in out.stdout
+    assert "Claude Code's own login is untouched" in out.stdout
+    assert not store.exists()
+    assert "older thrifty" not in cli("status", env=env).stdout
 
 
-def test_logout_removes_it_and_is_fine_when_nothing_is_stored(cli: Cli) -> None:
+def test_logout_forgets_the_plan_and_is_fine_with_nothing_to_do(cli: Cli) -> None:
     env = file_env(cli)
-    assert cli("login", stdin=TOKEN, env=env).code == 0
+    assert cli("login", "--plan", "pro", env=env).code == 0
     first = cli("logout", env=env)
-    assert first.code == 0 and first.stdout == f"Removed the stored plan token from {credentials(cli)}\n"
-    assert not credentials(cli).exists()
+    assert first.code == 0 and "Removed the plan settings from" in first.stdout
+    assert "plan" not in config(cli)
     second = cli("logout", env=env)
-    assert second.code == 0 and second.stdout.startswith("No plan token was stored in")
-    assert_no_token(first)
-    assert_no_token(second)
+    assert second.code == 0 and second.stdout.startswith("No plan settings or stored plan token")
 
 
-def test_logout_clears_a_corrupt_file(cli: Cli) -> None:
-    path = credentials(cli)
+def test_logout_clears_a_corrupt_legacy_file(cli: Cli) -> None:
+    path = cli.home / "thrifty-config" / "credentials.json"
     path.parent.mkdir(parents=True)
     path.write_text('{"token": "' + TOKEN + '", "plan": ')
     run = cli("logout", env=file_env(cli))
@@ -162,43 +201,18 @@ def test_logout_clears_a_corrupt_file(cli: Cli) -> None:
     assert_no_token(run)
 
 
-def test_help_explains_where_the_token_comes_from_and_goes(cli: Cli) -> None:
+def test_help_explains_that_no_token_is_taken(cli: Cli) -> None:
     run = cli("login", "--help", env=file_env(cli))
     assert run.code == 0
     text = " ".join(run.stdout.split())
     for phrase in (
-        "claude setup-token",
-        "hidden prompt",
-        "never accepted as an argument",
-        "0600",
+        "never takes or sends plan tokens",
+        "claude",
+        "Agent SDK credit",
         "--plan custom",
+        "examples:",
     ):
         assert phrase in text
     with pytest.raises(SystemExit) as exit_info:
         main(["logout", "--help"])
     assert exit_info.value.code == 0
-
-
-def test_a_terminal_gets_a_hidden_prompt(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys) -> None:
-    """In-process: a subprocess has no terminal to prompt on."""
-    prompts: list[str] = []
-
-    def fake_getpass(prompt: str = "") -> str:
-        prompts.append(prompt)
-        return TOKEN
-
-    monkeypatch.setenv("THRIFTY_CONFIG_DIR", str(tmp_path / "cfg"))
-    monkeypatch.setenv("THRIFTY_KEYRING", "0")
-    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
-    monkeypatch.setattr("sys.stdin.isatty", lambda: True)
-    monkeypatch.setattr(login_cmd.getpass, "getpass", fake_getpass)
-    args = argparse.Namespace(
-        token=[], plan="max-20x", five_hour_tokens=None, weekly_tokens=None, monthly_fee=None
-    )
-    assert login_cmd.run(args) == 0
-    assert prompts == ["Paste your Claude plan token (input hidden): "]
-    out = capsys.readouterr()
-    assert TOKEN not in out.out + out.err and "Max 20x" in out.out
-    monkeypatch.setattr(login_cmd.getpass, "getpass", lambda prompt="": "")
-    with pytest.raises(UsageError, match="no token given"):
-        login_cmd.run(args)

@@ -510,12 +510,12 @@ def test_active_block_projection_and_plan_share(usage: Usage) -> None:
     assert "Plan Max 5x: 10.0% of the estimated 5-hour limit (5,000,000 weighted tokens) used" in text
 
 
-def test_active_block_uses_the_stored_login_plan(usage: Usage) -> None:
+def test_active_block_uses_the_recorded_plan(usage: Usage) -> None:
     usage.fill(fresh_plan_rows(usage.project)[1])
     env = {**usage.base_env, "THRIFTY_KEYRING": "0"}
     login = subprocess.run(
         [sys.executable, "-m", "thrifty", "login", "--plan", "pro"],
-        input="sk-ant-oat01-usage-test-token-" + "Q" * 20 + "\n",
+        stdin=subprocess.DEVNULL,
         cwd=usage.project,
         env=env,
         capture_output=True,
@@ -526,7 +526,7 @@ def test_active_block_uses_the_stored_login_plan(usage: Usage) -> None:
     doc = ok(usage("blocks", "--active", "--json", THRIFTY_KEYRING="0")).json
     assert doc["plan"]["name"] == "pro"
     assert doc["blocks"][0]["plan_use"]["used_percent"] == "50.0"
-    # Without a stored plan there is no share to show, and no error.
+    # Without a recorded plan there is no share to show, and no error.
     none = ok(usage("blocks", "--active", "--json", THRIFTY_CONFIG_DIR=str(usage.project / "none"))).json
     assert none["plan"] is None and none["blocks"][0]["plan_use"] is None
 
@@ -548,7 +548,7 @@ def test_no_active_block_says_when_the_last_call_was(filled: Usage) -> None:
         (["mismatches", "--tolerance", "-1"], "--tolerance: '-1' is not a non-negative amount"),
         (["mismatches", "--tolerance", "lots"], "--tolerance: 'lots' is not a non-negative amount"),
         (["blocks", "--plan", "gold"], "--plan must be one of pro, max-5x, max-20x, team, login"),
-        (["blocks", "--plan", "login"], "--plan login: no plan is stored"),
+        (["blocks", "--plan", "login"], "--plan login: no plan is recorded"),
         (["--cost-mode", "guess"], "invalid choice"),
         (["--source", "cursor"], "invalid choice"),
     ],

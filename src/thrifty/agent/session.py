@@ -7,6 +7,10 @@ feed it more. Each prompt is a turn that yields ``SystemInit`` … ``Result`` (t
 A turn runs in a task of its own so that ``interrupt()`` can cancel it wherever it waits (a
 stream, a tool, a hook); the loop turns that cancellation into an interrupted Result and leaves
 the history in a shape the API accepts, so the next prompt simply goes on.
+
+A plan run (``prepared.billing.claude`` set) runs every turn through one long-lived ``claude``
+process instead (``via_claude``): claude keeps the conversation and its transcript, so thrifty
+neither resolves nor writes one, and ``resume`` goes straight to claude.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ from thrifty.agent.transcripts import (
     load_messages,
 )
 from thrifty.agent.validate import SetupError, check_mode_switch, validate
+from thrifty.agent.via_claude import ClaudeProcess, check_plan_options
 from thrifty.core.events import Event
 
 INTERRUPTED = "[Request interrupted by user]"
@@ -77,6 +82,13 @@ def _exists(session_id: str, cwd: Path, options: AgentOptions) -> bool:
         raise SetupError(str(exc)) from exc
 
 
+class _NoCaller:
+    """A plan session's ``caller``: claude makes the calls, so nothing may come this way."""
+
+    def call(self, params: dict[str, Any]) -> AsyncIterator[Any]:
+        raise RuntimeError("plan runs make their calls through claude")
+
+
 class Session:
     """Setup mistakes (and an unknown ``resume`` id) raise ``SetupError`` before any request."""
 
@@ -91,30 +103,61 @@ class Session:
         # The front ends have checked already, in their own spelling; this is for callers that
         # build AgentOptions themselves, so no rule depends on which door a run came in by.
         validate(options)
-        session_id, history = _resolve_history(options)
+        self.options = options
+        self.prepared = prepare(options, client=client, history=_resolve_history)
+        session_id = self.prepared.session_id
         self.options = dataclasses.replace(options, session_id=session_id)
-        self.prepared = prepare(self.options, client=client)
         self.ask = ask
-        #: How every request of every turn reaches the model: the live client unless given one.
-        self.caller: Caller = caller or ModelCaller.from_options(
-            self.prepared.client, session_id, self.options
-        )
-        self.messages: list[dict[str, Any]] = history
         self.meter = self.prepared.billing.meter(session_id, options.tags)
         self.guard = self.prepared.billing.guard(options.max_budget_usd, model=lambda: self.prepared.model)
         #: The newest plan-window headers; a later turn starts from them.
         self.rate_limits: dict[str, str] = {}
         self.transcript: TranscriptWriter | None = None
-        if options.persist_session:
+        #: Plan runs: the session's ``claude`` (started by the first turn).
+        self.claude: ClaudeProcess | None = None
+        self.messages: list[dict[str, Any]] = self.prepared.history
+        if self.prepared.billing.claude is not None:
+            try:
+                check_plan_options(options, ask=ask, client=client or caller)
+            except SetupError:
+                self.prepared.billing.close()
+                raise
+            self.claude = self._claude_process()
+            self.caller: Caller = _NoCaller()
+        else:
+            client_ = self.prepared.client
+            assert client_ is not None
+            #: How every request of every turn reaches the model: the live client unless given one.
+            self.caller = caller or ModelCaller.from_options(client_, session_id, self.options)
+        if options.persist_session and self.claude is None:
             self.transcript = TranscriptWriter.open(options.cwd.resolve(), session_id, options.environ)
             self.prepared.hooks.transcript_path = str(self.transcript.path)
         self.turn_count = 0
         self._task: asyncio.Task[None] | None = None
         self._interrupting = False
         self._closed = False
+        self._claude_turn = False
+
+    def _claude_process(self) -> ClaudeProcess:
+        claude = self.prepared.billing.claude
+        assert claude is not None
+        new_id = self.prepared.claude_session_id
+        if new_id is None and not (self.options.resume or self.options.continue_conversation):
+            new_id = self.prepared.session_id
+        return ClaudeProcess(
+            claude,
+            self.options,
+            billing=self.prepared.billing,
+            meter=self.meter,
+            guard=self.guard,
+            session_id=self.prepared.session_id,
+            new_session_id=new_id,
+        )
 
     @property
     def session_id(self) -> str:
+        if self.claude is not None:
+            return self.claude.session_id
         return self.prepared.session_id
 
     @property
@@ -166,6 +209,8 @@ class Session:
         resolved = resolve_model(chosen)
         self.guard.require_price(resolved)
         self.prepared.model = resolved
+        if self.claude is not None:
+            self.claude.set_model(resolved)
         return self.prepared.model
 
     def set_permission_mode(self, mode: str) -> str:
@@ -173,10 +218,14 @@ class Session:
         check_mode_switch(mode, self.options.environ)
         self.prepared.policy.set_mode(mode)
         self.prepared.hooks.permission_mode = self.prepared.policy.mode
+        if self.claude is not None:
+            self.claude.set_permission_mode(self.prepared.policy.mode)
         return self.prepared.policy.mode
 
     def interrupt(self) -> bool:
         """Stop the running turn where it waits; it still ends in a Result. False if none runs."""
+        if self.claude is not None:
+            return self._claude_turn and self.claude.interrupt()
         task = self._task
         if task is None or task.done():
             return False
@@ -203,6 +252,18 @@ class Session:
         if self.running:
             raise RuntimeError("a turn is already running in this session; wait for its Result")
         self.turn_count += 1
+        if self.claude is None and self.prepared.billing.claude is not None:
+            self.claude = self._claude_process()  # billing became a plan run after setup
+        if self.claude is not None:
+            if self._claude_turn:
+                raise RuntimeError("a turn is already running in this session; wait for its Result")
+            self._claude_turn = True
+            try:
+                async for item in self.claude.turn(prompt, first=self.turn_count == 1):
+                    yield item
+            finally:
+                self._claude_turn = False
+            return
         queue: asyncio.Queue[Event | None] = asyncio.Queue()
         run = AgentRun(self, first=self.turn_count == 1, caller=self.caller)
 
@@ -236,10 +297,12 @@ class Session:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+        if self.claude is not None:
+            await self.claude.stop()
         if self.transcript is not None:
             self.transcript.close()
         self.prepared.billing.close()
-        if self.prepared.owns_client:
+        if self.prepared.owns_client and self.prepared.client is not None:
             await self.prepared.client.close()
 
     async def __aenter__(self) -> Session:

@@ -1,5 +1,8 @@
 """Everything a run needs before the first request: settings, memory, policy, hooks, tools, client.
 
+In a plan run (``billing.claude`` set) the user's ``claude`` calls the API, so no client is built
+and the session id is claude's (``via_claude``); thrifty's own transcript history is not read.
+
 Configuration mistakes found here (a bad permission mode, an unknown tool, an invalid schema)
 raise ``SetupError``, which the CLI prints as one line with exit 1 before any token is spent.
 """
@@ -7,7 +10,8 @@ raise ``SetupError``, which the CLI prints as one line with exit 1 before any to
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +30,10 @@ from thrifty.tools import structured
 from thrifty.tools.base import Tool, ToolContext
 from thrifty.tools.registry import BARE_TOOLS, BUILTIN_TOOLS, select_tools
 
-__all__ = ["Prepared", "prepare"]
+__all__ = ["HistoryResolver", "Prepared", "plan_session_ids", "prepare"]
+
+#: Where an API run's conversation comes from: its session id and the history it starts with.
+HistoryResolver = Callable[[AgentOptions], tuple[str, list[dict[str, Any]]]]
 
 
 @dataclass
@@ -40,17 +47,42 @@ class Prepared:
     tool_defs: list[dict[str, Any]]
     system: list[dict[str, Any]]
     ctx: ToolContext
-    client: anthropic.AsyncAnthropic
+    #: None in a plan run: claude makes the calls.
+    client: anthropic.AsyncAnthropic | None
     billing: Billing
     #: True when setup built the client (so the run closes it); False for a caller's client.
     owns_client: bool = True
+    #: The history an API run starts from (``history`` resolver); always empty in plan runs.
+    history: list[dict[str, Any]] = field(default_factory=list)
+    #: Plan runs: the ``--session-id`` claude is started with (None: claude names the session).
+    claude_session_id: str | None = None
 
 
-def prepare(options: AgentOptions, *, client: anthropic.AsyncAnthropic | None = None) -> Prepared:
+def plan_session_ids(options: AgentOptions) -> tuple[str, str | None]:
+    """A plan run's session id, and the ``--session-id`` to start claude with.
+
+    A new session gets its id from thrifty (so the ledger rows carry it from the first call); a
+    resumed one keeps its id; ``--continue`` and a fork without ``session_id`` learn claude's id
+    from its ``init`` frame (the placeholder returned here is replaced then).
+    """
+    if options.continue_conversation or (options.resume and options.fork_session):
+        return options.session_id or str(uuid.uuid4()), options.session_id
+    if options.resume:
+        return options.resume, None
+    new_id = options.session_id or str(uuid.uuid4())
+    return new_id, new_id
+
+
+def prepare(
+    options: AgentOptions,
+    *,
+    client: anthropic.AsyncAnthropic | None = None,
+    history: HistoryResolver | None = None,
+) -> Prepared:
+    """``history`` (API runs only) names the session and its history once billing is open."""
     cwd = options.cwd.resolve()
     if not cwd.is_dir():
         raise SetupError(f"working directory {cwd} does not exist")
-    session_id = options.session_id or str(uuid.uuid4())
     try:
         # A settings file that cannot be read or parsed fails the run here, before any request:
         # running without it could drop the deny rules it holds.
@@ -107,15 +139,6 @@ def prepare(options: AgentOptions, *, client: anthropic.AsyncAnthropic | None = 
         memory=memory,
         structured_output=options.json_schema is not None,
     )
-    hooks = HookRunner(
-        {} if options.bare else settings.hooks,
-        cwd=cwd,
-        session_id=session_id,
-        transcript_path="",
-        permission_mode=policy.mode,
-        env=settings.env,
-        callbacks=options.hook_callbacks,
-    )
     env = {**options.environ, **settings.env}
     ctx = ToolContext(cwd=cwd, additional_dirs=tuple(add_dirs), env=env)
     try:
@@ -135,7 +158,45 @@ def prepare(options: AgentOptions, *, client: anthropic.AsyncAnthropic | None = 
         )
     except BillingError as exc:
         raise SetupError(str(exc)) from exc
+    claude_session_id: str | None = None
+    past: list[dict[str, Any]] = []
+    try:
+        if billing.claude is not None:
+            session_id, claude_session_id = plan_session_ids(options)
+        elif history is not None:
+            session_id, past = history(options)
+        else:
+            session_id = options.session_id or str(uuid.uuid4())
+    except SetupError:
+        billing.close()
+        raise
+    hooks = HookRunner(
+        {} if options.bare else settings.hooks,
+        cwd=cwd,
+        session_id=session_id,
+        transcript_path="",
+        permission_mode=policy.mode,
+        env=settings.env,
+        callbacks=options.hook_callbacks,
+    )
     owns_client = client is None
+    if billing.claude is not None:
+        # claude makes every call with its own login: no client, and nothing to close.
+        return Prepared(
+            session_id=session_id,
+            model=resolve_model(options.model),
+            settings=settings,
+            policy=policy,
+            hooks=hooks,
+            tools=tools,
+            tool_defs=tool_defs,
+            system=system,
+            ctx=ctx,
+            client=None,
+            billing=billing,
+            owns_client=False,
+            claude_session_id=claude_session_id,
+        )
     if client is None:
         # With no usable credential the loop ends before any request (billing.error()); the
         # placeholder client is never called.
@@ -158,4 +219,5 @@ def prepare(options: AgentOptions, *, client: anthropic.AsyncAnthropic | None = 
         client=client,
         billing=billing,
         owns_client=owns_client,
+        history=past,
     )

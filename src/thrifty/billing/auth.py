@@ -1,9 +1,14 @@
-"""Which credential a run uses, which billing mode that means, and why the others lost.
+"""Who pays for a run, which billing mode that means, and why the other sources lost.
 
 ``claude -p`` silently uses ``ANTHROPIC_API_KEY`` whenever it is set, so a key left in a
 ``.env`` file quietly bills per token while the user believes their plan is paying. thrifty
 follows Claude Code's order but records every rule's outcome, warns about that case, and lets a
 mode pin (``--billing-mode`` / ``billingMode``) rule out the other mode entirely.
+
+API runs send an API credential from thrifty itself. Plan runs never do: plan credentials are for
+Anthropic's own clients (Claude Code's legal and compliance page), so a plan rule that wins means
+"run the user's own ``claude``" (``thrifty.billing.claude_cli``), which logs in with its own
+credentials; thrifty only meters what it reports.
 
 Claude Code's docs rank ``ANTHROPIC_AUTH_TOKEN`` above ``ANTHROPIC_API_KEY``, yet with both set
 it reports ``apiKeySource: ANTHROPIC_API_KEY`` and the official SDK picks the key; thrifty puts
@@ -22,9 +27,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, cast
 
+from thrifty.billing.claude_cli import INSTALL_HINT, ClaudeCliError, ClaudeCode, check_login, find_claude
 from thrifty.billing.plan_presets import PlanDefinition
 from thrifty.billing.secret import Secret, register
-from thrifty.billing.store import CredentialStore, StoreError
+from thrifty.billing.store import CredentialStore
 
 if TYPE_CHECKING:
     import ssl
@@ -39,6 +45,12 @@ DEFAULT_ENDPOINT = "https://api.anthropic.com"
 PLAN_TOKEN_PREFIX = "sk-ant-oat"  # noqa: S105 - a prefix, not a secret
 HELPER_TIMEOUT_S = 30.0
 BARE_RULES = ("ANTHROPIC_API_KEY", "apiKeyHelper")
+#: The rule for Claude Code's own login (``claude`` found on PATH or via THRIFTY_CLAUDE_PATH).
+CLAUDE_RULE = "claude"
+LEGACY_LOGIN = (
+    "a plan token stored by an older thrifty; thrifty never sends plan tokens itself: "
+    "run `thrifty logout` to delete it"
+)
 
 
 class AuthError(ValueError):
@@ -54,7 +66,6 @@ class Credential:
     source: str
     #: The ledger's label for who pays; never secret.
     account: str
-    plan: PlanDefinition | None = None
 
     @property
     def api_key_source(self) -> str:
@@ -78,11 +89,29 @@ class RuleOutcome:
 
 @dataclass(frozen=True)
 class Resolution:
+    #: The API credential thrifty sends; never a plan token.
     credential: Credential | None
     endpoint: str
     pinned: tuple[str, str] | None
     rules: tuple[RuleOutcome, ...]
     bare: bool = False
+    #: For a plan run: the user's logged-in ``claude``, which does the work.
+    claude: ClaudeCode | None = None
+    #: The rule that chose ``claude`` (``CLAUDE_CODE_OAUTH_TOKEN``, ``claude``, ...).
+    claude_rule: str | None = None
+
+    @property
+    def mode(self) -> Mode | None:
+        if self.claude is not None:
+            return "plan"
+        return self.credential.mode if self.credential is not None else None
+
+    @property
+    def source(self) -> str | None:
+        """The rule that won, whichever kind of route it gave."""
+        if self.claude is not None:
+            return self.claude_rule
+        return self.credential.source if self.credential is not None else None
 
     def rule(self, name: str) -> RuleOutcome:
         for outcome in self.rules:
@@ -93,7 +122,10 @@ class Resolution:
     def explain(self) -> str:
         """E.g. ``ANTHROPIC_API_KEY (api) won; shadowed: login (plan)``."""
         cred = self.credential
-        parts = [f"{cred.source} ({cred.mode}) won" if cred else "no credential"]
+        if self.claude is not None:
+            parts = [f"{self.claude_rule} (plan, run through Claude Code at {self.claude.binary}) won"]
+        else:
+            parts = [f"{cred.source} ({cred.mode}) won" if cred else "no credential"]
         shadowed = [f"{r.name} ({r.mode})" for r in self.rules if r.state == "shadowed"]
         if shadowed:
             parts.append(f"shadowed: {', '.join(shadowed)}")
@@ -103,34 +135,49 @@ class Resolution:
         return "; ".join(parts)
 
     def warnings(self) -> list[str]:
+        out = []
+        if any(r.name == "login" for r in self.rules):
+            out.append(f"found {LEGACY_LOGIN}")
         cred = self.credential
         if cred is None or cred.mode != "api":
-            return []
-        plans = [r.name for r in self.rules if r.state == "shadowed" and r.mode == "plan"]
-        if not plans:
-            return []
-        what = "a plan login" if plans == ["login"] else f"a plan credential ({', '.join(plans)})"
-        return [
-            f"billing per token to {cred.account} while {what} exists; pass --billing-mode plan "
-            "(or set billingMode in .thrifty.json) to use your plan"
+            return out
+        # Claude Code merely being installed says nothing about a plan; a plan token does.
+        plans = [
+            r.name for r in self.rules if r.state == "shadowed" and r.mode == "plan" and r.name != CLAUDE_RULE
         ]
+        if plans:
+            out.append(
+                f"billing per token to {cred.account} while a plan credential ({', '.join(plans)}) exists; "
+                "pass --billing-mode plan (or set billingMode in .thrifty.json) to run on your plan "
+                "through Claude Code"
+            )
+        return out
 
     def error(self) -> str | None:
-        if self.credential is not None:
+        if self.credential is not None or self.claude is not None:
             return None
         if self.pinned is not None:
             mode, where = self.pinned
-            hint = (
-                "run `thrifty login` or set CLAUDE_CODE_OAUTH_TOKEN"
-                if mode == "plan"
-                else "set ANTHROPIC_API_KEY or configure apiKeyHelper"
+            if mode == "plan":
+                if self.bare:
+                    return (
+                        f"billing mode is pinned to plan by {where}, but --bare reads only "
+                        f"{' and '.join(BARE_RULES)}; plan runs go through Claude Code"
+                    )
+                return (
+                    f"billing mode is pinned to plan by {where}, but Claude Code was not found; plan runs "
+                    f"go through your own `claude`: {INSTALL_HINT}"
+                )
+            return (
+                f"billing mode is pinned to api by {where} but no api credential was found; "
+                "set ANTHROPIC_API_KEY or configure apiKeyHelper"
             )
-            if self.bare and mode == "plan":
-                hint = f"--bare reads only {' and '.join(BARE_RULES)}"
-            return f"billing mode is pinned to {mode} by {where} but no {mode} credential was found; {hint}"
         if self.bare:
             return f"Not logged in · set ANTHROPIC_API_KEY (--bare reads only {' and '.join(BARE_RULES)})"
-        return "Not logged in · set ANTHROPIC_API_KEY or run `thrifty login`"
+        return (
+            "Not logged in · set ANTHROPIC_API_KEY, or install Claude Code and log in to it "
+            "to run on your plan"
+        )
 
     def client(self, max_retries: int = 0) -> anthropic.AsyncAnthropic:
         """The official client, sending the credential the way Claude Code does.
@@ -231,23 +278,27 @@ def resolve_credential(
     store: CredentialStore | None = None,
     cwd: Path | None = None,
     helper_timeout: float = HELPER_TIMEOUT_S,
+    plan: PlanDefinition | None = None,
 ) -> Resolution:
-    """Pick the credential, highest rule first; the first present and allowed rule wins.
+    """Pick who pays, highest rule first; the first present and allowed rule wins.
 
     1. ``ANTHROPIC_API_KEY`` - mode api, sent as ``x-api-key``.
-    2. ``ANTHROPIC_AUTH_TOKEN`` - bearer; mode plan if the token starts with ``sk-ant-oat``
-       (a subscription token), else api (a gateway or proxy token).
+    2. ``ANTHROPIC_AUTH_TOKEN`` - a gateway or proxy token: mode api, sent as bearer. A
+       subscription token (``sk-ant-oat...``) instead means mode plan, run through ``claude``.
     3. ``apiKeyHelper`` from settings - run through the shell with a timeout, stdout stripped
        is the key; mode api. It runs only when it is the rule that wins; a failing or empty
        helper raises ``AuthError``.
-    4. ``CLAUDE_CODE_OAUTH_TOKEN`` - mode plan, bearer.
-    5. The stored ``thrifty login`` - mode plan, bearer, carrying its ``PlanDefinition``.
+    4. ``CLAUDE_CODE_OAUTH_TOKEN`` - mode plan, run through ``claude`` (which reads it).
+    5. ``claude`` - Claude Code found (``THRIFTY_CLAUDE_PATH`` or PATH): mode plan, with its own
+       login. A plan rule that wins asks ``claude auth status`` first; a missing, logged-out or
+       API-key-billing ``claude`` raises ``AuthError`` before any work.
 
-    ``bare`` allows only rules 1 and 3, as ``claude --bare`` does. ``pinned`` (``(mode, where)``)
-    skips every rule of the other mode. Each rule ends ``matched``, ``shadowed`` (present, but a
-    higher rule won), ``skipped`` (present, excluded by the pin or by bare) or ``absent``.
-    ``store`` defaults to the one under ``environ``'s config dir; with ``bare`` it is only
-    checked for presence, never read.
+    No plan token is ever sent by thrifty. ``plan`` is the plan the user described in config
+    (``"plan"``), carried for credit figures. A plan token left by an older ``thrifty login``
+    is listed as skipped with a warning, never read. ``bare`` allows only rules 1 and 3, as
+    ``claude --bare`` does. ``pinned`` (``(mode, where)``) skips every rule of the other mode.
+    Each rule ends ``matched``, ``shadowed`` (present, but a higher rule won), ``skipped``
+    (present, excluded by the pin or by bare) or ``absent``.
     """
     if pinned is not None and pinned[0] not in ("api", "plan"):
         raise ValueError(f"pinned mode must be 'api' or 'plan', got {pinned[0]!r}")
@@ -265,17 +316,21 @@ def resolve_credential(
     token_mode: Mode | None = None
     if auth_token is not None:
         token_mode = "plan" if auth_token.startswith(PLAN_TOKEN_PREFIX) else "api"
+    binary = find_claude(environ)
     candidates: list[tuple[str, Mode | None, bool]] = [
         ("ANTHROPIC_API_KEY", "api", env("ANTHROPIC_API_KEY") is not None),
         ("ANTHROPIC_AUTH_TOKEN", token_mode, auth_token is not None),
         ("apiKeyHelper", "api", helper is not None),
         ("CLAUDE_CODE_OAUTH_TOKEN", "plan", env("CLAUDE_CODE_OAUTH_TOKEN") is not None),
-        ("login", "plan", store.exists()),
+        (CLAUDE_RULE, "plan", binary is not None),
     ]
 
     winner: Credential | None = None
+    claude: ClaudeCode | None = None
+    claude_rule: str | None = None
     outcomes: list[RuleOutcome] = []
     for name, mode, present in candidates:
+        won = winner.source if winner is not None else claude_rule
         if not present:
             outcomes.append(RuleOutcome(name, mode, "absent"))
         elif bare and name not in BARE_RULES:
@@ -283,39 +338,47 @@ def resolve_credential(
         elif pinned is not None and mode != pinned[0]:
             reason = f"billing mode pinned to {pinned[0]} by {pinned[1]}"
             outcomes.append(RuleOutcome(name, mode, "skipped", reason))
-        elif winner is not None:
-            outcomes.append(RuleOutcome(name, mode, "shadowed", f"{winner.source} won"))
+        elif won is not None:
+            outcomes.append(RuleOutcome(name, mode, "shadowed", f"{won} won"))
+        elif mode == "plan":
+            claude, claude_rule = _claude(name, binary, environ, plan), name
+            outcomes.append(RuleOutcome(name, "plan", "matched", "run through Claude Code"))
         else:
-            winner = _credential(name, environ, helper, store, cwd, helper_timeout)
+            winner = _credential(name, environ, helper, cwd, helper_timeout)
             outcomes.append(RuleOutcome(name, winner.mode, "matched"))
+    if store.exists():
+        outcomes.append(RuleOutcome("login", "plan", "skipped", LEGACY_LOGIN))
     endpoint = env("ANTHROPIC_BASE_URL") or DEFAULT_ENDPOINT
-    return Resolution(winner, endpoint, pinned, tuple(outcomes), bare)
+    return Resolution(winner, endpoint, pinned, tuple(outcomes), bare, claude, claude_rule)
+
+
+def _claude(
+    name: str, binary: str | None, environ: Mapping[str, str], plan: PlanDefinition | None
+) -> ClaudeCode:
+    """The ``claude`` a plan rule sends the run to, checked before any work."""
+    if binary is None:
+        raise AuthError(
+            f"{name} is a plan credential, which thrifty never sends itself; plan runs go through "
+            f"your own `claude`, which was not found: {INSTALL_HINT}"
+        )
+    try:
+        return check_login(binary, environ, plan=plan)
+    except ClaudeCliError as exc:
+        raise AuthError(str(exc)) from None
 
 
 def _credential(
     name: str,
     environ: Mapping[str, str],
     helper: str | None,
-    store: CredentialStore,
     cwd: Path | None,
     timeout: float,
 ) -> Credential:
     if name == "apiKeyHelper":
         assert helper is not None
         return Credential(_run_helper(helper, environ, cwd, timeout), "x-api-key", "api", name, name)
-    if name == "login":
-        try:
-            login = store.load()
-        except StoreError as exc:
-            raise AuthError(str(exc)) from None
-        if login is None:  # removed between exists() and load()
-            raise AuthError("the stored login disappeared while reading it; run `thrifty login`")
-        plan = login.plan
-        return Credential(login.token, "bearer", "plan", "login", f"login:{plan.name}", plan)
     secret = Secret((environ.get(name) or "").strip())
     if name == "ANTHROPIC_API_KEY":
         return Credential(secret, "x-api-key", "api", name, name)
-    if name == "ANTHROPIC_AUTH_TOKEN":
-        mode: Mode = "plan" if secret.reveal().startswith(PLAN_TOKEN_PREFIX) else "api"
-        return Credential(secret, "bearer", mode, name, name)
-    return Credential(secret, "bearer", "plan", name, name)
+    # ANTHROPIC_AUTH_TOKEN holding a gateway token; a plan token never gets here.
+    return Credential(secret, "bearer", "api", name, name)

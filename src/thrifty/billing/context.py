@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from decimal import Decimal
 from functools import cached_property
 from pathlib import Path
@@ -16,7 +17,9 @@ from typing import TYPE_CHECKING, Any
 
 from thrifty.billing.auth import AuthError, Credential, Resolution, resolve_credential
 from thrifty.billing.budget import BudgetGuard, UnpricedModel
+from thrifty.billing.claude_cli import ClaudeCode
 from thrifty.billing.config import BillingConfig, Budget, ConfigError, load_billing_config
+from thrifty.billing.credit import credit_state
 from thrifty.billing.ledger import Ledger, LedgerError, open_ledger
 from thrifty.billing.meter import Meter, MeterContext
 from thrifty.billing.paths import data_dir, default_ledger_path
@@ -42,6 +45,8 @@ class Billing:
     project: str
     #: Set when the caller brought its own client: the mode and account are then its word.
     client_label: str | None = None
+    #: Set for a plan run: the user's logged-in ``claude``, which does the work (never a token).
+    claude: ClaudeCode | None = None
 
     @property
     def credential(self) -> Credential | None:
@@ -49,6 +54,8 @@ class Billing:
 
     @property
     def mode(self) -> str:
+        if self.claude is not None:
+            return "plan"
         cred = self.credential
         if cred is not None:
             return cred.mode
@@ -57,18 +64,21 @@ class Billing:
 
     @property
     def account(self) -> str:
+        if self.claude is not None:
+            return self.claude.account
         cred = self.credential
         return cred.account if cred is not None else (self.client_label or "none")
 
     @property
     def plan(self) -> PlanDefinition | None:
-        cred = self.credential
-        return cred.plan if cred is not None else None
+        return self.claude.plan if self.claude is not None else None
 
     @property
     def source(self) -> str:
-        cred = self.credential
-        return cred.source if cred is not None else (self.client_label or "none")
+        res = self.resolution
+        if res is not None and res.source is not None:
+            return res.source
+        return self.client_label or "none"
 
     @property
     def api_key_source(self) -> str:
@@ -108,8 +118,15 @@ class Billing:
         return Meter(context, self.ledger, spool=self.spool, prices=self.prices)
 
     def guard(self, run_cap: Decimal | None, *, model: Callable[[], str] | None = None) -> BudgetGuard:
-        """The run's caps; ``model`` names the next request's model when it has no price."""
+        """The run's caps; ``model`` names the next request's model when it has no price.
+
+        A plan run with a ``"plan"`` config also carries its Agent SDK credit: every thrifty run is
+        headless, so on a plan it draws the credit (``thrifty.billing.credit``)."""
         windows = self.config.plan_windows
+        settings = self.config.plan
+        credit = None
+        if self.mode == "plan" and settings is not None and self.ledger is not None:
+            credit = credit_state(self.ledger, settings, datetime.now(UTC))
         return BudgetGuard(
             mode=self.mode,
             run_cap=run_cap,
@@ -120,6 +137,8 @@ class Billing:
             prices=self.prices,
             model=model,
             user_file=str(self.config.user_file or "config.json"),
+            credit=credit,
+            credit_stop_at=settings.stop_at if settings is not None else "credit",
         )
 
     def close(self) -> None:
@@ -157,6 +176,7 @@ def open_billing(
                 bare=bare,
                 store=CredentialStore(environ),
                 cwd=cwd,
+                plan=config.plan.definition if config.plan is not None else None,
             )
     except (ConfigError, AuthError, StoreError) as exc:
         raise BillingError(str(exc)) from exc
@@ -168,7 +188,15 @@ def open_billing(
         except LedgerError as exc:
             raise BillingError(f"{exc} (pass --no-ledger to run without recording)") from exc
         spool = Spool(data_dir(environ) / "ledger-spool.jsonl")
-    billing = Billing(config, resolution, ledger, spool, project or config.project or str(cwd), own_client)
+    billing = Billing(
+        config,
+        resolution,
+        ledger,
+        spool,
+        project or config.project or str(cwd),
+        own_client,
+        claude=resolution.claude if resolution is not None else None,
+    )
     if model is not None:
         try:
             billing.guard(run_cap).require_price(model)

@@ -19,13 +19,13 @@ from thrifty.agent.options import DEFAULT_MODEL, resolve_model
 from thrifty.agent.settings import load_settings
 from thrifty.billing.budget import day_start, month_start
 from thrifty.billing.context import Billing, BillingError, open_billing
-from thrifty.billing.store import CredentialStore
+from thrifty.billing.credit import credit_state
 from thrifty.billing.windows import WindowState, current_windows
 from thrifty.cli.errors import EXIT_ERROR, UsageError
 
 MODE_WORDS = {
     "api": "api (billed per token)",
-    "plan": "plan (flat fee; costs shown are API-equivalent estimates)",
+    "plan": "plan (through your Claude Code login; headless use draws the monthly Agent SDK credit)",
     "batch": "batch (API at the batch discount)",
 }
 
@@ -42,6 +42,10 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     p.add_argument("--billing-mode", choices=["api", "plan"], help="as a run with this flag would see it")
     p.add_argument("--ledger", help="read spend from this ledger (SQLite path or postgresql:// URL)")
+
+
+def decimal_text(value: Decimal | None) -> str | None:
+    return None if value is None else f"{value:f}"
 
 
 def _money(value: Decimal | None) -> str:
@@ -74,11 +78,32 @@ def gather(billing: Billing, model: str, now: datetime) -> dict[str, Any]:
         if billing.mode == "plan"
         else []
     )
+    routed = cred is not None or res.claude is not None
+    credit = None
+    settings = billing.config.plan
+    if billing.mode == "plan" and settings is not None and billing.ledger is not None:
+        state = credit_state(billing.ledger, settings, now)
+        credit = {
+            "creditUsd": decimal_text(state.credit),
+            "usedUsd": decimal_text(state.used),
+            "remainingUsd": decimal_text(state.remaining) if state.credit is not None else None,
+            "remainingPercent": state.percent_remaining if state.credit is not None else None,
+            "unpricedCalls": state.unpriced_calls,
+            "cycleStart": state.cycle_start.isoformat(),
+            "refreshesOn": state.refreshes_on.isoformat(),
+            "claimed": state.claimed,
+            "usageCredits": state.usage_credits,
+            "stopAt": settings.stop_at,
+            "text": state.describe(),
+        }
     return {
-        "loggedIn": cred is not None,
-        "billingMode": billing.mode if cred is not None else None,
-        "authSource": cred.source if cred else None,
-        "account": cred.account if cred else None,
+        "loggedIn": routed,
+        "billingMode": billing.mode if routed else None,
+        "authSource": res.source,
+        "account": billing.account if routed else None,
+        "claudeCode": (
+            {"binary": res.claude.binary, "authMethod": res.claude.auth_method} if res.claude else None
+        ),
         "why": res.explain(),
         "error": res.error(),
         "pinned": {"mode": res.pinned[0], "by": res.pinned[1]} if res.pinned else None,
@@ -90,9 +115,9 @@ def gather(billing: Billing, model: str, now: datetime) -> dict[str, Any]:
         "modelPrice": _price_basis(billing, model),
         "priceOverrides": {name: where for name, (_, where) in sorted(billing.config.prices.items())},
         "ledger": billing.ledger.location if billing.ledger else None,
-        "credentialStore": CredentialStore().location,
         "spend": spend,
         "plan": billing.plan.to_dict() if billing.plan else None,
+        "agentSdkCredit": credit,
         "windows": [_window_json(w) for w in windows],
         "warnings": res.warnings(),
     }
@@ -112,6 +137,12 @@ def render_text(info: dict[str, Any]) -> str:
     if info["loggedIn"]:
         lines.append(f"Billing mode:  {MODE_WORDS.get(info['billingMode'], info['billingMode'])}")
         lines.append(f"Credential:    {info['authSource']} (account label: {info['account']})")
+        if info["claudeCode"]:
+            claude = info["claudeCode"]
+            lines.append(
+                f"Runs through:  Claude Code at {claude['binary']} (logged in: {claude['authMethod']}; "
+                "thrifty never sends plan tokens itself)"
+            )
     else:
         lines.append(f"Credential:    none - {info['error']}")
     lines.append(f"Why:           {info['why']}")
@@ -128,15 +159,20 @@ def render_text(info: dict[str, Any]) -> str:
     lines.append(f"Ledger:        {info['ledger'] or 'not recording'}")
     spend = info["spend"]
     if spend["today"] is not None:
-        word = "API-equivalent, not billed" if spend["mode"] == "plan" else "billed"
+        word = "API rates; headless use draws the Agent SDK credit" if spend["mode"] == "plan" else "billed"
         today, month = Decimal(spend["today"]), Decimal(spend["month"])
         lines.append(f"Spend ({spend['mode']}): {_money(today)} today, {_money(month)} this month ({word})")
     if info["plan"]:
         lines.append(f"Plan:          {info['plan']['label']} (${info['plan']['monthlyFeeUsd']}/month)")
+    if info["agentSdkCredit"]:
+        for i, line in enumerate(info["agentSdkCredit"]["text"].splitlines()):
+            lines.append(f"{'Credit:' if i == 0 else '':<15}{line}")
     for window in info["windows"]:
         lines.append(f"Window:        {window['text']}")
     if info["billingMode"] == "plan" and not info["windows"]:
-        lines.append("Window:        unknown until the first plan request (no plan definition stored)")
+        lines.append(
+            "Window:        unknown until the first plan request (record your plan with `thrifty login`)"
+        )
     lines.extend(f"Warning:       {w}" for w in info["warnings"])
     return "\n".join(lines)
 

@@ -131,16 +131,16 @@ def bounds(
 
 
 def stored_plan(environ: Mapping[str, str]) -> PlanDefinition | None:
-    """The plan ``thrifty login`` stored, if any. A store that cannot be read is a note, not an
-    error: a usage report does not need the token, only the plan it came with."""
-    from thrifty.billing.store import CredentialStore, StoreError
+    """The plan recorded with ``thrifty login`` (the config's ``"plan"`` block), if any. A config
+    that cannot be read is a note, not an error: a report can go on without the plan."""
+    from thrifty.billing.config import ConfigError, load_billing_config
 
     try:
-        login = CredentialStore(environ).load()
-    except (StoreError, OSError) as exc:
-        print(f"note: the stored login's plan is not used: {exc}", file=sys.stderr)
+        settings = load_billing_config(Path.cwd(), environ).plan
+    except ConfigError as exc:
+        print(f"note: the recorded plan is not used: {exc}", file=sys.stderr)
         return None
-    return login.plan if login is not None else None
+    return settings.definition if settings is not None else None
 
 
 def plan_named(name: str, environ: Mapping[str, str]) -> PlanDefinition:
@@ -148,7 +148,7 @@ def plan_named(name: str, environ: Mapping[str, str]) -> PlanDefinition:
     if name == LOGIN_PLAN:
         plan = stored_plan(environ)
         if plan is None:
-            raise UsageError("--plan login: no plan is stored; run `thrifty login --plan NAME` first")
+            raise UsageError("--plan login: no plan is recorded; run `thrifty login --plan NAME` first")
         return plan
     if name not in PRESETS:
         raise UsageError(f"--plan must be one of {', '.join([*PRESETS, LOGIN_PLAN])}, not '{name}'")
