@@ -80,7 +80,7 @@ def test_import_thrifty_is_cheap_and_exports_the_sdk() -> None:
         "assert 'anthropic' not in sys.modules and 'thrifty.sdk' not in sys.modules; "
         "print(thrifty.__version__); "
         "assert thrifty.ResultMessage is thrifty.Result and thrifty.ClaudeSDKClient is thrifty.Client; "
-        "assert 'anthropic' in sys.modules; "
+        "assert 'thrifty.sdk' in sys.modules; "
         "from thrifty import testing; import thrifty.testing"
     )
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)

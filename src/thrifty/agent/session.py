@@ -21,13 +21,10 @@ import dataclasses
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
-
-import anthropic
+from typing import TYPE_CHECKING, Any
 
 from thrifty.agent.caller import Caller
 from thrifty.agent.loop import AgentRun
-from thrifty.agent.model import ModelCaller
 from thrifty.agent.options import AgentOptions, resolve_model
 from thrifty.agent.setup import prepare
 from thrifty.agent.toolrun import AskHandler
@@ -43,6 +40,9 @@ from thrifty.agent.transcripts import (
 from thrifty.agent.validate import SetupError, check_mode_switch, validate
 from thrifty.agent.via_claude import ClaudeProcess, check_plan_options
 from thrifty.core.events import Event
+
+if TYPE_CHECKING:
+    import anthropic
 
 INTERRUPTED = "[Request interrupted by user]"
 
@@ -128,7 +128,12 @@ class Session:
             client_ = self.prepared.client
             assert client_ is not None
             #: How every request of every turn reaches the model: the live client unless given one.
-            self.caller = caller or ModelCaller.from_options(client_, session_id, self.options)
+            if caller is None:
+                # Here, not at the top: plan runs never load the API client (a second of startup).
+                from thrifty.agent.model import ModelCaller
+
+                caller = ModelCaller.from_options(client_, session_id, self.options)
+            self.caller = caller
         if options.persist_session and self.claude is None:
             self.transcript = TranscriptWriter.open(options.cwd.resolve(), session_id, options.environ)
             self.prepared.hooks.transcript_path = str(self.transcript.path)

@@ -13,9 +13,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import anthropic
+from typing import TYPE_CHECKING, Any
 
 from thrifty.agent.hooks.runner import HookRunner
 from thrifty.agent.memory.loader import load_memory
@@ -29,6 +27,9 @@ from thrifty.billing.context import Billing, BillingError, open_billing
 from thrifty.tools import structured
 from thrifty.tools.base import Tool, ToolContext
 from thrifty.tools.registry import BARE_TOOLS, BUILTIN_TOOLS, select_tools
+
+if TYPE_CHECKING:
+    import anthropic
 
 __all__ = ["HistoryResolver", "Prepared", "plan_session_ids", "prepare"]
 
@@ -200,6 +201,8 @@ def prepare(
     if client is None:
         # With no usable credential the loop ends before any request (billing.error()); the
         # placeholder client is never called.
+        import anthropic  # here: a plan run never needs the API client
+
         client = billing.client() or anthropic.AsyncAnthropic(api_key="unused", max_retries=0)
     try:
         timeout = effective_request_timeout(options)
