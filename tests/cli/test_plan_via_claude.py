@@ -45,3 +45,25 @@ def test_a_plan_run_goes_through_the_users_claude(cli: Cli) -> None:
     finally:
         ledger.close()
     assert [(r.mode, r.request_id) for r in rows] == [("plan", served[0].request_id)]
+
+
+@pytest.mark.skipif(not CLAUDE.exists(), reason="the bundled claude is not installed")
+def test_importing_claude_codes_own_transcript_of_a_plan_run_counts_nothing_twice(cli: Cli) -> None:
+    """claude keeps its own transcript of the run; thrifty metered the same calls by their real
+    request ids, so ``thrifty import`` finds them already in the ledger."""
+    cli.sim.set_script([{"tool_use": {"name": "Bash", "input": {"command": "echo hi"}}}, {"text": "done"}])
+    env = cli.env(
+        THRIFTY_CLAUDE_PATH=str(CLAUDE),
+        CLAUDE_CODE_OAUTH_TOKEN=DEFAULT_PLAN_TOKEN,
+        CLAUDE_CONFIG_DIR=str(cli.home / ".claude"),
+    )
+    run = cli(
+        "-p", "go", "--billing-mode", "plan", "--allowedTools", "Bash", "--output-format", "json", env=env
+    )
+    assert run.code == 0, run.stderr
+    before = cli("usage", "daily", "--json", env=env).json["rows"]
+    assert [(r["mode"], r["calls"]) for r in before] == [("plan", 2)]
+    imported = cli("import", env=env)
+    assert imported.code == 0, imported.stderr
+    assert "0 new, 2 duplicate" in imported.stdout
+    assert cli("usage", "daily", "--json", env=env).json["rows"] == before

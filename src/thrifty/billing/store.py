@@ -1,4 +1,11 @@
-"""Where ``thrifty login`` keeps the plan token: the OS keyring when there is a real one, else a file.
+"""Where an older ``thrifty login`` kept a plan token, so that it can be found and deleted.
+
+thrifty no longer stores plan tokens (they are for Anthropic's own clients; plan runs go through
+the user's ``claude``). This module remains so that ``thrifty status`` can report a token left by
+an older version, ``thrifty login`` can take over its plan name, and ``thrifty logout`` can delete
+it; ``save`` is kept for the tests that build such a leftover store. What follows is how that
+older version stored it.
+
 
 The keyring is used only when the ``keyring`` package is installed, its active backend is
 viable (priority above zero, not the ``fail``/``null`` placeholders keyring picks when it has

@@ -21,7 +21,7 @@ from rich.table import Table
 
 from thrifty.billing.config import BillingConfig, load_billing_config
 from thrifty.billing.ledger import RowQuery
-from thrifty.billing.plan_presets import PRESETS, PlanDefinition
+from thrifty.billing.plan_presets import ALL_PRESETS, PRESETS, PlanDefinition
 from thrifty.cli.errors import EXIT_OK, UsageError
 from thrifty.cli.usage.common import (
     LOGIN_PLAN,
@@ -88,7 +88,7 @@ def add_parser(sub: argparse._SubParsersAction[Any]) -> None:
         metavar="NAME",
         nargs="+",
         action="extend",
-        help=f"plans to compare ({', '.join([*PRESETS, LOGIN_PLAN])}; default: every preset, plus the "
+        help=f"plans to compare ({', '.join([*ALL_PRESETS, LOGIN_PLAN])}; default: every preset, plus the "
         "stored login's plan when it is a custom one)",
     )
     p.add_argument(

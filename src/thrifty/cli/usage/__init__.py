@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from thrifty.billing.ledger import MODES, RowQuery
-from thrifty.billing.plan_presets import PRESETS
+from thrifty.billing.plan_presets import ALL_PRESETS
 from thrifty.cli.errors import EXIT_OK, UsageError
 from thrifty.cli.usage.common import (
     LOGIN_PLAN,
@@ -142,7 +142,7 @@ def add_parser(sub: argparse._SubParsersAction[Any]) -> None:
     p.add_argument(
         "--plan",
         metavar="NAME",
-        help=f"blocks view: compare with this plan's 5-hour limit ({', '.join([*PRESETS, LOGIN_PLAN])}; "
+        help=f"blocks view: compare with this plan's 5-hour limit ({', '.join([*ALL_PRESETS, LOGIN_PLAN])}; "
         "default: the plan stored by `thrifty login`, if any)",
     )
     p.add_argument(

@@ -19,7 +19,7 @@ from thrifty.billing.config import ConfigError, load_billing_config
 from thrifty.billing.ledger import MODES, Ledger, LedgerError, LedgerRow, RowQuery, open_ledger
 from thrifty.billing.ledger.open import sqlite_path
 from thrifty.billing.paths import default_ledger_path
-from thrifty.billing.plan_presets import PRESETS, PlanDefinition
+from thrifty.billing.plan_presets import ALL_PRESETS, PlanDefinition
 from thrifty.cli.errors import UsageError
 from thrifty.usage.filters import FilterError, parse_bound, to_local
 from thrifty.usage.reports import Report, ReportRow, build_report, filter_projects
@@ -150,9 +150,9 @@ def plan_named(name: str, environ: Mapping[str, str]) -> PlanDefinition:
         if plan is None:
             raise UsageError("--plan login: no plan is recorded; run `thrifty login --plan NAME` first")
         return plan
-    if name not in PRESETS:
-        raise UsageError(f"--plan must be one of {', '.join([*PRESETS, LOGIN_PLAN])}, not '{name}'")
-    return PRESETS[name]
+    if name not in ALL_PRESETS:
+        raise UsageError(f"--plan must be one of {', '.join([*ALL_PRESETS, LOGIN_PLAN])}, not '{name}'")
+    return ALL_PRESETS[name]
 
 
 def cost_text(row: ReportRow) -> str:
