@@ -9,7 +9,7 @@ refresh. Source: https://support.claude.com/en/articles/15036540-use-the-claude-
 (checked 2026-12-06).
 
 What draws the credit here: ledger rows of mode ``plan`` that are automated
-(``thrifty.usage.filters.is_automated``: thrifty's own runs, Claude Code's ``sdk-*`` entry
+(``LedgerRow.automated``: thrifty's own runs, Claude Code's ``sdk-*`` entry
 points), recorded on or after max(2026-06-15, the cycle's start). A row's ``cost_usd`` is its
 API-equivalent cost, which is what the credit is drawn at; a row without a known price is counted
 apart, and the used amount then reads "at least".
@@ -28,7 +28,6 @@ from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from thrifty.billing.ledger.contract import Ledger
 from thrifty.billing.ledger.rows import RowQuery
 from thrifty.billing.plan_settings import PlanSettings, stop_fraction
-from thrifty.usage.filters import is_automated
 
 __all__ = [
     "ARTICLE",
@@ -190,7 +189,7 @@ def credit_state(
     calls = unpriced = 0
     if since < until:
         for row in ledger.query(RowQuery(since=since, until=until, mode="plan")):
-            if not is_automated(row):
+            if not row.automated:
                 continue
             if row.cost_usd is None:
                 unpriced += 1

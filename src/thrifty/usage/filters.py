@@ -34,7 +34,6 @@ __all__ = [
 #: ``--source`` values: who wrote the row, or ``all``.
 SOURCES = ("thrifty", "claude-code", "all")
 #: Claude Code ``entrypoint`` values that mean headless or SDK use start with this.
-AUTOMATED_ENTRYPOINT_PREFIX = "sdk-"
 
 _RELATIVE = re.compile(r"^\s*(\d+)\s*([hdw])\s*$", re.IGNORECASE)
 _UNITS = {"h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1)}
@@ -142,6 +141,4 @@ def filter_sources(rows: Iterable[LedgerRow], source: str | None) -> list[Ledger
 
 def is_automated(row: LedgerRow) -> bool:
     """A call no person was waiting on: thrifty's own, or Claude Code headless / SDK."""
-    if row.source == "thrifty":
-        return True
-    return row.tags.get("entrypoint", "").startswith(AUTOMATED_ENTRYPOINT_PREFIX)
+    return row.automated

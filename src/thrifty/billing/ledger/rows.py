@@ -16,6 +16,10 @@ from thrifty.core.usage import Usage
 MODES = ("api", "plan", "batch")
 
 
+#: Claude Code's entry points for headless and SDK use (``sdk-cli``, ``sdk-py``, ``sdk-ts``).
+AUTOMATED_ENTRYPOINT_PREFIX = "sdk-"
+
+
 @dataclass(frozen=True)
 class LedgerRow:
     request_id: str
@@ -63,6 +67,14 @@ class LedgerRow:
     def prompt_tokens(self) -> int:
         """Everything the model read: uncached input, cache writes and cache reads."""
         return self.usage.prompt_tokens
+
+    @property
+    def automated(self) -> bool:
+        """A call no person was waiting on: thrifty's own, or Claude Code headless / SDK (its
+        ``sdk-*`` entry points). Since June 15, 2026 these draw a plan's Agent SDK credit."""
+        if self.source == "thrifty":
+            return True
+        return self.tags.get("entrypoint", "").startswith(AUTOMATED_ENTRYPOINT_PREFIX)
 
 
 @dataclass(frozen=True)
