@@ -183,32 +183,19 @@ def prepare(
     owns_client = client is None
     if billing.claude is not None:
         # claude makes every call with its own login: no client, and nothing to close.
-        return Prepared(
-            session_id=session_id,
-            model=resolve_model(options.model),
-            settings=settings,
-            policy=policy,
-            hooks=hooks,
-            tools=tools,
-            tool_defs=tool_defs,
-            system=system,
-            ctx=ctx,
-            client=None,
-            billing=billing,
-            owns_client=False,
-            claude_session_id=claude_session_id,
-        )
-    if client is None:
-        # With no usable credential the loop ends before any request (billing.error()); the
-        # placeholder client is never called.
-        import anthropic  # here: a plan run never needs the API client
+        client, owns_client = None, False
+    else:
+        if client is None:
+            # With no usable credential the loop ends before any request (billing.error()); the
+            # placeholder client is never called.
+            import anthropic  # here: a plan run never needs the API client
 
-        client = billing.client() or anthropic.AsyncAnthropic(api_key="unused", max_retries=0)
-    try:
-        timeout = effective_request_timeout(options)
-    except ValueError as exc:
-        raise SetupError(str(exc)) from exc
-    client = request_timeout(client, timeout)
+            client = billing.client() or anthropic.AsyncAnthropic(api_key="unused", max_retries=0)
+        try:
+            timeout = effective_request_timeout(options)
+        except ValueError as exc:
+            raise SetupError(str(exc)) from exc
+        client = request_timeout(client, timeout)
     return Prepared(
         session_id=session_id,
         model=resolve_model(options.model),
@@ -223,4 +210,5 @@ def prepare(
         billing=billing,
         owns_client=owns_client,
         history=past,
+        claude_session_id=claude_session_id,
     )
