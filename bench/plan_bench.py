@@ -20,6 +20,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from thrifty.testing import DEFAULT_PLAN_TOKEN, Simulator
 
@@ -58,7 +59,7 @@ def main() -> None:
     version = subprocess.run([args.claude, "--version"], capture_output=True, text=True).stdout.strip()
     work = Path(tempfile.mkdtemp(prefix="thrifty-plan-bench-"))
     thrifty = [sys.executable, "-m", "thrifty", "--billing-mode", "plan"]
-    workloads = {
+    workloads: dict[str, tuple[list[dict[str, Any]], list[str]]] = {
         "one turn": ([{"text": "hello"}], []),
         "3 calls, 2 tools": ([LOOP, LOOP, {"text": "done"}], ["--allowedTools", "Bash"]),
     }

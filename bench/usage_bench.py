@@ -53,6 +53,7 @@ sys.path.insert(0, str(REPO))
 from tests.usage import cc_history  # noqa: E402 - the repository root must be on the path first
 
 from thrifty.billing.prices import bundled_prices  # noqa: E402
+from thrifty.core.usage import Usage  # noqa: E402
 
 CACHE = REPO / "bench" / ".cache"
 #: Bump when the generator changes what it writes, so a cached history is not reused.
@@ -156,7 +157,7 @@ def history(size_mb: float, seed: int, forks: bool) -> tuple[Path, dict[str, Any
             for day, t in h.by_day().items()
         }
         prices = bundled_prices()
-        costs = [prices.cost(c.model, c.usage()) for c in h.calls.values()]
+        costs = [prices.cost(c.model, Usage.from_api(c.usage())) for c in h.calls.values()]
         doc["cost"] = str(sum((c for c in costs if c is not None), Decimal(0)))
         doc["models"] = sorted({c.model for c in h.calls.values()})
         summary.write_text(json.dumps(doc, indent=2) + "\n")
