@@ -277,7 +277,7 @@ def test_missing_ledger_is_no_usage_and_not_created(adv: Advise) -> None:
         (["--since", "soon"], "--since: cannot read 'soon'"),
         (["--since", "2025-03-01", "--until", "2025-03-05", "--days", "3"], "--days goes with at most one"),
         (["--since", "2025-03-05", "--until", "2025-03-01"], "--since must be before --until"),
-        (["--plan", "gold"], "--plan must be one of pro, max-5x, max-20x, team, login"),
+        (["--plan", "gold"], "--plan must be one of pro, max-5x, max-20x, team, team-premium, enterprise, "),
         (["--plan", "login"], "--plan login: no plan is "),
         (["--timezone", "Moon/Base"], "--timezone: unknown zone"),
         (["--source", "cursor"], "invalid choice"),

@@ -547,7 +547,10 @@ def test_no_active_block_says_when_the_last_call_was(filled: Usage) -> None:
         (["blocks", "--csv"], "--csv is for the daily, weekly, monthly, session, model views"),
         (["mismatches", "--tolerance", "-1"], "--tolerance: '-1' is not a non-negative amount"),
         (["mismatches", "--tolerance", "lots"], "--tolerance: 'lots' is not a non-negative amount"),
-        (["blocks", "--plan", "gold"], "--plan must be one of pro, max-5x, max-20x, team, login"),
+        (
+            ["blocks", "--plan", "gold"],
+            "--plan must be one of pro, max-5x, max-20x, team, team-premium, enterprise, ",
+        ),
         (["blocks", "--plan", "login"], "--plan login: no plan is recorded"),
         (["--cost-mode", "guess"], "invalid choice"),
         (["--source", "cursor"], "invalid choice"),
