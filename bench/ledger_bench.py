@@ -8,6 +8,9 @@ the agent records calls). The figures:
 - ``thrifty-sqlite``: our default ledger (WAL, synchronous=FULL, 30 s busy timeout);
 - ``thrifty-postgres``: our team ledger on a throwaway server started here (``tests/pg.py``,
   fsync on, synchronous_commit on), over loopback TCP;
+- ``thrifty-sqlite-async`` / ``thrifty-postgres-async``: the same through the path a session
+  takes: the process's shared handle (``shared_ledger``), each ``append_async`` awaited, so the
+  durable write runs on the ledger's writer thread (still one transaction per append);
 - ``naive-sqlite``: the peer in the same run, the same table and INSERTs through a plain
   ``sqlite3.connect`` (rollback journal, default 5 s timeout); its "database is locked" failures
   are counted, not retried.
@@ -19,6 +22,7 @@ ledger) until the last one finishes.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import shutil
 import sqlite3
 import subprocess
@@ -34,7 +38,7 @@ sys.path.insert(0, str(REPO))
 from tests import pg  # noqa: E402 - the repository root must be on the path first
 from tests.billing.factory import at, make_row  # noqa: E402
 
-from thrifty.billing.ledger import open_ledger  # noqa: E402
+from thrifty.billing.ledger import open_ledger, shared_ledger  # noqa: E402
 from thrifty.billing.ledger.migrations import MIGRATIONS  # noqa: E402
 from thrifty.billing.ledger.sql import insert_sql, to_record  # noqa: E402
 from thrifty.billing.ledger.sqlite import DIALECT  # noqa: E402
@@ -58,6 +62,17 @@ def worker(kind: str, url: str, k: int, rows: int) -> None:
                 conn.rollback()
                 errors += 1
         conn.close()
+    elif kind.endswith("-async"):
+        # What a session does: the process's shared handle, each append awaited off the loop.
+        shared = shared_ledger(url)
+        print("ready", flush=True)
+        sys.stdin.readline()
+
+        async def append_all() -> int:
+            return sum([await shared.append_async(row) for row in records])
+
+        ok = asyncio.run(append_all())
+        shared.close()
     else:
         ledger = open_ledger(url)
         print("ready", flush=True)
@@ -129,6 +144,9 @@ def main() -> None:
         ours = work / "thrifty.sqlite3"
         open_ledger(str(ours)).close()  # created and migrated before the clock starts
         results.append(measure("thrifty-sqlite", str(ours), args.processes, args.rows))
+        ours_async = work / "thrifty-async.sqlite3"
+        open_ledger(str(ours_async)).close()
+        results.append(measure("thrifty-sqlite-async", str(ours_async), args.processes, args.rows))
         naive = naive_ledger(work / "naive.sqlite3")
         results.append(measure("naive-sqlite", naive, args.processes, args.rows))
         if not args.no_postgres:
@@ -141,20 +159,23 @@ def main() -> None:
                     url = server.create_database("bench")
                     open_ledger(url).close()
                     results.append(measure("thrifty-postgres", url, args.processes, args.rows))
+                    url = server.create_database("bench_async")
+                    open_ledger(url).close()
+                    results.append(measure("thrifty-postgres-async", url, args.processes, args.rows))
                 finally:
                     server.stop()
     finally:
         shutil.rmtree(work, ignore_errors=True)
     print(f"{args.processes} processes x {args.rows} appends each, one transaction per append")
-    print(f"{'ledger':<18}{'rows':>8}{'errors':>8}{'seconds':>10}{'appends/s':>12}{'per process/s':>15}")
+    print(f"{'ledger':<24}{'rows':>8}{'errors':>8}{'seconds':>10}{'appends/s':>12}{'per process/s':>15}")
     for r in results:
         print(
-            f"{r['ledger']:<18}{r['rows']:>8}{r['errors']:>8}{r['seconds']:>10.2f}"
+            f"{r['ledger']:<24}{r['rows']:>8}{r['errors']:>8}{r['seconds']:>10.2f}"
             f"{r['appends_s']:>12.0f}{r['per_process_s']:>15.0f}"
         )
     by = {r["ledger"]: r for r in results}
     if by.get("naive-sqlite", {}).get("appends_s"):
-        for name in ("thrifty-sqlite", "thrifty-postgres"):
+        for name in ("thrifty-sqlite", "thrifty-sqlite-async", "thrifty-postgres", "thrifty-postgres-async"):
             if name in by:
                 ratio = by[name]["appends_s"] / by["naive-sqlite"]["appends_s"]
                 print(f"ratio {name}/naive-sqlite appends/s: {ratio:.2f}")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+import weakref
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -20,7 +21,7 @@ from thrifty import __version__
 from thrifty.agent.caller import Caller, Completed
 from thrifty.agent.request import request_params
 from thrifty.agent.toolrun import CallBatch, ToolRunner
-from thrifty.billing.estimate import next_call_cost
+from thrifty.billing.estimate import RequestSizer, next_call_cost
 from thrifty.billing.windows import WindowState, current_windows, from_headers, rate_limit_info
 from thrifty.core.endings import (
     SUCCESS,
@@ -61,6 +62,9 @@ CACHE_LIFETIME = timedelta(minutes=5)
 #: A prompt: text, or Messages API content blocks.
 Prompt = str | list[dict[str, Any]]
 UserOrigin = Literal["prompt", "tool_results", "reminder", "hook"]
+#: Each session's request sizer, kept across its prompts so that the budget estimate of a long
+#: conversation serialises only the new messages, not the whole history again.
+_SIZERS: weakref.WeakKeyDictionary[Session, RequestSizer] = weakref.WeakKeyDictionary()
 
 
 def _text_of(message: dict[str, Any]) -> str:
@@ -89,6 +93,7 @@ class AgentRun:
         self.tally = self.meter.tally
         self.guard = session.guard
         self.messages = session.messages
+        self.sizer = _SIZERS.setdefault(session, RequestSizer())
         self.denials: list[dict[str, Any]] = []
         self.turns = 0
         self.in_tools = False
@@ -215,7 +220,7 @@ class AgentRun:
             if isinstance(item, Completed):
                 completed = item
             elif isinstance(item, ApiUsage):
-                for event in self._metered(item):
+                for event in await self._metered(item):
                     yield event
             else:
                 yield item
@@ -320,6 +325,7 @@ class AgentRun:
             params,
             output_guess=self.tally.largest_output(),
             cached_prefix=cached,
+            sizer=self.sizer,
         )
         self.guard.check(self.meter.spent(), estimate)
         return self.guard.check_windows(self._windows()) if self.billing.mode == "plan" else []
@@ -331,9 +337,10 @@ class AgentRun:
         billing = self.billing
         return current_windows(billing.ledger, billing.account, billing.plan, now=now)
 
-    def _metered(self, event: ApiUsage) -> list[Event]:
-        """Record the attempt in the ledger now, before anything else can fail."""
-        row = self.meter.record(event)
+    async def _metered(self, event: ApiUsage) -> list[Event]:
+        """Record the attempt in the ledger now, before anything else can fail: this run waits
+        until the row is durable, other sessions on the loop do not (the ledger's writer thread)."""
+        row = await self.meter.record_async(event)
         out: list[Event] = [replace(event, cost=row.cost_usd)]
         if event.rate_limits:
             self.session.rate_limits = event.rate_limits

@@ -20,7 +20,7 @@ from thrifty.billing.budget import BudgetGuard, UnpricedModel
 from thrifty.billing.claude_cli import ClaudeCode
 from thrifty.billing.config import BillingConfig, Budget, ConfigError, load_billing_config
 from thrifty.billing.credit import credit_state
-from thrifty.billing.ledger import Ledger, LedgerError, open_ledger
+from thrifty.billing.ledger import Ledger, LedgerError, shared_ledger
 from thrifty.billing.meter import Meter, MeterContext
 from thrifty.billing.paths import data_dir, default_ledger_path
 from thrifty.billing.plan_presets import PlanDefinition
@@ -142,6 +142,7 @@ class Billing:
         )
 
     def close(self) -> None:
+        """Release the run's handle on the ledger (the last handle closes the connection)."""
         if self.ledger is not None:
             self.ledger.close()
 
@@ -184,7 +185,9 @@ def open_billing(
     spool = None
     if record:
         try:
-            ledger = open_ledger(config.ledger[0] if config.ledger else str(default_ledger_path(environ)))
+            # One connection per process and ledger, shared by every session (and its writer
+            # thread): a thousand concurrent sessions must not hold a thousand connections.
+            ledger = shared_ledger(config.ledger[0] if config.ledger else str(default_ledger_path(environ)))
         except LedgerError as exc:
             raise BillingError(f"{exc} (pass --no-ledger to run without recording)") from exc
         spool = Spool(data_dir(environ) / "ledger-spool.jsonl")

@@ -13,8 +13,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import partial
 
-from thrifty.billing.ledger import Ledger, LedgerError, LedgerRow
+from thrifty.billing.ledger import Ledger, LedgerError, LedgerRow, SharedLedger
 from thrifty.billing.prices import PriceTable, bundled_prices
 from thrifty.billing.spool import Spool
 from thrifty.billing.tally import Tally
@@ -67,6 +68,26 @@ class Meter:
         return self.prices.cost(model, usage, batch=self.context.mode == "batch")
 
     def record(self, event: ApiUsage) -> LedgerRow:
+        """Price the attempt and write its row durably before returning (for sync callers)."""
+        row = self._row(event)
+        if self.ledger is not None:
+            self._write(self.ledger, row)
+        return row
+
+    async def record_async(self, event: ApiUsage) -> LedgerRow:
+        """``record`` for the event loop: it returns once the row is durable (or spooled), but
+        the write runs on the shared ledger's writer thread, so other sessions run meanwhile.
+
+        The write (and its spool fallback) runs to its end even if this task is cancelled."""
+        row = self._row(event)
+        ledger = self.ledger
+        if isinstance(ledger, SharedLedger):
+            await ledger.run_async(partial(self._write, row=row))
+        elif ledger is not None:
+            self._write(ledger, row)
+        return row
+
+    def _row(self, event: ApiUsage) -> LedgerRow:
         usage = event.usage
         cost = self.price(event.model, usage)
         self.tally.add(event, cost)
@@ -93,14 +114,11 @@ class Meter:
             rate_limits=event.rate_limits or None,
         )
         self.last_row = row
-        self._write(row)
         return row
 
-    def _write(self, row: LedgerRow) -> None:
-        if self.ledger is None:
-            return
+    def _write(self, ledger: Ledger, row: LedgerRow) -> None:
         try:
-            self.ledger.append(row)
+            ledger.append(row)
         except Exception as exc:  # any driver error: the row must survive it
             if self.spool is None:
                 raise

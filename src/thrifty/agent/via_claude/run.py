@@ -215,7 +215,7 @@ class ClaudeProcess:
                     for notice in self._notices(first):
                         yield notice
                 if kind == "result":
-                    for event in self._meter_all(self.reader.flush()):
+                    for event in await self._meter_all(self.reader.flush()):
                         yield event
                     if not state.init_sent:
                         yield self._opening_init()
@@ -231,7 +231,7 @@ class ClaudeProcess:
                     for event in self.reader.read(frame):
                         if isinstance(event, ApiUsage):
                             state.calls += 1
-                            for metered in self._meter_all([event]):
+                            for metered in await self._meter_all([event]):
                                 yield metered
                             self.guard.check(self.meter.spent(), Decimal(0))
                         else:
@@ -251,7 +251,7 @@ class ClaudeProcess:
                     return
             # stdout ended without a result: claude died.
             await self.stop(grace=2.0)
-            for event in self._meter_all(self.reader.abandon()):
+            for event in await self._meter_all(self.reader.abandon()):
                 yield event
             if not state.init_sent:
                 yield self._opening_init()
@@ -286,10 +286,11 @@ class ClaudeProcess:
             }
         )
 
-    def _meter_all(self, usages: list[ApiUsage]) -> list[Event]:
+    async def _meter_all(self, usages: list[ApiUsage]) -> list[Event]:
+        """Record each call durably (off the event loop: the ledger's writer thread), in order."""
         out: list[Event] = []
         for usage in usages:
-            row = self.meter.record(usage)
+            row = await self.meter.record_async(usage)
             out.append(replace(usage, cost=row.cost_usd))
             out.extend(BillingNotice(self.session_id, p) for p in self.meter.problems)
             self.meter.problems.clear()
@@ -345,7 +346,7 @@ class ClaudeProcess:
         if not ended:
             await self.stop(grace=1.0)
             pending.extend(self.reader.abandon())
-        for event in self._meter_all(pending):
+        for event in await self._meter_all(pending):
             yield event
 
     # -- results ------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from thrifty.billing.ledger.contract import (
 )
 from thrifty.billing.ledger.open import open_url
 from thrifty.billing.ledger.rows import MODES, LedgerRow, RowQuery
+from thrifty.billing.ledger.shared import SharedLedger, shared_ledger
 
 __all__ = [
     "GROUP_COLUMNS",
@@ -28,8 +29,10 @@ __all__ = [
     "LedgerRow",
     "LoggedCosts",
     "RowQuery",
+    "SharedLedger",
     "open_ledger",
     "read_logged_cost",
+    "shared_ledger",
 ]
 
 
