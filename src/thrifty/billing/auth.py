@@ -192,9 +192,7 @@ class Resolution:
         cred = self.credential
         if cred is None:
             raise AuthError(self.error() or "no credential")
-        http = anthropic.DefaultAsyncHttpxClient(
-            verify=_tls_context(os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
-        )
+        http = anthropic.DefaultAsyncHttpxClient(verify=client_tls_context(self.endpoint))
         if cred.scheme == "bearer":
             return anthropic.AsyncAnthropic(
                 auth_token=cred.secret.reveal(),
@@ -223,6 +221,27 @@ def request_timeout(client: anthropic.AsyncAnthropic, seconds: float | None) -> 
     if seconds is None:
         return client
     return client.with_options(timeout=anthropic.Timeout(seconds, connect=min(5.0, seconds)))
+
+
+def client_tls_context(endpoint: str) -> ssl.SSLContext:
+    """The TLS context for a client of ``endpoint``: the CA bundle only when it speaks https.
+
+    A plain ``http://`` endpoint (the simulator, a local gateway) never does TLS, so loading the
+    bundle there was pure startup cost (~20 ms of CPU, far more from a cold disk). It gets a
+    context that still verifies but trusts no CA: a redirect to an ``https://`` URL fails its
+    handshake rather than going through unverified.
+    """
+    if endpoint[:7].lower() == "http://":
+        return _no_ca_context()
+    return _tls_context(os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
+
+
+@functools.lru_cache(maxsize=1)
+def _no_ca_context() -> ssl.SSLContext:
+    import ssl
+
+    # PROTOCOL_TLS_CLIENT: certificate and host name checks on; no CA loaded, so nothing passes.
+    return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
 
 
 @functools.lru_cache(maxsize=4)

@@ -7,7 +7,6 @@ has to be a command, and a near miss gets a "did you mean".
 
 from __future__ import annotations
 
-import difflib
 import os
 import stat
 import sys
@@ -30,6 +29,8 @@ ALIASES = {"help": "--help", "version": "--version", "config": "status", "whoami
 
 def suggest(word: str) -> str | None:
     """The command (or flag) a mistyped one-word argument most likely meant, if any is close."""
+    import difflib  # here, not at the top: only a mistyped word needs it
+
     lowered = word.lower()
     if lowered in ALIASES:
         return ALIASES[lowered]

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 FaultKind = Literal[
@@ -168,6 +167,8 @@ def load_script(path: Path) -> ScriptFile:
         text = path.read_text("utf-8")
     except OSError as exc:
         raise ScriptError(f"cannot read script {path}: {exc.strerror}") from exc
+    import yaml  # here, not at the top: importing the simulator should not load it
+
     try:
         data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
     except (json.JSONDecodeError, yaml.YAMLError) as exc:

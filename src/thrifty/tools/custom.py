@@ -12,8 +12,6 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-import jsonschema
-
 from thrifty.tools.base import Tool, ToolContext, ToolResult, error
 
 ToolHandler = Callable[[dict[str, Any]], Awaitable[ToolResult]]
@@ -29,6 +27,8 @@ class CustomTool(Tool):
         return self.schema
 
     async def run(self, raw_input: dict[str, Any], ctx: ToolContext) -> ToolResult:
+        import jsonschema  # here, not at the top: most runs define no custom tool
+
         validator_cls = jsonschema.validators.validator_for(self.schema)
         problems = sorted(validator_cls(self.schema).iter_errors(raw_input), key=lambda e: list(e.path))
         if problems:
@@ -58,6 +58,8 @@ def custom_tool(
     permission rules and the working-directory checks then apply to; left out, the generic keys
     (``file_path``, ``notebook_path``, ``path``) are checked, as for any undeclared tool.
     """
+    import jsonschema
+
     try:
         jsonschema.validators.validator_for(input_schema).check_schema(input_schema)
     except jsonschema.SchemaError as exc:

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import jsonschema
-
 from thrifty.tools.base import ToolResult, error
 
 NAME = "StructuredOutput"
@@ -22,6 +20,8 @@ class SchemaError(ValueError):
 def check_schema(schema: Any) -> dict[str, Any]:
     if not isinstance(schema, dict):
         raise SchemaError("the schema must be a JSON object")
+    import jsonschema  # here, not at the top: only --json-schema runs need it
+
     try:
         jsonschema.validators.validator_for(schema).check_schema(schema)
     except jsonschema.SchemaError as exc:
@@ -42,6 +42,8 @@ def definition(schema: dict[str, Any]) -> dict[str, Any]:
 
 def validate(schema: dict[str, Any], value: Any) -> ToolResult | None:
     """``None`` when the value conforms; otherwise the error result to send back."""
+    import jsonschema
+
     validator = jsonschema.validators.validator_for(schema)(schema)
     problems = sorted(validator.iter_errors(value), key=lambda e: list(e.path))
     if not problems:

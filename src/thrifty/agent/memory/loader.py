@@ -32,8 +32,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-import yaml
-
 from thrifty.agent.memory.markdown import (
     clean_import_path,
     find_imports,
@@ -159,6 +157,8 @@ class _Loader:
         self.memory.files.append(MemoryFile(path=path, scope=scope, text=text))
 
     def _rule_globs(self, path: Path, front: str) -> tuple[str, ...]:
+        import yaml  # here, not at the top: only rule files with frontmatter need it
+
         try:
             data = yaml.safe_load(front)
         except yaml.YAMLError as exc:
