@@ -1,10 +1,13 @@
 """The seam between the loop and the model: "send this request, yield events, give me the message".
 
 The loop knows nothing of HTTP, streams or batches. Behind ``Caller`` sit the live streaming
-client (``model.ModelCaller``, the default), and later a batch-backed caller (the request waits
-in a shared Message Batch at the batch price) or a faster streaming client; tests plug in a
-scripted one. Whatever the transport, the loop's accounting and endings must come out the same,
-so retries and metering are part of the contract below rather than of any one implementation.
+callers (``model.FastCaller``, the default for API runs: HTTP spoken directly over ``httpx2``
+without loading the anthropic SDK; ``model.ModelCaller`` over the official client, for a caller's
+own client or ``THRIFTY_HTTP_CLIENT=anthropic``; both share one retry and metering loop and are
+checked against each other item for item), and later a batch-backed caller (the request waits in
+a shared Message Batch at the batch price); tests plug in a scripted one. Whatever the
+transport, the loop's accounting and endings must come out the same, so retries and metering
+are part of the contract below rather than of any one implementation.
 """
 
 from __future__ import annotations

@@ -1,15 +1,18 @@
-"""One model call: stream it through the official client and survive what the SDK does not.
+"""One model call: stream it and survive what the SDK does not.
 
 The SDK retries only failures before a stream starts. A mid-stream ``error`` event (status 200),
 a stream that just stops (``stop_reason`` None) and a dropped connection all need the turn
-re-issued, which is safe here because no tool has run yet. So the client is built with
+re-issued, which is safe here because no tool has run yet. So the official client is built with
 ``max_retries=0`` and this module owns the whole retry policy, reporting every retry and every
 attempt's usage as events.
 
-A dropped stream surfaces two ways depending on the SDK version: ``anthropic.APIConnectionError``
-(2.17 wraps errors while reading the body) or the raw transport error (``httpx2.HTTPError``, as
-2.13 let it through); a stalled one as ``anthropic.APITimeoutError`` or a raw
-``httpx2.TimeoutException``. Both spellings are handled alike.
+Two transports carry the requests, behind one retry and metering loop (``ModelCaller.call``):
+the official client (``anthropic.AsyncAnthropic``, for a caller's own client and with
+``THRIFTY_HTTP_CLIENT=anthropic``) and ``wire.WireClient``, the fast path that never loads the
+SDK (``FastCaller``). Each is a ``_Source``: it opens one attempt, names the raw events as they
+come, dumps them and the message snapshot as the SDK's ``model_dump(mode="json",
+exclude_none=True)`` does, and translates its own exceptions into ``HttpStatusFailure`` /
+``TransportFailure``, which are all the loop classifies. So both yield the same items.
 
 Rate limits: a 429 asking for a wait up to the run's ``RateLimitPolicy`` allowance is retried
 after that wait; a longer one ends the run at once (``RateLimited``, exit 75) with the limit and
@@ -25,21 +28,27 @@ import json
 import logging
 import random
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
 
-import anthropic
 import httpx2
 
 from thrifty.agent import api_errors
 from thrifty.agent.caller import Completed
 from thrifty.agent.options import SHORT_RATE_LIMIT_WAIT_S, AgentOptions, RateLimitPolicy
+from thrifty.agent.wire.accumulate import MessageAccumulator
+from thrifty.agent.wire.client import WireClient, WireStream
+from thrifty.agent.wire.errors import HttpStatusFailure, TransportFailure
 from thrifty.billing.secret import redact
 from thrifty.billing.windows import rate_limit_info
 from thrifty.core.endings import ApiFailure, RateLimited
 from thrifty.core.events import ApiRetry, ApiUsage, Event, RateLimit, StreamEvent
 from thrifty.core.usage import Usage
+
+if TYPE_CHECKING:
+    import anthropic
 
 #: Claude Code's "api" debug category (``--debug api``): raw error bodies and transport failures.
 log = logging.getLogger("thrifty.api")
@@ -115,7 +124,7 @@ def backoff(retries_taken: int) -> float:
     return float(min(0.5 * 2**retries_taken, 8.0) * jitter)
 
 
-def _error_fields(exc: anthropic.APIStatusError) -> tuple[str | None, str]:
+def _error_fields(exc: HttpStatusFailure) -> tuple[str | None, str]:
     """The body's ``error.type`` (when it is an identifier) and ``error.message``."""
     body = exc.body if isinstance(exc.body, dict) else {}
     error = body.get("error")
@@ -126,16 +135,162 @@ def _error_fields(exc: anthropic.APIStatusError) -> tuple[str | None, str]:
     return error_type, text if isinstance(text, str) else ""
 
 
-class ModelCaller:
-    """The live ``caller.Caller``: one streaming request through the official client.
+class _Attempt(Protocol):
+    """One streaming request in flight, as the loop sees it whatever carries it."""
 
-    The protocol's retry and metering contract is implemented here, over the SDK's stream.
+    request_id: str | None
+    headers: Mapping[str, str]
+
+    def types(self) -> AsyncIterator[str]:
+        """The ``type`` of each event the SDK's ``MessageStream`` would yield, in order."""
+        ...
+
+    def event(self) -> dict[str, Any]:
+        """The latest event, dumped as ``model_dump(mode="json", exclude_none=True)``."""
+        ...
+
+    def snapshot(self) -> dict[str, Any]:
+        """``current_message_snapshot``, dumped likewise."""
+        ...
+
+
+class _Source(Protocol):
+    """A transport: opens attempts, and says what its exceptions mean (None: not its own)."""
+
+    endpoint: str
+
+    def open(self, params: dict[str, Any]) -> AbstractAsyncContextManager[_Attempt]: ...
+
+    def translate(self, exc: Exception) -> HttpStatusFailure | TransportFailure | None: ...
+
+    def timeout(self) -> float | None: ...
+
+    def credentials(self) -> list[str]: ...
+
+
+class _SdkAttempt:
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+        self.request_id: str | None = stream.request_id
+        self.headers: Mapping[str, str] = stream.response.headers
+        self._event: Any = None
+
+    async def types(self) -> AsyncIterator[str]:
+        async for event in self._stream:
+            self._event = event
+            yield str(event.type)
+
+    def event(self) -> dict[str, Any]:
+        return dict(self._event.model_dump(mode="json", exclude_none=True))
+
+    def snapshot(self) -> dict[str, Any]:
+        return dict(self._stream.current_message_snapshot.model_dump(mode="json", exclude_none=True))
+
+
+class _SdkSource:
+    """The official client's ``messages.stream``; built with ``max_retries=0`` (this module retries).
+
+    A dropped stream surfaces as ``anthropic.APIConnectionError`` (2.17) or the raw transport
+    error (``httpx2.HTTPError``, 2.13); a stalled one as ``anthropic.APITimeoutError`` or a raw
+    ``httpx2.TimeoutException``: both spellings are translated alike.
+    """
+
+    def __init__(self, client: anthropic.AsyncAnthropic) -> None:
+        self.client = client
+        self.endpoint = str(client.base_url)
+
+    @asynccontextmanager
+    async def open(self, params: dict[str, Any]) -> AsyncIterator[_Attempt]:
+        async with self.client.messages.stream(**params) as stream:
+            yield _SdkAttempt(stream)
+
+    def translate(self, exc: Exception) -> HttpStatusFailure | TransportFailure | None:
+        import anthropic  # already loaded: this source holds an anthropic client
+
+        if isinstance(exc, anthropic.APIStatusError):
+            request_id = exc.request_id if exc.status_code != 200 else None
+            return HttpStatusFailure(exc.status_code, exc.response.headers, exc.body, request_id)
+        if isinstance(exc, anthropic.APITimeoutError | httpx2.TimeoutException):
+            return TransportFailure("timeout", exc)
+        if isinstance(exc, anthropic.APIConnectionError | httpx2.HTTPError):
+            return TransportFailure("connection", exc)
+        if isinstance(exc, anthropic.APIError):
+            return TransportFailure("other", exc)
+        return None
+
+    def timeout(self) -> float | None:
+        timeout = getattr(self.client, "timeout", None)
+        if isinstance(timeout, int | float):
+            return float(timeout)
+        read = getattr(timeout, "read", None)
+        return float(read) if isinstance(read, int | float) else None
+
+    def credentials(self) -> list[str]:
+        return [v for v in (self.client.api_key, self.client.auth_token) if v]
+
+
+class _WireAttempt:
+    def __init__(self, stream: WireStream) -> None:
+        self._stream = stream
+        self.request_id = stream.request_id
+        self.headers = stream.headers
+        self._accumulator = MessageAccumulator()
+        self._event: dict[str, Any] = {}
+
+    async def types(self) -> AsyncIterator[str]:
+        async for data in self._stream.events():
+            self._accumulator.feed(data)
+            self._event = data
+            yield str(data.get("type"))
+
+    def event(self) -> dict[str, Any]:
+        return self._accumulator.report(self._event)
+
+    def snapshot(self) -> dict[str, Any]:
+        return self._accumulator.snapshot()
+
+
+class _WireSource:
+    """``wire.WireClient``: raises ``HttpStatusFailure`` itself, transport errors are httpx2's."""
+
+    def __init__(self, client: WireClient) -> None:
+        self.client = client
+        self.endpoint = client.base_url
+
+    @asynccontextmanager
+    async def open(self, params: dict[str, Any]) -> AsyncIterator[_Attempt]:
+        async with self.client.stream(params) as stream:
+            yield _WireAttempt(stream)
+
+    def translate(self, exc: Exception) -> HttpStatusFailure | TransportFailure | None:
+        if isinstance(exc, HttpStatusFailure):
+            return exc
+        if isinstance(exc, httpx2.TimeoutException):
+            return TransportFailure("timeout", exc)
+        if isinstance(exc, httpx2.HTTPError):
+            return TransportFailure("connection", exc)
+        return None
+
+    def timeout(self) -> float | None:
+        return self.client.timeout_s
+
+    def credentials(self) -> list[str]:
+        return self.client.credentials
+
+
+#: What carries a ``ModelCaller``'s requests.
+Transport: TypeAlias = "anthropic.AsyncAnthropic | WireClient"
+
+
+class ModelCaller:
+    """The live ``caller.Caller``: one streaming request per attempt, retried and metered here.
+
+    ``client`` is the official ``anthropic.AsyncAnthropic`` or the fast path's ``WireClient``;
+    the protocol's retry and metering contract is the same code over either.
     """
 
     @classmethod
-    def from_options(
-        cls, client: anthropic.AsyncAnthropic, session_id: str, options: AgentOptions
-    ) -> ModelCaller:
+    def from_options(cls, client: Transport, session_id: str, options: AgentOptions) -> ModelCaller:
         """The caller a session gets when it is given none, configured from the run's options."""
         return cls(
             client,
@@ -147,7 +302,7 @@ class ModelCaller:
 
     def __init__(
         self,
-        client: anthropic.AsyncAnthropic,
+        client: Transport,
         *,
         session_id: str,
         max_retries: int = 4,
@@ -156,6 +311,7 @@ class ModelCaller:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.client = client
+        self._source: _Source = _WireSource(client) if isinstance(client, WireClient) else _SdkSource(client)
         self.session_id = session_id
         self.max_retries = max_retries
         self.include_partial = include_partial
@@ -165,7 +321,7 @@ class ModelCaller:
 
     @property
     def endpoint(self) -> str:
-        return str(self.client.base_url)
+        return self._source.endpoint
 
     async def call(self, params: dict[str, Any]) -> AsyncIterator[Event | Completed]:
         retries = 0
@@ -176,19 +332,15 @@ class ModelCaller:
             request_id: str | None = None
             self._rate_limits = {}
             try:
-                async with self.client.messages.stream(**params) as stream:
-                    request_id = stream.request_id
-                    self._rate_limits = api_errors.unified_headers(stream.response.headers)
-                    async for event in stream:
-                        if event.type == "message_start":
-                            snapshot = stream.current_message_snapshot.model_dump(
-                                mode="json", exclude_none=True
-                            )
-                        if self.include_partial and event.type in RAW_EVENTS:
-                            yield StreamEvent(
-                                self.session_id, event.model_dump(mode="json", exclude_none=True)
-                            )
-                    snapshot = stream.current_message_snapshot.model_dump(mode="json", exclude_none=True)
+                async with self._source.open(params) as attempt:
+                    request_id = attempt.request_id
+                    self._rate_limits = api_errors.unified_headers(attempt.headers)
+                    async for kind in attempt.types():
+                        if kind == "message_start":
+                            snapshot = attempt.snapshot()
+                        if self.include_partial and kind in RAW_EVENTS:
+                            yield StreamEvent(self.session_id, attempt.event())
+                    snapshot = attempt.snapshot()
                 api_ms = int((time.monotonic() - started) * 1000)
                 if snapshot.get("stop_reason") is None:
                     yield self._usage(snapshot, request_id, started, complete=False, attempt=retries)
@@ -196,12 +348,21 @@ class ModelCaller:
                 yield self._usage(snapshot, request_id, started, complete=True, attempt=retries)
                 yield Completed(snapshot, request_id, api_ms)
                 return
-            except (anthropic.APIError, httpx2.HTTPError, _Retryable) as exc:
-                if snapshot is not None and not isinstance(exc, _Retryable):
+            except Exception as exc:
+                failure = exc if isinstance(exc, _Retryable) else self._source.translate(exc)
+                if failure is None:
+                    raise
+                if snapshot is not None and not isinstance(failure, _Retryable):
                     # Billed: the input was processed once message_start arrived.
                     yield self._usage(snapshot, request_id, started, complete=False, attempt=retries)
-                overloaded = overloaded + 1 if _overloaded(exc) else 0
-                verdict = exc if isinstance(exc, _Retryable) else self._classify(exc, params, overloaded)
+                overloaded = overloaded + 1 if _overloaded(failure) else 0
+                if isinstance(failure, TransportFailure) and failure.kind == "other":
+                    raise
+                verdict = (
+                    failure
+                    if isinstance(failure, _Retryable)
+                    else self._classify(failure, params, overloaded)
+                )
                 if isinstance(verdict, ApiFailure):
                     raise verdict from exc
                 if verdict.status == 429 and verdict.headers:
@@ -210,8 +371,8 @@ class ModelCaller:
                     yield RateLimit(self.session_id, info)
                 try:
                     verdict, delay = self._next_attempt(verdict, retries)
-                except ApiFailure as failure:
-                    raise failure from exc
+                except ApiFailure as failure_:
+                    raise failure_ from exc
                 retries += 1
                 yield ApiRetry(
                     self.session_id,
@@ -246,21 +407,21 @@ class ModelCaller:
         return verdict, delay if delay is not None else backoff(retries)
 
     def _classify(
-        self, exc: anthropic.APIError | httpx2.HTTPError, params: dict[str, Any], overloaded_in_a_row: int
+        self, exc: HttpStatusFailure | TransportFailure, params: dict[str, Any], overloaded_in_a_row: int
     ) -> _Retryable | ApiFailure:
-        if isinstance(exc, anthropic.APIStatusError):
+        if isinstance(exc, HttpStatusFailure):
             error_type, text = _error_fields(exc)
             self._log_body(exc)
             text = redact(text, *self._credentials())
-            if exc.status_code == 200:  # an `error` event in the middle of a stream
+            if exc.status == 200:  # an `error` event in the middle of a stream
                 kind = error_type or "api_error"
                 message = api_errors.stream_error_text(kind, text, endpoint=self.endpoint)
                 status = STREAM_ERROR_STATUS.get(kind)
                 if kind in RETRYABLE_STREAM_ERRORS:
                     return _Retryable(message, status, kind)
                 return ApiFailure(message, status, kind)
-            status = exc.status_code
-            headers = exc.response.headers
+            status = exc.status
+            headers = exc.headers
             message = api_errors.status_text(
                 status,
                 text,
@@ -284,14 +445,12 @@ class ModelCaller:
             if should == "true" or status in (408, 409) or status >= 500:
                 return _Retryable(message, status, error_type, retry_after(headers))
             return ApiFailure(message, status, error_type)
-        self._log_transport(exc)
-        if isinstance(exc, anthropic.APITimeoutError | httpx2.TimeoutException):
-            timeout = self._timeout()
+        self._log_transport(exc.cause)
+        if exc.kind == "timeout":
+            timeout = self._source.timeout()
             return _Retryable(api_errors.timeout_text(timeout), None, api_errors.REQUEST_TIMEOUT)
-        if isinstance(exc, anthropic.APIConnectionError | httpx2.HTTPError):
-            text = redact(api_errors.connection_text(exc, self.endpoint), *self._credentials())
-            return _Retryable(text, None, api_errors.CONNECTION_ERROR)
-        raise exc
+        text = redact(api_errors.connection_text(exc.cause, self.endpoint), *self._credentials())
+        return _Retryable(text, None, api_errors.CONNECTION_ERROR)
 
     def _rate_limited(self, verdict: _Retryable, delay: float | None, state: str) -> RateLimited:
         now = time.time()
@@ -310,25 +469,18 @@ class ModelCaller:
             verdict.message, reset, now=now, policy=self.on_rate_limit.describe(), state=state
         )
 
-    def _timeout(self) -> float | None:
-        timeout = getattr(self.client, "timeout", None)
-        if isinstance(timeout, int | float):
-            return float(timeout)
-        read = getattr(timeout, "read", None)
-        return float(read) if isinstance(read, int | float) else None
-
     def _credentials(self) -> list[str]:
-        return [v for v in (self.client.api_key, self.client.auth_token) if v]
+        return self._source.credentials()
 
-    def _log_body(self, exc: anthropic.APIStatusError) -> None:
+    def _log_body(self, exc: HttpStatusFailure) -> None:
         """The raw error body, for ``--debug-file``: never in the result, secrets redacted."""
         if not log.isEnabledFor(logging.DEBUG):
             return
         body = json.dumps(exc.body) if exc.body is not None else "(none)"
         log.debug(
             "API error response: status=%s request_id=%s body=%s",
-            exc.status_code,
-            exc.request_id if exc.status_code != 200 else None,
+            exc.status,
+            exc.request_id if exc.status != 200 else None,
             redact(body, *self._credentials()),
         )
 
@@ -367,6 +519,13 @@ class ModelCaller:
 
 
 def _overloaded(exc: Exception) -> bool:
-    if isinstance(exc, anthropic.APIStatusError):
-        return exc.status_code == 529 or _error_fields(exc)[0] == "overloaded_error"
+    if isinstance(exc, HttpStatusFailure):
+        return exc.status == 529 or _error_fields(exc)[0] == "overloaded_error"
     return False
+
+
+class FastCaller(ModelCaller):
+    """``ModelCaller`` over ``wire.WireClient``: the same loop, without loading the SDK."""
+
+    def __init__(self, client: WireClient, **kwargs: Any) -> None:
+        super().__init__(client, **kwargs)

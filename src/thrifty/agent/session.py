@@ -125,14 +125,17 @@ class Session:
             self.claude = self._claude_process()
             self.caller: Caller = _NoCaller()
         else:
-            client_ = self.prepared.client
-            assert client_ is not None
-            #: How every request of every turn reaches the model: the live client unless given one.
+            #: How every request of every turn reaches the model: the live client unless given one
+            #: (the fast path's ``WireClient``, or the official client when one was given or asked for).
             if caller is None:
-                # Here, not at the top: plan runs never load the API client (a second of startup).
-                from thrifty.agent.model import ModelCaller
+                # Here, not at the top: plan runs never load the API client.
+                from thrifty.agent.model import FastCaller, ModelCaller
 
-                caller = ModelCaller.from_options(client_, session_id, self.options)
+                if self.prepared.wire is not None:
+                    caller = FastCaller.from_options(self.prepared.wire, session_id, self.options)
+                else:
+                    assert self.prepared.client is not None
+                    caller = ModelCaller.from_options(self.prepared.client, session_id, self.options)
             self.caller = caller
         if options.persist_session and self.claude is None:
             self.transcript = TranscriptWriter.open(options.cwd.resolve(), session_id, options.environ)
@@ -309,6 +312,8 @@ class Session:
         self.prepared.billing.close()
         if self.prepared.owns_client and self.prepared.client is not None:
             await self.prepared.client.close()
+        if self.prepared.wire is not None:
+            await self.prepared.wire.close()
 
     async def __aenter__(self) -> Session:
         return self

@@ -3,6 +3,11 @@
 In a plan run (``billing.claude`` set) the user's ``claude`` calls the API, so no client is built
 and the session id is claude's (``via_claude``); thrifty's own transcript history is not read.
 
+An API run without a caller's client speaks HTTP itself (``wire.WireClient``, the fast path: the
+anthropic SDK is never imported, which is most of a cold start); ``THRIFTY_HTTP_CLIENT=anthropic``
+in the run's environment builds the official client instead. A caller's own client is used as
+given (with the run's request timeout laid on).
+
 Configuration mistakes found here (a bad permission mode, an unknown tool, an invalid schema)
 raise ``SetupError``, which the CLI prints as one line with exit 1 before any token is spent.
 """
@@ -31,7 +36,12 @@ from thrifty.tools.registry import BARE_TOOLS, BUILTIN_TOOLS, select_tools
 if TYPE_CHECKING:
     import anthropic
 
-__all__ = ["HistoryResolver", "Prepared", "plan_session_ids", "prepare"]
+    from thrifty.agent.wire.client import WireClient
+
+__all__ = ["HTTP_CLIENT_ENV", "HistoryResolver", "Prepared", "plan_session_ids", "prepare"]
+
+#: ``anthropic``: carry an API run's requests with the official client instead of the fast path.
+HTTP_CLIENT_ENV = "THRIFTY_HTTP_CLIENT"
 
 #: Where an API run's conversation comes from: its session id and the history it starts with.
 HistoryResolver = Callable[[AgentOptions], tuple[str, list[dict[str, Any]]]]
@@ -48,7 +58,7 @@ class Prepared:
     tool_defs: list[dict[str, Any]]
     system: list[dict[str, Any]]
     ctx: ToolContext
-    #: None in a plan run: claude makes the calls.
+    #: None in a plan run (claude makes the calls) and on the fast path (``wire`` carries them).
     client: anthropic.AsyncAnthropic | None
     billing: Billing
     #: True when setup built the client (so the run closes it); False for a caller's client.
@@ -57,6 +67,8 @@ class Prepared:
     history: list[dict[str, Any]] = field(default_factory=list)
     #: Plan runs: the ``--session-id`` claude is started with (None: claude names the session).
     claude_session_id: str | None = None
+    #: The fast path's client: an API run with no client of the caller's (closed with the run).
+    wire: WireClient | None = None
 
 
 def plan_session_ids(options: AgentOptions) -> tuple[str, str | None]:
@@ -181,21 +193,25 @@ def prepare(
         callbacks=options.hook_callbacks,
     )
     owns_client = client is None
+    wire: WireClient | None = None
     if billing.claude is not None:
         # claude makes every call with its own login: no client, and nothing to close.
         client, owns_client = None, False
     else:
-        if client is None:
-            # With no usable credential the loop ends before any request (billing.error()); the
-            # placeholder client is never called.
-            import anthropic  # here: a plan run never needs the API client
-
-            client = billing.client() or anthropic.AsyncAnthropic(api_key="unused", max_retries=0)
         try:
             timeout = effective_request_timeout(options)
         except ValueError as exc:
             raise SetupError(str(exc)) from exc
-        client = request_timeout(client, timeout)
+        if client is None and options.environ.get(HTTP_CLIENT_ENV, "").strip().lower() != "anthropic":
+            wire = _wire_client(billing, timeout)
+        else:
+            if client is None:
+                # With no usable credential the loop ends before any request (billing.error());
+                # the placeholder client is never called.
+                import anthropic  # here: a plan run never needs the API client
+
+                client = billing.client() or anthropic.AsyncAnthropic(api_key="unused", max_retries=0)
+            client = request_timeout(client, timeout)
     return Prepared(
         session_id=session_id,
         model=resolve_model(options.model),
@@ -211,4 +227,26 @@ def prepare(
         owns_client=owns_client,
         history=past,
         claude_session_id=claude_session_id,
+        wire=wire,
+    )
+
+
+def _wire_client(billing: Billing, timeout: float | None) -> WireClient:
+    """The fast path's client for the resolved credential and endpoint.
+
+    Without a usable credential it is a placeholder that is never called (the loop ends first
+    with ``billing.error()``). TLS: the shared context, and no CA bundle for ``http://``.
+    """
+    from thrifty.agent.wire.client import WireClient
+    from thrifty.billing.auth import DEFAULT_ENDPOINT, client_tls_context
+
+    resolution = billing.resolution
+    endpoint = resolution.endpoint if resolution is not None else DEFAULT_ENDPOINT
+    credential = resolution.credential if resolution is not None else None
+    return WireClient(
+        endpoint,
+        scheme=credential.scheme if credential is not None else None,
+        secret=credential.secret.reveal() if credential is not None else None,
+        timeout_s=timeout,
+        verify=client_tls_context(endpoint),
     )
