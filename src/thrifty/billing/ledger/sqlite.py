@@ -14,7 +14,8 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -127,6 +128,22 @@ def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
         raise
 
 
+def _until_unlocked(step: Callable[[], None]) -> None:
+    """Run ``step``, retrying while another process holds the database lock, for up to the busy
+    timeout. Switching a new file to WAL can answer "database is locked" at once, without the
+    busy handler, when several processes create the same ledger at the same moment."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_S
+    while True:
+        try:
+            step()
+            return
+        except sqlite3.OperationalError as exc:
+            text = str(exc).lower()
+            if ("locked" not in text and "busy" not in text) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
 class SqliteLedger(SqlLedger):
     def __init__(self, path: Path | str) -> None:
         memory = str(path) == MEMORY
@@ -144,16 +161,19 @@ class SqliteLedger(SqlLedger):
         try:
             with self._guard():
                 self._conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
-                if not memory:
-                    mode = self._conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-                    if str(mode).lower() != "wal":
-                        raise LedgerError(f"cannot put SQLite ledger at {location} in WAL mode (got {mode})")
-                self._conn.execute("PRAGMA synchronous = FULL")
-                self._conn.execute(f"PRAGMA threads = {SORTER_THREADS}")
-                migrate(_Migrations(self._conn, location))
+                _until_unlocked(lambda: self._set_up(location, memory))
         except BaseException:
             self._conn.close()
             raise
+
+    def _set_up(self, location: str, memory: bool) -> None:
+        if not memory:
+            mode = self._conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            if str(mode).lower() != "wal":
+                raise LedgerError(f"cannot put SQLite ledger at {location} in WAL mode (got {mode})")
+        self._conn.execute("PRAGMA synchronous = FULL")
+        self._conn.execute(f"PRAGMA threads = {SORTER_THREADS}")
+        migrate(_Migrations(self._conn, location))
 
     @contextmanager
     def _guard(self) -> Iterator[None]:
