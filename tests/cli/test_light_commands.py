@@ -100,6 +100,27 @@ def test_api_run_loads_neither_jsonschema_nor_yaml_nor_the_sdk_client(cli: Cli) 
     assert not [name for name in names if name.split(".")[0] in ("jsonschema", "yaml")]
 
 
+def test_api_run_that_calls_no_tool_loads_no_pydantic(cli: Cli) -> None:
+    """The tools' definitions are stored and their modules imported only when a tool is called:
+    pydantic (and every tool module) is most of a cold start otherwise."""
+    names = imported(cli, "-p", "hi")
+    assert "thrifty.agent.wire.client" in names  # the probe saw the run reach the client
+    assert not [name for name in names if name.split(".")[0] in ("pydantic", "pydantic_core")]
+    assert "thrifty.tools.read" not in names
+    assert "thrifty.tools.inputs" not in names
+
+
+def test_api_run_that_calls_read_loads_it_and_pydantic(cli: Cli) -> None:
+    (cli.cwd / "notes.txt").write_text("a note\n")
+    read = {"tool_use": {"name": "Read", "input": {"file_path": str(cli.cwd / "notes.txt")}}}
+    cli.sim.set_script([read, {"text": "Read it."}])
+    names = imported(cli, "-p", "read notes.txt")
+    assert {"thrifty.tools.read", "pydantic"} <= names
+    assert "thrifty.tools.bash" not in names  # only the tool called
+    sent = cli.sim.message_requests()[1].body["messages"][2]["content"][0]
+    assert "a note" in str(sent["content"])
+
+
 def test_plain_http_endpoint_loads_no_ca_bundle(cli: Cli, tmp_path: Path) -> None:
     """The simulator is ``http://``: a CA file that cannot be loaded must not matter to it."""
     bogus = tmp_path / "not-a-ca-bundle.pem"

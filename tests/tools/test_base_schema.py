@@ -8,7 +8,8 @@ from typing import Annotated, Any
 
 from pydantic import Field
 
-from thrifty.tools.base import Tool, ToolContext, ToolInput, ToolResult, absolute_path
+from thrifty.tools.base import Tool, ToolContext, ToolResult, absolute_path
+from thrifty.tools.inputs import ToolInput
 
 
 class Inner(ToolInput):

@@ -15,7 +15,7 @@ raise ``SetupError``, which the CLI prints as one line with exit 1 before any to
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -29,9 +29,9 @@ from thrifty.agent.settings import Settings, SettingsError, load_settings
 from thrifty.agent.validate import SetupError
 from thrifty.billing.auth import request_timeout
 from thrifty.billing.context import Billing, BillingError, open_billing
-from thrifty.tools import structured
+from thrifty.tools import registry, structured
 from thrifty.tools.base import Tool, ToolContext
-from thrifty.tools.registry import BARE_TOOLS, BUILTIN_TOOLS, select_tools
+from thrifty.tools.registry import BARE_TOOLS
 
 if TYPE_CHECKING:
     import anthropic
@@ -54,7 +54,8 @@ class Prepared:
     settings: Settings
     policy: PermissionPolicy
     hooks: HookRunner
-    tools: dict[str, Tool]
+    #: By name; a built-in tool is built (its module imported) when first looked up.
+    tools: Mapping[str, Tool]
     tool_defs: list[dict[str, Any]]
     system: list[dict[str, Any]]
     ctx: ToolContext
@@ -121,15 +122,17 @@ def prepare(
         raise SetupError(str(exc)) from exc
     base = options.tools if options.tools is not None else (list(BARE_TOOLS) if options.bare else None)
     try:
-        chosen = [t for t in select_tools(base) if not policy.is_hidden(t.name)]
+        builtin = [name for name in registry.select_names(base) if not policy.is_hidden(name)]
     except ValueError as exc:
         raise SetupError(str(exc)) from exc
-    clash = sorted({t.name for t in options.extra_tools} & BUILTIN_TOOLS.keys())
+    clash = sorted({t.name for t in options.extra_tools} & registry.SPECS.keys())
     if clash:
         raise SetupError(f"custom tool name {clash[0]!r} is taken by a built-in tool; rename it")
-    chosen += [t for t in options.extra_tools if not policy.is_hidden(t.name)]
-    tools = {t.name: t for t in chosen}
-    tool_defs = [t.definition() for t in chosen]
+    extra = [t for t in options.extra_tools if not policy.is_hidden(t.name)]
+    # Built-in tools are named here and built when first called: their definitions are stored,
+    # so a run that calls no tool never imports a tool module (nor pydantic).
+    tools = registry.ToolTable(builtin, extra)
+    tool_defs = [registry.definition(name) for name in builtin] + [t.definition() for t in extra]
     if options.json_schema is not None:
         try:
             schema = structured.check_schema(options.json_schema)

@@ -12,7 +12,7 @@ Claude Code (it still runs a call the permission rules allow) and is what a guar
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -114,7 +114,7 @@ def _ask_message(tool_name: str, decision: Decision) -> str:
 class ToolRunner:
     def __init__(
         self,
-        tools: dict[str, Tool],
+        tools: Mapping[str, Tool],
         policy: PermissionPolicy,
         hooks: HookRunner,
         ctx: ToolContext,

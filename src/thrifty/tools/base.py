@@ -11,9 +11,10 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+if TYPE_CHECKING:
+    from thrifty.tools.inputs import ToolInput
 
 ContentBlock = dict[str, Any]
 
@@ -100,12 +101,6 @@ def absolute_path(file_path: str) -> Path | ToolResult:
     return p.resolve()
 
 
-class ToolInput(BaseModel):
-    """Base for tool input models: unknown keys are rejected, as the real tools do."""
-
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
-
-
 class Tool:
     """A built-in tool. Subclasses set the class attributes and implement ``call``."""
 
@@ -152,6 +147,8 @@ class Tool:
         return copy.deepcopy(cached)
 
     async def run(self, raw_input: dict[str, Any], ctx: ToolContext) -> ToolResult:
+        from pydantic import ValidationError  # loaded already: the input model is a pydantic class
+
         try:
             parsed = self.input_model.model_validate(raw_input)
         except ValidationError as exc:
@@ -212,3 +209,12 @@ def _tidy_schema(node: Any, defs: dict[str, Any], inline: bool, expanding: tuple
     if "default" in out and out["default"] is None:
         del out["default"]
     return out
+
+
+def __getattr__(name: str) -> Any:
+    """``ToolInput`` still answers from here, loaded (with pydantic) only when asked for."""
+    if name == "ToolInput":
+        from thrifty.tools.inputs import ToolInput
+
+        return ToolInput
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

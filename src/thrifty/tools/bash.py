@@ -16,7 +16,8 @@ from typing import Annotated
 
 from pydantic import Field
 
-from thrifty.tools.base import Tool, ToolContext, ToolInput, ToolResult, error
+from thrifty.tools.base import Tool, ToolContext, ToolResult, error
+from thrifty.tools.inputs import ToolInput
 
 DEFAULT_TIMEOUT_MS = 120_000
 MAX_TIMEOUT_MS = 600_000

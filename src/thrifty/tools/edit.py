@@ -11,7 +11,8 @@ from pathlib import Path
 
 from pydantic import Field
 
-from thrifty.tools.base import Tool, ToolContext, ToolInput, ToolResult, absolute_path, error
+from thrifty.tools.base import Tool, ToolContext, ToolResult, absolute_path, error
+from thrifty.tools.inputs import ToolInput
 from thrifty.tools.read import format_numbered
 from thrifty.tools.write import write_text
 

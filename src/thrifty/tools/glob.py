@@ -21,7 +21,8 @@ from pathlib import Path
 
 from pydantic import Field
 
-from thrifty.tools.base import Tool, ToolContext, ToolInput, ToolResult, error
+from thrifty.tools.base import Tool, ToolContext, ToolResult, error
+from thrifty.tools.inputs import ToolInput
 from thrifty.tools.ripgrep import env_flag, refusal, run_rg
 
 MAX_RESULTS = 100

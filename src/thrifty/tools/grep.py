@@ -19,7 +19,8 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from thrifty.tools.base import Tool, ToolContext, ToolInput, ToolResult, error
+from thrifty.tools.base import Tool, ToolContext, ToolResult, error
+from thrifty.tools.inputs import ToolInput
 from thrifty.tools.ripgrep import MAX_OUTPUT_BYTES, RgOutput, refusal, run_rg
 
 DEFAULT_HEAD_LIMIT = 250

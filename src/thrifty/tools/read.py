@@ -13,7 +13,8 @@ from typing import Annotated, Any
 
 from pydantic import Field
 
-from thrifty.tools.base import Tool, ToolContext, ToolInput, ToolResult, absolute_path, error
+from thrifty.tools.base import Tool, ToolContext, ToolResult, absolute_path, error
+from thrifty.tools.inputs import ToolInput
 
 DEFAULT_LINE_LIMIT = 2000
 MAX_LINE_CHARS = 2000

@@ -10,7 +10,8 @@ from typing import Literal
 
 from pydantic import Field
 
-from thrifty.tools.base import Tool, ToolContext, ToolInput, ToolResult
+from thrifty.tools.base import Tool, ToolContext, ToolResult
+from thrifty.tools.inputs import ToolInput
 
 CONFIRMATION = (
     "Todos have been modified successfully. Ensure that you continue to use the todo list to track "
