@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-import weakref
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -21,7 +20,7 @@ from thrifty import __version__
 from thrifty.agent.caller import Caller, Completed
 from thrifty.agent.request import request_params
 from thrifty.agent.toolrun import CallBatch, ToolRunner
-from thrifty.billing.estimate import RequestSizer, next_call_cost
+from thrifty.billing.estimate import next_call_cost
 from thrifty.billing.windows import WindowState, current_windows, from_headers, rate_limit_info
 from thrifty.core.endings import (
     SUCCESS,
@@ -62,9 +61,6 @@ CACHE_LIFETIME = timedelta(minutes=5)
 #: A prompt: text, or Messages API content blocks.
 Prompt = str | list[dict[str, Any]]
 UserOrigin = Literal["prompt", "tool_results", "reminder", "hook"]
-#: Each session's request sizer, kept across its prompts so that the budget estimate of a long
-#: conversation serialises only the new messages, not the whole history again.
-_SIZERS: weakref.WeakKeyDictionary[Session, RequestSizer] = weakref.WeakKeyDictionary()
 
 
 def _text_of(message: dict[str, Any]) -> str:
@@ -93,7 +89,7 @@ class AgentRun:
         self.tally = self.meter.tally
         self.guard = session.guard
         self.messages = session.messages
-        self.sizer = _SIZERS.setdefault(session, RequestSizer())
+        self.sizer = session.sizer
         self.denials: list[dict[str, Any]] = []
         self.turns = 0
         self.in_tools = False

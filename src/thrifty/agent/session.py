@@ -38,11 +38,13 @@ from thrifty.agent.transcripts import (
     load_messages,
 )
 from thrifty.agent.validate import SetupError, check_mode_switch, validate
-from thrifty.agent.via_claude import ClaudeProcess, check_plan_options
+from thrifty.billing.estimate import RequestSizer
 from thrifty.core.events import Event
 
 if TYPE_CHECKING:
     import anthropic
+
+    from thrifty.agent.via_claude import ClaudeProcess
 
 INTERRUPTED = "[Request interrupted by user]"
 
@@ -112,11 +114,16 @@ class Session:
         self.guard = self.prepared.billing.guard(options.max_budget_usd, model=lambda: self.prepared.model)
         #: The newest plan-window headers; a later turn starts from them.
         self.rate_limits: dict[str, str] = {}
+        #: Kept across prompts, so the budget estimate of a long conversation serialises only the
+        #: new messages, not the whole history again.
+        self.sizer = RequestSizer()
         self.transcript: TranscriptWriter | None = None
         #: Plan runs: the session's ``claude`` (started by the first turn).
         self.claude: ClaudeProcess | None = None
         self.messages: list[dict[str, Any]] = self.prepared.history
         if self.prepared.billing.claude is not None:
+            from thrifty.agent.via_claude import check_plan_options  # API runs never load it
+
             try:
                 check_plan_options(options, ask=ask, client=client or caller)
             except SetupError:
@@ -147,6 +154,8 @@ class Session:
         self._claude_turn = False
 
     def _claude_process(self) -> ClaudeProcess:
+        from thrifty.agent.via_claude import ClaudeProcess
+
         claude = self.prepared.billing.claude
         assert claude is not None
         new_id = self.prepared.claude_session_id

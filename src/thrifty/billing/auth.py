@@ -27,7 +27,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, cast
 
-from thrifty.billing.claude_cli import INSTALL_HINT, ClaudeCliError, ClaudeCode, check_login, find_claude
+from thrifty.billing.claude_cli import (
+    INSTALL_HINT,
+    PLAN_TOKEN_PREFIX,
+    ClaudeCliError,
+    ClaudeCode,
+    check_login,
+    find_claude,
+)
 from thrifty.billing.plan_presets import PlanDefinition
 from thrifty.billing.secret import Secret, register
 from thrifty.billing.store import CredentialStore
@@ -42,7 +49,6 @@ Scheme = Literal["x-api-key", "bearer"]
 State = Literal["matched", "shadowed", "skipped", "absent"]
 
 DEFAULT_ENDPOINT = "https://api.anthropic.com"
-PLAN_TOKEN_PREFIX = "sk-ant-oat"  # noqa: S105 - a prefix, not a secret
 HELPER_TIMEOUT_S = 30.0
 BARE_RULES = ("ANTHROPIC_API_KEY", "apiKeyHelper")
 #: The rule for Claude Code's own login (``claude`` found on PATH or via THRIFTY_CLAUDE_PATH).

@@ -44,10 +44,6 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--ledger", help="read spend from this ledger (SQLite path or postgresql:// URL)")
 
 
-def decimal_text(value: Decimal | None) -> str | None:
-    return None if value is None else f"{value:f}"
-
-
 def _money(value: Decimal | None) -> str:
     return "unknown" if value is None else f"${value.quantize(Decimal('0.01'))}"
 
@@ -82,6 +78,8 @@ def gather(billing: Billing, model: str, now: datetime) -> dict[str, Any]:
     credit = None
     settings = billing.config.plan
     if billing.mode == "plan" and settings is not None and billing.ledger is not None:
+        from thrifty.cli.usage.common import decimal_text  # only here: status stays light
+
         state = credit_state(billing.ledger, settings, now)
         credit = {
             "creditUsd": decimal_text(state.credit),
