@@ -3,13 +3,16 @@
 Fixtures (``fixtures/streams``): real API streams recorded by the Vercel AI SDK (plain tool_use,
 extended thinking with a signature and CRLF framing, web search with a server tool, a result
 block and citations), the wire spec's tool_use example and the docs' basic text example. Each is
-replayed through an ``httpx2.MockTransport`` (the network, not thrifty, is what is replaced) to
-``ModelCaller`` over the official client and to ``FastCaller``, in whole and in awkward chunks,
-with partial messages on. The SDK's own accumulator is the reference for the snapshot.
+served by a loopback HTTP server that writes the recorded bytes in chunks of a given size (whole,
+1 byte, 7 bytes), to ``ModelCaller`` over the official client and to ``FastCaller`` on its own
+carrier, with partial messages on; and once more to ``FastCaller`` through the proxy carrier
+(httpx2, given an ``httpx2.MockTransport`` for the network). The SDK's own accumulator is the
+reference for the snapshot.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import warnings
 from collections.abc import AsyncIterator, Awaitable
@@ -29,6 +32,7 @@ from thrifty.core.events import ApiUsage, StreamEvent
 
 STREAMS = sorted((Path(__file__).parent / "fixtures" / "streams").glob("*.sse"))
 BASE = "http://recorded.invalid"
+HEAD = b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nrequest-id: req_recorded\r\n"
 PARAMS: dict[str, Any] = {"model": "m", "max_tokens": 64, "messages": [{"role": "user", "content": "hi"}]}
 
 
@@ -56,14 +60,47 @@ def no_sleep(_seconds: float) -> Awaitable[None]:
     return done()
 
 
-async def through(body: bytes, *, fast: bool, size: int) -> list[Any]:
+async def serve_recorded(body: bytes, size: int) -> asyncio.Server:
+    """A loopback server answering every request with ``body``, in HTTP chunks of ``size`` bytes."""
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = next(
+                    (
+                        int(line.split(b":", 1)[1])
+                        for line in head.split(b"\r\n")
+                        if line.lower().startswith(b"content-length:")
+                    ),
+                    0,
+                )
+                await reader.readexactly(length)
+                writer.write(HEAD + b"transfer-encoding: chunked\r\n\r\n")
+                for start in range(0, len(body), size):
+                    piece = body[start : start + size]
+                    writer.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+                    await writer.drain()
+                writer.write(b"0\r\n\r\n")
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            writer.close()
+
+    return await asyncio.start_server(answer, "127.0.0.1", 0)
+
+
+async def through(body: bytes, *, fast: bool, size: int, proxied: bool = False) -> list[Any]:
     client: Any
+    server = await serve_recorded(body, size)
+    base = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
     if fast:
-        client = WireClient(BASE, scheme="x-api-key", secret="sk-test", transport=transport(body, size))
+        if proxied:
+            client = WireClient(BASE, scheme="x-api-key", secret="sk-test", transport=transport(body, size))
+        else:
+            client = WireClient(base, scheme="x-api-key", secret="sk-test", environ={})
         caller: ModelCaller = FastCaller(client, session_id="s", include_partial=True, sleep=no_sleep)
     else:
-        http = httpx2.AsyncClient(transport=transport(body, size))
-        client = anthropic.AsyncAnthropic(api_key="sk-test", base_url=BASE, max_retries=0, http_client=http)
+        client = anthropic.AsyncAnthropic(api_key="sk-test", base_url=base, max_retries=0)
         caller = ModelCaller(client, session_id="s", include_partial=True, sleep=no_sleep)
     try:
         with warnings.catch_warnings():
@@ -71,6 +108,8 @@ async def through(body: bytes, *, fast: bool, size: int) -> list[Any]:
             return [item async for item in caller.call(PARAMS)]
     finally:
         await client.close()
+        server.close()
+        await server.wait_closed()
 
 
 def comparable(items: list[Any]) -> list[Any]:
@@ -113,6 +152,14 @@ async def test_a_recorded_stream_comes_out_the_same(path: Path, size: int) -> No
     fast = comparable(await through(body, fast=True, size=size))
     assert fast == sdk
     assert sdk[-1][0] == "completed"
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("path", STREAMS, ids=lambda p: p.stem)
+async def test_the_proxy_carrier_yields_the_same(path: Path) -> None:
+    body = path.read_bytes()
+    sdk = comparable(await through(body, fast=False, size=7))
+    assert comparable(await through(body, fast=True, size=7, proxied=True)) == sdk
 
 
 @pytest.mark.parametrize("path", STREAMS, ids=lambda p: p.stem)

@@ -33,14 +33,13 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
 
-import httpx2
-
 from thrifty.agent import api_errors
 from thrifty.agent.caller import Completed
 from thrifty.agent.options import SHORT_RATE_LIMIT_WAIT_S, AgentOptions, RateLimitPolicy
 from thrifty.agent.wire.accumulate import MessageAccumulator
 from thrifty.agent.wire.client import WireClient, WireStream
 from thrifty.agent.wire.errors import HttpStatusFailure, TransportFailure
+from thrifty.agent.wire.http11 import HttpError
 from thrifty.billing.secret import redact
 from thrifty.billing.windows import rate_limit_info
 from thrifty.core.endings import ApiFailure, RateLimited
@@ -206,6 +205,7 @@ class _SdkSource:
 
     def translate(self, exc: Exception) -> HttpStatusFailure | TransportFailure | None:
         import anthropic  # already loaded: this source holds an anthropic client
+        import httpx2  # loaded with it
 
         if isinstance(exc, anthropic.APIStatusError):
             request_id = exc.request_id if exc.status_code != 200 else None
@@ -251,7 +251,7 @@ class _WireAttempt:
 
 
 class _WireSource:
-    """``wire.WireClient``: raises ``HttpStatusFailure`` itself, transport errors are httpx2's."""
+    """``wire.WireClient``: raises ``HttpStatusFailure`` itself, and ``http11.HttpError`` for no answer."""
 
     def __init__(self, client: WireClient) -> None:
         self.client = client
@@ -265,10 +265,8 @@ class _WireSource:
     def translate(self, exc: Exception) -> HttpStatusFailure | TransportFailure | None:
         if isinstance(exc, HttpStatusFailure):
             return exc
-        if isinstance(exc, httpx2.TimeoutException):
-            return TransportFailure("timeout", exc)
-        if isinstance(exc, httpx2.HTTPError):
-            return TransportFailure("connection", exc)
+        if isinstance(exc, HttpError):
+            return TransportFailure(exc.kind, exc)
         return None
 
     def timeout(self) -> float | None:

@@ -35,7 +35,6 @@ from thrifty.billing.claude_cli import (
     check_login,
     find_claude,
 )
-from thrifty.billing.plan_presets import PlanDefinition
 from thrifty.billing.secret import Secret, register
 from thrifty.billing.store import CredentialStore
 
@@ -43,6 +42,8 @@ if TYPE_CHECKING:
     import ssl
 
     import anthropic
+
+    from thrifty.billing.plan_presets import PlanDefinition
 
 Mode = Literal["api", "plan"]
 Scheme = Literal["x-api-key", "bearer"]
@@ -256,11 +257,12 @@ def _tls_context(cert_file: str | None, cert_dir: str | None) -> ssl.SSLContext:
 
     Loading the CA bundle costs ~20 ms of CPU; built per client it was most of an SDK session's
     CPU when hundreds of sessions run in one process. The arguments only key the cache: httpx
-    reads ``SSL_CERT_FILE``/``SSL_CERT_DIR`` itself.
+    reads ``SSL_CERT_FILE``/``SSL_CERT_DIR`` itself. httpcore2's context (the one httpx2 builds)
+    without loading httpx2: the same CA choice (the platform's store on macOS and Windows).
     """
-    import httpx2
+    import httpcore2
 
-    return httpx2.create_ssl_context()
+    return httpcore2.default_ssl_context()
 
 
 def _run_helper(command: str, environ: Mapping[str, str], cwd: Path | None, timeout: float) -> Secret:

@@ -24,14 +24,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from thrifty.billing.config import Budget
-from thrifty.billing.credit import CreditState, check_credit
 from thrifty.billing.ledger import Ledger
-from thrifty.billing.plan_settings import stop_fraction
 from thrifty.billing.prices import PriceTable, bundled_prices
 from thrifty.billing.windows import WARN_AT, WindowState
 from thrifty.core.endings import BudgetExceeded
+
+if TYPE_CHECKING:
+    from thrifty.billing.credit import CreditState
 
 
 def _money(value: Decimal) -> str:
@@ -99,6 +101,8 @@ class BudgetGuard:
                     caps.append(f"the {period} {self.mode} budget ({_money(cap)})")
         if self._credit_capped():
             assert self.credit is not None and self.credit.credit is not None
+            from thrifty.billing.plan_settings import stop_fraction
+
             share = stop_fraction(self.credit_stop_at) or Decimal(1)
             what = (
                 "the monthly Agent SDK credit"
@@ -112,13 +116,20 @@ class BudgetGuard:
         return self.mode == "plan" and self.credit is not None and self.credit.credit is not None
 
     def _credit_capped(self) -> bool:
-        return self._credit_checked() and stop_fraction(self.credit_stop_at) is not None
+        # Plan modules load only for a plan run that carries its credit: never on an API run.
+        if not self._credit_checked():
+            return False
+        from thrifty.billing.plan_settings import stop_fraction
+
+        return stop_fraction(self.credit_stop_at) is not None
 
     def credit_refusal(self, run_spent: Decimal = Decimal(0), estimate: Decimal | None = None) -> str | None:
         """Why the next request of this plan run may not draw on the Agent SDK credit, or None."""
         if not self._credit_checked():
             return None
         assert self.credit is not None
+        from thrifty.billing.credit import check_credit
+
         return check_credit(self.credit.with_spend(run_spent), self.credit_stop_at, estimate)
 
     def unpriced(self, model: str) -> str | None:

@@ -21,8 +21,11 @@ import shutil
 import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from thrifty.billing.plan_presets import PlanDefinition
+if TYPE_CHECKING:
+    from thrifty.billing.plan_presets import PlanDefinition
+
 
 #: Environment variable naming the ``claude`` to run; else ``claude`` on PATH.
 BINARY_ENV = "THRIFTY_CLAUDE_PATH"

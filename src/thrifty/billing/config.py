@@ -31,12 +31,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from thrifty.billing.paths import config_dir
-from thrifty.billing.plan_settings import PlanSettings, check_block, merge_blocks
 from thrifty.billing.prices import PRICE_FIELDS, ModelPrice, model_price
 from thrifty.core import jsonfile
+
+if TYPE_CHECKING:
+    from thrifty.billing.plan_settings import PlanSettings
 
 MODES = ("api", "plan")
 BUDGET_MODES = ("api", "plan", "batch")
@@ -223,6 +225,9 @@ def load_billing_config(
         if "prices" in data:
             _merge_prices(prices, data["prices"], path)
         if "plan" in data:
+            # Loaded only where a config has a plan block: an API run never needs the presets.
+            from thrifty.billing.plan_settings import check_block, merge_blocks
+
             try:
                 check_block(data["plan"])
             except ValueError as exc:
@@ -244,6 +249,8 @@ def load_billing_config(
     plan = None
     if plan_from is not None:
         try:
+            from thrifty.billing.plan_settings import PlanSettings
+
             plan = PlanSettings.from_dict(plan_block)
         except ValueError as exc:
             raise ConfigError(f"{plan_from}: {exc}") from None

@@ -19,17 +19,17 @@ from thrifty.billing.auth import AuthError, Credential, Resolution, resolve_cred
 from thrifty.billing.budget import BudgetGuard, UnpricedModel
 from thrifty.billing.claude_cli import ClaudeCode
 from thrifty.billing.config import BillingConfig, Budget, ConfigError, load_billing_config
-from thrifty.billing.credit import credit_state
 from thrifty.billing.ledger import Ledger, LedgerError, shared_ledger
 from thrifty.billing.meter import Meter, MeterContext
 from thrifty.billing.paths import data_dir, default_ledger_path
-from thrifty.billing.plan_presets import PlanDefinition
 from thrifty.billing.prices import PriceTable, bundled_prices
 from thrifty.billing.spool import Spool
 from thrifty.billing.store import CredentialStore, StoreError
 
 if TYPE_CHECKING:
     import anthropic
+
+    from thrifty.billing.plan_presets import PlanDefinition
 
 
 class BillingError(ValueError):
@@ -126,6 +126,8 @@ class Billing:
         settings = self.config.plan
         credit = None
         if self.mode == "plan" and settings is not None and self.ledger is not None:
+            from thrifty.billing.credit import credit_state
+
             credit = credit_state(self.ledger, settings, datetime.now(UTC))
         return BudgetGuard(
             mode=self.mode,

@@ -28,6 +28,9 @@ MIN_PARTIAL_MASK = 20
 MIN_REGISTERED = 8
 
 _registry: set[str] = set()
+#: The registry longest first, rebuilt when it grows: ``redact`` runs on every string a
+#: transcript line holds, so it must not sort (or lock) per call.
+_ordered: tuple[tuple[str, str], ...] = ()
 _lock = threading.Lock()
 
 
@@ -39,9 +42,12 @@ def mask(value: str) -> str:
 
 
 def register(value: str) -> None:
+    global _ordered
     if len(value) >= MIN_REGISTERED:
         with _lock:
-            _registry.add(value)
+            if value not in _registry:
+                _registry.add(value)
+                _ordered = tuple((v, mask(v)) for v in sorted(_registry, key=len, reverse=True))
 
 
 def registered_count() -> int:
@@ -107,6 +113,11 @@ def redact(text: str, *extra: str | Secret) -> str:
 
     Longest values go first so a secret that contains another is replaced whole.
     """
+    if not extra:
+        for value, masked in _ordered:  # a tuple swapped whole: reading it needs no lock
+            if value in text:
+                text = text.replace(value, masked)
+        return text
     values = {e.reveal() if isinstance(e, Secret) else e for e in extra}
     with _lock:
         values |= _registry

@@ -29,11 +29,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from thrifty.billing.paths import config_dir
-from thrifty.billing.plan_presets import PlanDefinition
 from thrifty.billing.secret import Secret
+
+if TYPE_CHECKING:
+    from thrifty.billing.plan_presets import PlanDefinition
 
 SERVICE = "thrifty"
 USERNAME = "plan-login"
@@ -112,6 +114,8 @@ def _read_json(path: Path) -> dict[str, Any] | None:
 
 def _parse_metadata(data: dict[str, Any], path: Path) -> tuple[PlanDefinition, datetime]:
     try:
+        from thrifty.billing.plan_presets import PlanDefinition
+
         plan = PlanDefinition.from_dict(data.get("plan"))
         created = data.get("createdAt")
         if not isinstance(created, str):

@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from thrifty.agent.bash.permissions import decide_bash
 from thrifty.agent.permissions.paths import absolute_path, is_inside, resolved, tool_paths
 from thrifty.agent.permissions.rules import (
     Behavior,
@@ -261,6 +260,9 @@ class PermissionPolicy:
         """``path_keys`` is the tool's ``Tool.path_keys``; ``None`` looks the name up instead
         (a built-in's declaration, else the generic keys: see ``tools.registry.path_keys``)."""
         if tool_name == "Bash":
+            # The command parser loads with the first Bash call: a run without one never needs it.
+            from thrifty.agent.bash.permissions import decide_bash
+
             return decide_bash(self, tool_input)
         paths = tuple(tool_paths(tool_name, tool_input, cwd=self.cwd, home=self.home, keys=path_keys))
         call = _Call(tool_name, tool_input, read_only, edits_files, paths)

@@ -1,10 +1,12 @@
-"""A small streaming Messages API client on ``httpx2``: what the fast path sends instead of the SDK.
+"""A small streaming Messages API client: what the fast path sends instead of the SDK.
 
 Wire behaviour kept from the anthropic SDK 2.17 client that ``billing.auth.Resolution.client``
-builds (checked against the simulator by ``tests/agent/test_wire_differential.py``):
+builds (checked against the simulator by ``tests/agent/test_wire_differential.py`` and against
+recorded API streams by ``tests/agent/test_wire_recorded.py``):
 
 - ``POST {endpoint}/v1/messages`` with the params as given plus ``"stream": true``, compact JSON
-  (``ensure_ascii=False``, ``allow_nan=False``); ``accept`` and ``content-type``
+  (``ensure_ascii=False``, ``allow_nan=False``; ``body.BodyEncoder`` keeps each item's text);
+  ``accept`` and ``content-type``
   ``application/json``; ``anthropic-version`` as the SDK sends it; an API key as ``x-api-key``
   (no ``Authorization``), a gateway token as ``Authorization: Bearer``. The ``user-agent`` names
   thrifty, and no ``x-stainless-*`` headers are sent: this is not the SDK.
@@ -12,20 +14,25 @@ builds (checked against the simulator by ``tests/agent/test_wire_differential.py
   stream, at most 5 s to connect (``billing.auth.request_timeout``); redirects followed.
 - Errors: a non-2xx answer raises ``HttpStatusFailure`` (status, headers, body, ``request-id``);
   an ``error`` event in the stream raises it with status 200; ``ping`` events, events without
-  an ``event:`` line and events without data are skipped. Transport errors are ``httpx2``'s own.
+  an ``event:`` line and events without data are skipped. No answer raises ``http11.HttpError``.
+
+The bytes are carried by ``http11.Pool`` (h11 over asyncio streams); an endpoint reached through
+a proxy, or a test's stand-in transport, by ``proxied.ProxiedPool`` (httpx2).
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import os
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
-import httpx2
-
+from thrifty.agent.wire.body import BodyEncoder
 from thrifty.agent.wire.errors import HttpStatusFailure
+from thrifty.agent.wire.http11 import Pool, Response
+from thrifty.agent.wire.proxied import ProxiedPool, ProxiedResponse, proxy_configured
 from thrifty.agent.wire.sse import SSEDecoder
 
 if TYPE_CHECKING:
@@ -38,9 +45,11 @@ CONNECT_TIMEOUT_S = 5.0
 
 
 def user_agent() -> str:
+    import h11
+
     from thrifty import __version__
 
-    return f"thrifty/{__version__} (httpx2/{httpx2.__version__})"
+    return f"thrifty/{__version__} (h11/{getattr(h11, '__version__', 'unknown')})"
 
 
 class WireClient:
@@ -54,9 +63,11 @@ class WireClient:
         secret: str | None,
         timeout_s: float | None = None,
         verify: ssl.SSLContext | bool = True,
-        transport: httpx2.AsyncBaseTransport | None = None,
+        transport: Any = None,
+        environ: Mapping[str, str] | None = None,
     ) -> None:
-        """``transport`` replaces the network (tests replay recorded bytes through it)."""
+        """``transport`` (an ``httpx2`` transport) replaces the network; ``environ`` (default
+        ``os.environ``, where httpx2 reads them too) is where proxy settings are looked for."""
         self.endpoint = endpoint
         self.scheme = scheme
         self._secret = secret
@@ -74,13 +85,16 @@ class WireClient:
                 headers["x-api-key"] = secret
         self._headers = headers
         self._url = endpoint.rstrip("/") + "/v1/messages"
-        self._http = httpx2.AsyncClient(
-            timeout=httpx2.Timeout(self.timeout_s, connect=min(CONNECT_TIMEOUT_S, self.timeout_s)),
-            verify=verify,
-            follow_redirects=True,
-            limits=httpx2.Limits(max_connections=1000, max_keepalive_connections=100),
-            transport=transport,
-        )
+        self._body = BodyEncoder()
+        connect = min(CONNECT_TIMEOUT_S, self.timeout_s)
+        self._http: Pool | ProxiedPool
+        if transport is not None or proxy_configured(os.environ if environ is None else environ):
+            self._http = ProxiedPool(
+                connect_timeout=connect, read_timeout=self.timeout_s, verify=verify, transport=transport
+            )
+        else:
+            tls = verify if not isinstance(verify, bool) else None
+            self._http = Pool(connect_timeout=connect, read_timeout=self.timeout_s, tls=tls)
 
     @property
     def base_url(self) -> str:
@@ -93,20 +107,16 @@ class WireClient:
 
     @asynccontextmanager
     async def stream(self, params: Mapping[str, Any]) -> AsyncIterator[WireStream]:
-        body = json.dumps(
-            {**params, "stream": True}, ensure_ascii=False, separators=(",", ":"), allow_nan=False
-        )
-        request = self._http.build_request("POST", self._url, content=body.encode(), headers=self._headers)
-        response = await self._http.send(request, stream=True)
+        body = self._body.encode(params)
+        response = await self._http.request("POST", self._url, self._headers, body)
         try:
             if not response.is_success:
-                await response.aread()
-                text = response.text.strip()
+                text = (await response.aread()).decode("utf-8", errors="replace").strip()
                 parsed: Any = text
                 with contextlib.suppress(ValueError):
                     parsed = json.loads(text)
                 raise HttpStatusFailure(
-                    response.status_code, response.headers, parsed, response.headers.get("request-id")
+                    response.status, response.headers, parsed, response.headers.get("request-id")
                 )
             yield WireStream(response)
         finally:
@@ -119,7 +129,7 @@ class WireClient:
 class WireStream:
     """One answer being streamed: its headers, and the data of each event, decoded."""
 
-    def __init__(self, response: httpx2.Response) -> None:
+    def __init__(self, response: Response | ProxiedResponse) -> None:
         self.response = response
         self.headers: Mapping[str, str] = response.headers
         self.request_id: str | None = response.headers.get("request-id")
