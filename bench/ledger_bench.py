@@ -40,7 +40,7 @@ from tests.billing.factory import at, make_row  # noqa: E402
 
 from thrifty.billing.ledger import open_ledger, shared_ledger  # noqa: E402
 from thrifty.billing.ledger.migrations import MIGRATIONS  # noqa: E402
-from thrifty.billing.ledger.sql import insert_sql, to_record  # noqa: E402
+from thrifty.billing.ledger.sql import to_record, upsert_sql  # noqa: E402
 from thrifty.billing.ledger.sqlite import DIALECT  # noqa: E402
 
 
@@ -50,7 +50,7 @@ def worker(kind: str, url: str, k: int, rows: int) -> None:
     records = [make_row(f"w{k}-{i:06d}", session_id=f"w{k}", recorded_at=at(i / 1000)) for i in range(rows)]
     if kind == "naive-sqlite":
         conn = sqlite3.connect(url)
-        sql = insert_sql(DIALECT)
+        sql = upsert_sql(DIALECT)  # the statement append runs
         print("ready", flush=True)
         sys.stdin.readline()
         for row in records:

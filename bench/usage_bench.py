@@ -1,11 +1,16 @@
 """thrifty vs ccusage on the same Claude Code history: daily report wall time, peak memory, totals.
 
     .venv/bin/python bench/usage_bench.py [--size-mb 1024] [--runs 3] [--ccusage 20.0.24 ...]
+    .venv/bin/python bench/usage_bench.py --size-mb 50 --causes-only   # no ccusage, no timing
 
-1. A history of ``--size-mb`` is generated once by ``tests/usage/cc_history.py`` (profile
-   ``bench``: only models both price tables know, no prompts above 200K tokens, whose tier rules
-   differ, and no forked sessions unless ``--forks``: see ``BENCH_PROFILE``) and cached under
-   ``bench/.cache``, with its true totals. Its files are dated a day back, as past work is.
+1. A history of ``--size-mb`` is generated once by ``tests/usage/cc_history.py`` (``--profile
+   counting``, the default: only models both price tables know and no prompts above 200K
+   tokens, whose tier rules differ, but every counting case of issue 15: partial copies read
+   first, ``/btw`` replays, turns ending with an answer, web search; ``bench``: without those;
+   ``test``: everything, unknown and older models too; forks only with ``--forks``) and cached
+   under ``bench/.cache``, with its true totals and what ``tests/usage/ccusage_model.py``
+   expects each ccusage version to count differently, cause by cause. Its files keep the time
+   they were written, as right after a session: thrifty holds nothing back.
 2. Each ccusage version is installed with npm into ``bench/.cache/npm`` if missing. 20.x is a
    native (Rust) binary behind a node wrapper, which is timed directly (the wrapper only adds
    node's start); 19.x is the last pure-JavaScript release.
@@ -25,9 +30,12 @@
    peak. Every run sees ``CLAUDE_CONFIG_DIR`` set to the history, ``--timezone UTC``, and a
    throwaway ``HOME``. The history is read once before timing, so the page cache is warm for all.
 4. Totals (tokens and cost, calculate mode) are compared with ccusage's and with the generator's
-   truth, day by day. The prices behind them are compared too: a probe history with one call
-   per model and token kind is priced by each ccusage version and set against thrifty's table,
-   and any difference is printed, not hidden.
+   truth, day by day. Every difference between a ccusage total and the truth is listed with its
+   cause (``ccusage_model.CAUSES``: ``/btw`` replays, partial copies, lines without a request
+   id, fork copies), and what no cause explains is printed as unexplained. The prices behind
+   the costs are compared too: a probe history with one call per model and token kind is priced
+   by each ccusage version and set against thrifty's table, and any difference is printed, not
+   hidden, as are the server tool requests (web search, fetch) ccusage does not charge for.
 """
 
 from __future__ import annotations
@@ -50,14 +58,14 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from tests.usage import cc_history  # noqa: E402 - the repository root must be on the path first
+from tests.usage import cc_history, ccusage_model  # noqa: E402 - the repository root must be on the path first
 
 from thrifty.billing.prices import bundled_prices  # noqa: E402
 from thrifty.core.usage import Usage  # noqa: E402
 
 CACHE = REPO / "bench" / ".cache"
 #: Bump when the generator changes what it writes, so a cached history is not reused.
-HISTORY_FORMAT = 3
+HISTORY_FORMAT = 4
 DEFAULT_CCUSAGE = ("20.0.24", "19.0.3")
 NATIVE = "@ccusage/ccusage-linux-x64/bin/ccusage"
 TOKEN_KINDS = ("input", "output", "cache_write_5m", "cache_write_1h", "cache_read")
@@ -133,10 +141,13 @@ class Series:
 # -- setup ------------------------------------------------------------------------------------
 
 
-def history(size_mb: float, seed: int, forks: bool) -> tuple[Path, dict[str, Any]]:
-    """The cached history for (size, seed), generated if missing; (config dir, its truth)."""
-    profile = replace(cc_history.BENCH_PROFILE, fork=0.3) if forks else cc_history.BENCH_PROFILE
-    root = CACHE / f"history-{size_mb:g}mb-seed{seed}{'-forks' if forks else ''}-v{HISTORY_FORMAT}"
+def history(size_mb: float, seed: int, forks: bool, profile_name: str) -> tuple[Path, dict[str, Any]]:
+    """The cached history for (size, seed, profile), generated if missing; (config dir, its truth)."""
+    profile = cc_history.PROFILES[profile_name]
+    if forks:
+        profile = replace(profile, fork=0.3)
+    name = f"history-{size_mb:g}mb-seed{seed}-{profile_name}{'-forks' if forks else ''}-v{HISTORY_FORMAT}"
+    root = CACHE / name
     summary = root / "summary.json"
     if not summary.exists():
         shutil.rmtree(root, ignore_errors=True)
@@ -148,9 +159,6 @@ def history(size_mb: float, seed: int, forks: bool) -> tuple[Path, dict[str, Any
             target_bytes=int(size_mb * 1_000_000),
             profile=profile,
         )
-        past = time.time() - 86_400
-        for f in h.files:
-            os.utime(f, (past, past))
         doc = cc_history.summary(h)
         doc["by_day"] = {
             day: [t.calls, t.input_tokens, t.output_tokens, t.cache_write_tokens, t.cache_read_tokens]
@@ -160,6 +168,16 @@ def history(size_mb: float, seed: int, forks: bool) -> tuple[Path, dict[str, Any
         costs = [prices.cost(c.model, Usage.from_api(c.usage())) for c in h.calls.values()]
         doc["cost"] = str(sum((c for c in costs if c is not None), Decimal(0)))
         doc["models"] = sorted({c.model for c in h.calls.values()})
+        # What each ccusage major version should count differently, by cause (20.x keys by session).
+        doc["ccusage_expected"] = {
+            major: ccusage_model.expected_differences(h, session_in_key=major >= "20")
+            for major in ("19", "20")
+        }
+        doc["cases"] = {
+            "partial_copies_read_first": len(h.partial_first),
+            "btw_replays": len(h.replays),
+            "files_ending_with_a_call": h.ends_with_call,
+        }
         summary.write_text(json.dumps(doc, indent=2) + "\n")
         print(f"  done in {time.perf_counter() - began:.0f} s", file=sys.stderr)
     return root / "claude", json.loads(summary.read_text())
@@ -358,10 +376,18 @@ def main() -> int:
         action="store_true",
         help="let resumed sessions fork (copies under a new session id), which ccusage 20.x counts twice",
     )
+    parser.add_argument("--profile", choices=sorted(cc_history.PROFILES), default="counting")
+    parser.add_argument(
+        "--causes-only",
+        action="store_true",
+        help="no ccusage and no timing: thrifty against the truth, and ccusage's expected differences",
+    )
     args = parser.parse_args()
     versions = args.ccusage or list(DEFAULT_CCUSAGE)
 
-    config_dir, truth = history(args.size_mb, args.seed, args.forks)
+    config_dir, truth = history(args.size_mb, args.seed, args.forks, args.profile)
+    if args.causes_only:
+        return causes_only(config_dir, truth, versions)
     commands = {v: ccusage(v) for v in versions}
     with tempfile.TemporaryDirectory(prefix="usage-bench-") as tmp_name:
         tmp = Path(tmp_name)
@@ -525,6 +551,8 @@ def print_report(
         f"import skipped {imp['skipped']}, pending {imp['pending_lines']}"
     )
     print()
+    for v, doc in outputs.items():
+        print_causes(v, truth, ccusage_totals(doc)["tokens"])
     differing = [r for r in price_rows if r[4] != r[3]]
     models = len({r[1] for r in price_rows})
     print(f"prices ($/MTok) of the {models} models in the history, thrifty vs ccusage --offline:")
@@ -537,6 +565,80 @@ def print_report(
 
 def _same(equal: bool) -> str:
     return "equal" if equal else "DIFFER"
+
+
+def _truth_tokens(truth: dict[str, Any]) -> list[int]:
+    return [truth[k] for k in ("input_tokens", "output_tokens", "cache_write_tokens", "cache_read_tokens")]
+
+
+def print_causes(version: str, truth: dict[str, Any], actual: list[int] | None) -> None:
+    """Every difference between this ccusage's token totals and the truth, with its cause; what
+    the causes do not explain is shown as such (``actual`` None: the model alone)."""
+    major = "20" if version.split(".")[0] >= "20" else "19"
+    causes: dict[str, list[int]] = truth["ccusage_expected"][major]
+    expected = _truth_tokens(truth)
+    print(f"ccusage {version} against the truth, each difference with its cause:")
+    print("| | calls | input | output | cache write | cache read |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    print(f"| generator truth | {truth['calls']:,} | " + " | ".join(f"{n:,}" for n in expected) + " |")
+    for cause, figures in causes.items():
+        print(f"| + {cause} | {figures[0]:+,} | " + " | ".join(f"{n:+,}" for n in figures[1:]) + " |")
+        expected = [a + b for a, b in zip(expected, figures[1:], strict=True)]
+    print("| = expected from ccusage | | " + " | ".join(f"{n:,}" for n in expected) + " |")
+    if actual is not None:
+        print("| ccusage printed | | " + " | ".join(f"{n:,}" for n in actual) + " |")
+        rest = [a - b for a, b in zip(actual, expected, strict=True)]
+        print("| unexplained | | " + " | ".join(f"{n:+,}" for n in rest) + " |")
+    for cause in causes:
+        print(f"  {cause}: {ccusage_model.CAUSES[cause]}")
+    if truth.get("web_search_requests") or truth.get("web_fetch_requests"):
+        print(
+            f"  server tools: {truth['web_search_requests']:,} web searches and "
+            f"{truth['web_fetch_requests']:,} web fetches, which ccusage neither counts nor charges for"
+        )
+    print()
+
+
+def causes_only(config_dir: Path, truth: dict[str, Any], versions: list[str]) -> int:
+    """thrifty's import and daily report against the truth, and ccusage's expected differences."""
+    with tempfile.TemporaryDirectory(prefix="usage-bench-") as tmp_name:
+        tmp = Path(tmp_name)
+        (tmp / "home").mkdir()
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("CLAUDE_", "THRIFTY_", "ANTHROPIC_"))}
+        env |= {
+            "HOME": str(tmp / "home"),
+            "CLAUDE_CONFIG_DIR": str(config_dir),
+            "THRIFTY_DATA_DIR": str(tmp / "data"),
+            "TZ": "UTC",
+        }
+        series = Series("thrifty")
+        last = thrifty(env, tmp, series, (Series("import"), Series("daily")))
+    ours = thrifty_totals(last["report"])
+    imp = last["import"]
+    truth_tokens = _truth_tokens(truth)
+    print(f"history: {truth['bytes'] / 1e6:,.1f} MB, {truth['files']:,} files, cases {truth['cases']}")
+    print("| | calls | input | output | cache write | cache read | cost (calculate) |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print(
+        f"| generator truth | {truth['calls']:,} | "
+        + " | ".join(f"{n:,}" for n in truth_tokens)
+        + f" | ${Decimal(truth['cost']):,.4f} |"
+    )
+    print(
+        f"| thrifty (import, then usage daily) | {ours['calls']:,} | "
+        + " | ".join(f"{n:,}" for n in ours["tokens"])
+        + f" | ${ours['cost']:,.4f} |"
+    )
+    print(
+        f"thrifty vs truth: calls {_same(ours['calls'] == truth['calls'])}, tokens "
+        f"{_same(ours['tokens'] == truth_tokens)}, cost {_same(ours['cost'] == Decimal(truth['cost']))}; "
+        f"replays not counted {imp.get('replays')}, completed {imp.get('calls_upgraded')}, "
+        f"pending {imp['pending_lines']}"
+    )
+    print()
+    for v in versions:
+        print_causes(v, truth, None)
+    return 0
 
 
 if __name__ == "__main__":

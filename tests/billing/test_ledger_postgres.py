@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 from urllib.parse import quote
 
@@ -86,3 +87,35 @@ def test_eight_processes_lose_and_duplicate_nothing(pg_url: str) -> None:
 def test_sigkill_mid_append_loses_no_acknowledged_row(pg_url: str) -> None:
     reported = workers.kill_mid_append(pg_url)
     workers.check_reported_rows(pg_url, reported)
+
+
+def test_a_ledger_from_before_server_tool_counts_is_migrated_and_keeps_its_rows(pg_url: str) -> None:
+    import psycopg
+
+    from thrifty.billing.ledger.dialect import COLUMNS
+    from thrifty.billing.ledger.migrations import MIGRATIONS, migrations_table_sql
+    from thrifty.billing.ledger.postgres import DIALECT
+    from thrifty.billing.ledger.sql import to_record
+
+    old = make_row("old-1", output_tokens=10)
+    kept = [i for i, name in enumerate(COLUMNS) if not name.startswith("web_")]
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute(migrations_table_sql("postgres"))
+        for migration in MIGRATIONS[:2]:
+            for statement in migration.postgres:
+                conn.execute(statement)
+            conn.execute("INSERT INTO thrifty_migrations (name) VALUES (%s)", (migration.name,))
+        record = to_record(old, DIALECT)
+        names = ", ".join(COLUMNS[i] for i in kept)
+        marks = ", ".join("%s" for _ in kept)
+        conn.execute(f"INSERT INTO thrifty_calls ({names}) VALUES ({marks})", [record[i] for i in kept])
+    ledger = open_ledger(pg_url)
+    try:
+        assert ledger.query(RowQuery()) == [old]
+        better = replace(old, output_tokens=11, web_search_requests=4)
+        assert ledger.append(better) is True
+        assert ledger.query(RowQuery(message_id=old.message_id)) == [better]
+    finally:
+        ledger.close()
+    applied = _raw(pg_url)("SELECT name FROM thrifty_migrations ORDER BY name")
+    assert [name for (name,) in applied] == [m.name for m in MIGRATIONS]

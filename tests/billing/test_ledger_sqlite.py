@@ -141,3 +141,35 @@ def test_migrate_applies_everything_once(tmp_path: Path) -> None:
     assert migrate(target) == [m.name for m in MIGRATIONS]
     assert migrate(target) == []
     conn.close()
+
+
+def test_a_ledger_from_before_server_tool_counts_is_migrated_and_keeps_its_rows(tmp_path: Path) -> None:
+    """A ledger written before m003 (no web search/fetch columns) opens, gains them as 0, and
+    then keeps the more complete copy of a call like any other."""
+    from thrifty.billing.ledger.dialect import COLUMNS
+    from thrifty.billing.ledger.migrations import migrations_table_sql
+    from thrifty.billing.ledger.sql import to_record
+    from thrifty.billing.ledger.sqlite import DIALECT
+
+    path = tmp_path / "old.sqlite3"
+    old = make_row("old-1", output_tokens=10)
+    kept = [i for i, name in enumerate(COLUMNS) if not name.startswith("web_")]
+    with closing(sqlite3.connect(path)) as conn:
+        conn.execute(migrations_table_sql("sqlite"))
+        for migration in MIGRATIONS[:2]:
+            for statement in migration.sqlite:
+                conn.execute(statement)
+            applied_at = "2025-01-01T00:00:00.000000Z"
+            conn.execute("INSERT INTO thrifty_migrations VALUES (?, ?)", (migration.name, applied_at))
+        record = to_record(old, DIALECT)
+        names = ", ".join(COLUMNS[i] for i in kept)
+        marks = ", ".join("?" for _ in kept)
+        conn.execute(f"INSERT INTO thrifty_calls ({names}) VALUES ({marks})", [record[i] for i in kept])
+        conn.commit()
+    with closing(open_ledger(str(path))) as ledger:
+        assert ledger.query(RowQuery()) == [old]
+        better = replace(old, output_tokens=11, web_search_requests=4)
+        assert ledger.append(better) is True
+        assert ledger.query(RowQuery(message_id=old.message_id)) == [better]
+    applied = _raw(path)("SELECT name FROM thrifty_migrations ORDER BY name")
+    assert [name for (name,) in applied] == [m.name for m in MIGRATIONS]

@@ -99,7 +99,7 @@ def test_the_config_reads_and_merges_the_block(env: dict[str, str], repo: Path) 
 
 
 BAD = [
-    ("max", "plan.name must be one of pro, max-5x, max-20x, team, team-premium, enterprise, custom"),
+    ("mega", "plan.name must be one of pro, max-5x, max-20x, team, team-premium, enterprise, custom"),
     ({"name": "pro", "cycle": 1}, "plan.cycle is not a key"),
     (
         {"name": "pro", "billingCycleDay": 0},

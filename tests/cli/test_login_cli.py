@@ -98,7 +98,7 @@ def test_a_token_is_refused_and_never_echoed(cli: Cli) -> None:
     ("args", "message"),
     [
         ([], "error: --plan is required: one of pro, max-5x"),
-        (["--plan", "ultra"], "error: --plan must be one of pro, max-5x"),
+        (["--plan", "mega"], "error: --plan must be one of pro, max-5x"),
         (
             ["--plan", "custom"],
             "error: --plan custom needs --five-hour-tokens, --weekly-tokens and --monthly-fee",
@@ -216,3 +216,13 @@ def test_help_explains_that_no_token_is_taken(cli: Cli) -> None:
     with pytest.raises(SystemExit) as exit_info:
         main(["logout", "--help"])
     assert exit_info.value.code == 0
+
+
+def test_anthropics_current_plan_names_are_accepted(cli: Cli) -> None:
+    """Max 5x is sold as "Max" and Max 20x as "Ultra" since 2026-10-30; both names work."""
+    env = file_env(cli, THRIFTY_CLAUDE_PATH=fake_claude(cli, '{"loggedIn": true, "authMethod": "claude.ai"}'))
+    run = cli("login", "--plan", "ultra", "--cycle-day", "3", env=env)
+    assert run.code == 0, run.stderr
+    assert config(cli)["plan"]["name"] == "max-20x"
+    advise = cli("usage", "blocks", "--plan", "max", env=env)
+    assert advise.code == 0, advise.stderr

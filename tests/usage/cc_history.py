@@ -20,7 +20,16 @@ figure by figure. What a history holds, all seeded:
   them disagreeing with the price table), lines without ``requestId``, tool results whose
   ``toolUseResult`` carries a ``"usage"`` object that is not a call, torn (half-written) lines;
 - several models, cache writes split into 5-minute and 1-hour ones (or unsplit, as 1.0.x
-  wrote them), ``entrypoint`` values cli / sdk-cli / sdk-py / sdk-ts.
+  wrote them), ``entrypoint`` values cli / sdk-cli / sdk-py / sdk-ts;
+- and the cases a count can get wrong (issue 15), each recorded in the ``History``:
+  *partial copies*: a synced copy of a session taken mid-response (only a streamed response's
+  early lines, with a partial output count) in a folder read before the original, and parent
+  files whose progress mirror of a subagent call stops at its early lines; ``/btw`` *replays*:
+  an earlier assistant message logged again, same message id and usage, under the side
+  question's request id (not a call); turns that end with a text answer, so a just-written
+  file ends with a call's lines (what an import used to hold back); *web search and fetch*
+  requests (``usage.server_tool_use``, zero on a streamed response's early lines); dated and
+  older model ids (``claude-opus-4-6-20260205``, ``claude-sonnet-4-20250514``).
 
 Run as a script to write a large history for the bench:
 ``python -m tests.usage.cc_history DIR --size-mb 1024 [--seed 7] [--profile bench]``.
@@ -57,6 +66,15 @@ SUBAGENT_MODELS: tuple[tuple[str, float], ...] = (
     ("claude-haiku-4-5-20251001", 0.6),
     ("claude-sonnet-4-5-20250929", 0.4),
 )
+#: Every model a test history uses: the shared ones, a dated id of a priced model, an older model.
+ALL_MODELS: tuple[tuple[str, float], ...] = (
+    *SHARED_MODELS,
+    ("claude-opus-4-6-20260205", 0.1),
+    ("claude-sonnet-4-20250514", 0.1),
+)
+#: Where synced copies go: a project folder that sorts before every ``/home/...`` one, so an
+#: import reads the partial copy first.
+SYNCED_ROOT = "/Users/dev/src"
 #: A model no price table knows: its calls must be imported with an unknown (None) cost.
 UNKNOWN_MODEL = "claude-nova-9-preview"
 PROJECT_NAMES = ("web-app", "api", "data_pipeline", "infra.tools", "ml-experiments", "docs", "thrifty")
@@ -100,18 +118,53 @@ class Profile:
     long_context: bool = False
     #: Scales tool-result sizes (bytes per call).
     content_scale: float = 1.0
+    #: Calls that made web search (and some web fetch) requests.
+    web_search: float = 0.0
+    #: Turns that end with a text answer (a call whose lines end the file when it is the last).
+    final_text: float = 0.0
+    #: Turns after which the user asks a ``/btw`` side question (a replayed message).
+    btw: float = 0.0
+    #: Sessions with a synced copy taken mid-response (a partial copy read first).
+    synced: float = 0.0
+    #: Subagent calls whose progress mirror in the parent stops at the response's early lines.
+    partial_mirror: float = 0.0
 
 
 #: Everything a test should see, including the cases only thrifty handles.
 TEST_PROFILE = Profile(
-    unknown_model=0.02, long_context=True, torn=0.01, torn_tail=0.1, resume=0.4, fork=0.4, legacy=0.2
+    models=ALL_MODELS,
+    unknown_model=0.02,
+    long_context=True,
+    torn=0.01,
+    torn_tail=0.1,
+    resume=0.4,
+    fork=0.4,
+    legacy=0.2,
+    partial_usage=0.3,
+    web_search=0.08,
+    final_text=0.4,
+    btw=0.08,
+    synced=0.3,
+    partial_mirror=0.4,
 )
 #: For comparing with ccusage: only what both count and price the same way. No unknown models,
 #: no prompts above 200K tokens (thrifty prices the whole call at the long-context rate,
 #: ccusage only the tokens above 200K), and no forks: ccusage 20.x counts a call again when a
 #: forked session's copy of it carries the new session id (19.x and thrifty count it once).
 BENCH_PROFILE = Profile(long_context=False, unknown_model=0.0, fork=0.0)
-PROFILES = {"test": TEST_PROFILE, "bench": BENCH_PROFILE}
+#: The bench's history with every counting case of issue 15 too (partial copies, ``/btw``
+#: replays, calls ending a just-written file, web search), on the shared models: the bench
+#: lists each difference from ccusage with its cause.
+COUNTING_PROFILE = replace(
+    BENCH_PROFILE,
+    partial_usage=0.3,
+    web_search=0.05,
+    final_text=0.4,
+    btw=0.05,
+    synced=0.2,
+    partial_mirror=0.3,
+)
+PROFILES = {"test": TEST_PROFILE, "bench": BENCH_PROFILE, "counting": COUNTING_PROFILE}
 
 
 @dataclass(frozen=True)
@@ -136,6 +189,9 @@ class Call:
     logged_cost: str | None = None
     #: Whether usage carries the ``cache_creation`` split (1.0.x did not write it).
     split: bool = True
+    #: Server tool requests (``usage.server_tool_use``), reported with the final count.
+    web_search: int = 0
+    web_fetch: int = 0
 
     @property
     def key(self) -> tuple[str, str | None]:
@@ -158,7 +214,8 @@ class Call:
         return self.input_tokens + self.output_tokens + self.cache_write + self.cache_read
 
     def usage(self, output_tokens: int | None = None) -> dict[str, Any]:
-        """The ``message.usage`` object Claude Code writes for this call."""
+        """The ``message.usage`` object Claude Code writes for this call (``output_tokens``: the
+        partial count of a streamed response's early line, which reports no server tools yet)."""
         usage: dict[str, Any] = {
             "input_tokens": self.input_tokens,
             "cache_creation_input_tokens": self.cache_write,
@@ -170,6 +227,12 @@ class Call:
                 "ephemeral_1h_input_tokens": self.cache_write_1h,
             }
         usage["output_tokens"] = self.output_tokens if output_tokens is None else output_tokens
+        if self.web_search or self.web_fetch:
+            final = output_tokens is None
+            usage["server_tool_use"] = {
+                "web_search_requests": self.web_search if final else 0,
+                "web_fetch_requests": self.web_fetch if final else 0,
+            }
         usage["service_tier"] = "standard"
         return usage
 
@@ -181,6 +244,8 @@ class Totals:
     output_tokens: int = 0
     cache_write_tokens: int = 0
     cache_read_tokens: int = 0
+    web_search_requests: int = 0
+    web_fetch_requests: int = 0
 
     @property
     def total_tokens(self) -> int:
@@ -188,14 +253,16 @@ class Totals:
 
 
 def totals(calls: Iterable[Call]) -> Totals:
-    n = i = o = w = r = 0
+    n = i = o = w = r = ws = wf = 0
     for call in calls:
         n += 1
         i += call.input_tokens
         o += call.output_tokens
         w += call.cache_write
         r += call.cache_read
-    return Totals(n, i, o, w, r)
+        ws += call.web_search
+        wf += call.web_fetch
+    return Totals(n, i, o, w, r, ws, wf)
 
 
 @dataclass
@@ -215,6 +282,15 @@ class History:
     #: Calls copied into a fork under a new session id: which session an import names for
     #: them depends on which file it reads first.
     forked: set[tuple[str, str | None]] = field(default_factory=set)
+    #: Calls of which some file holds only a partial copy (a streamed response's early lines),
+    #: with the output tokens that copy lacks; and those whose partial copy is in a file read
+    #: (in path order) before every complete one.
+    partial_copies: dict[tuple[str, str | None], int] = field(default_factory=dict)
+    partial_first: set[tuple[str, str | None]] = field(default_factory=set)
+    #: ``/btw`` replays written: (replay key, the key of the call it replays). Not calls.
+    replays: list[tuple[tuple[str, str | None], tuple[str, str | None]]] = field(default_factory=list)
+    #: Files whose last complete line reports a call (a just-written file ends mid-turn there).
+    ends_with_call: int = 0
 
     @property
     def projects_dir(self) -> Path:
@@ -246,9 +322,11 @@ class History:
 @dataclass
 class _Line:
     text: str
-    #: call | synthetic | api_error | malformed | other
+    #: call | replay | synthetic | api_error | malformed | other
     kind: str = "other"
     key: tuple[str, str | None] | None = None
+    #: The output count a call line reports (a streamed response's early lines: a partial one).
+    output: int = 0
 
 
 def _dump(value: Any) -> str:
@@ -272,6 +350,8 @@ class _Gen:
             _dump(" ".join(self.rng.choices(("maybe", "the", "bug", "is", "here"), k=40))) for _ in range(16)
         ]
         self.seen_files: set[Path] = set()
+        #: call -> {file: the largest output count a line of it there reports}
+        self.copies: dict[tuple[str, str | None], dict[str, int]] = {}
 
     # ids and text
     def _id(self, prefix: str, n: int) -> str:
@@ -304,7 +384,20 @@ class _Gen:
             self.session()
             sessions += 1
         self.history.files.sort()
+        self._partial_copies()
         return self.history
+
+    def _partial_copies(self) -> None:
+        """Which calls some file holds only a partial copy of, and which of those an import
+        reading files in path order meets first in such a file."""
+        h = self.history
+        for key, files in self.copies.items():
+            call = h.calls[key]
+            worst = min(files.values())
+            if worst < call.output_tokens:
+                h.partial_copies[key] = call.output_tokens - worst
+                if files[min(files)] < call.output_tokens:
+                    h.partial_first.add(key)
 
     def session(self) -> None:
         p, rng = self.profile, self.rng
@@ -320,6 +413,10 @@ class _Gen:
             "cwd": project,
             "session": session_id,
             "cuts": [],
+            # (index just past a streamed response's partial line, its call) in this file.
+            "partial_cuts": [],
+            # (call, its message JSON) of the main chain's answers, for /btw to replay.
+            "answers": [],
             # Claude Code compacts near 200K; some long-context sessions go on to 400K.
             "limit": 400_000 if p.long_context and rng.random() < 0.3 else 175_000,
             # Tokens in the conversation so far: read from cache by the next call.
@@ -349,6 +446,12 @@ class _Gen:
         self._write(folder / f"{session_id}.jsonl", lines)
         for path, sub in subagent_files:
             self._write(path, sub)
+        if p.synced and meta["partial_cuts"] and rng.random() < p.synced:
+            # Another machine's copy, synced while a response was still streaming.
+            cut = rng.choice(meta["partial_cuts"])
+            name = meta["cwd"].rsplit("/", 1)[-1]
+            synced = self.history.projects_dir / sanitize(f"{SYNCED_ROOT}/{name}") / f"{session_id}.jsonl"
+            self._write(synced, lines[:cut], torn_tail=False)
         if meta["cuts"]:
             self.recent = [*self.recent[-15:], (session_id, lines, meta["cuts"], meta["cwd"])]
 
@@ -399,6 +502,11 @@ class _Gen:
             spawn = (folder, subagent_files) if sub else None
             context, parent, at = self.response(meta, lines, at, parent, call_model, context, spawn=spawn)
             meta["cuts"].append(len(lines))
+            if p.final_text and rng.random() < p.final_text:  # the turn ends with an answer
+                at += timedelta(seconds=rng.uniform(2, 30))
+                context, parent, at = self.response(meta, lines, at, parent, model, context, final=True)
+            if p.btw and rng.random() < p.btw:
+                parent, at = self.btw(meta, lines, parent, at)
             if rng.random() < p.torn:
                 victim = rng.choice([line for line in lines[-4:] if line.kind != "malformed"]).text
                 cut = rng.randint(10, max(11, len(victim) - 5))
@@ -430,6 +538,37 @@ class _Gen:
             f'"uuid":"{self._uuid()}","timestamp":"{self._ts(at)}"}}',
             "api_error" if api_error else "synthetic",
         )
+
+    def btw(
+        self, meta: dict[str, Any], lines: list[_Line], parent: str, at: datetime
+    ) -> tuple[str, datetime]:
+        """A ``/btw`` side question: Claude Code logs an earlier answer again, same message id
+        and usage, under the side request's own request id. Not a call of its own."""
+        if meta["no_request_id"] or not meta["answers"]:
+            return parent, at
+        rng = self.rng
+        call, message = rng.choice(meta["answers"])
+        at += timedelta(seconds=rng.uniform(1, 20))
+        ask = self._uuid()
+        lines.append(
+            _Line(
+                f'{self._common(meta, parent, False, None)},"type":"user","message":{{"role":"user",'
+                f'"content":"/btw what does that flag do?"}},"uuid":"{ask}","timestamp":"{self._ts(at)}"}}'
+            )
+        )
+        request_id = self._id("req_011C", 20)
+        uuid = self._uuid()
+        lines.append(
+            _Line(
+                f'{self._common(meta, ask, False, None)},"message":{message},"requestId":"{request_id}",'
+                f'"type":"assistant","uuid":"{uuid}","timestamp":"{self._ts(at)}"}}',
+                "replay",
+                (call.message_id, request_id),
+                call.output_tokens,
+            )
+        )
+        self.history.replays.append(((call.message_id, request_id), call.key))
+        return uuid, at
 
     def _call(
         self, meta: dict[str, Any], model: str, at: datetime, context: int, *, sidechain: bool
@@ -466,6 +605,8 @@ class _Gen:
             version=meta["version"],
             split=not legacy,
         )
+        if p.web_search and not legacy and rng.random() < p.web_search:
+            call = replace(call, web_search=rng.randint(1, 5), web_fetch=rng.randint(0, 2))
         if legacy or rng.random() < p.cost_usd:
             call = _with_logged_cost(call, mismatch=rng.random() < p.cost_mismatch, rng=rng)
         return call, context + fresh + output
@@ -483,15 +624,19 @@ class _Gen:
         sidechain: bool = False,
         agent: str | None = None,
         mirror: list[_Line] | None = None,
+        final: bool = False,
     ) -> tuple[int, str, datetime]:
         """One API call: its assistant lines (one per content block), then a tool result (for a
-        Task, after the subagent it ``spawn``s has run)."""
+        Task, after the subagent it ``spawn``s has run); a ``final`` answer is text, no tool."""
         rng = self.rng
         call, context = self._call(meta, model, at, context, sidechain=sidechain)
         self.history.calls.setdefault(call.key, call)
         blocks = []
         if rng.random() < 0.4:
             blocks.append(f'{{"type":"thinking","thinking":{rng.choice(self.thoughts)},"signature":"EqQB"}}')
+        if final:
+            blocks.append('{"type":"text","text":"Done: the tests pass."}')
+            return self._assistant(meta, lines, at, parent, call, blocks, context, sidechain, agent, mirror)
         if rng.random() < 0.6:
             blocks.append('{"type":"text","text":"Let me look at that."}')
         tool_id = self._id("toolu_01", 22)
@@ -502,37 +647,9 @@ class _Gen:
             else f'{{"file_path":"/home/dev/src/app/module_{rng.randint(1, 99)}.py"}}'
         )
         blocks.append(f'{{"type":"tool_use","id":"{tool_id}","name":"{name}","input":{tool_input}}}')
-        partial = len(blocks) > 1 and rng.random() < self.profile.partial_usage
-        common = self._common(meta, parent, sidechain, agent)
-        request = "" if call.request_id is None else f',"requestId":"{call.request_id}"'
-        cost = "" if call.logged_cost is None else f',"costUSD":{call.logged_cost}'
-        ts = self._ts(at)
-        for n, block in enumerate(blocks):
-            uuid = self._uuid()
-            out = min(call.output_tokens, rng.randint(1, 8)) if partial and n < len(blocks) - 1 else None
-            stop = "null" if n < len(blocks) - 1 else '"tool_use"'
-            message = (
-                f'{{"id":"{call.message_id}","type":"message","role":"assistant","model":"{call.model}",'
-                f'"content":[{block}],"stop_reason":{stop},'
-                f'"stop_sequence":null,"usage":{_dump(call.usage(out))}}}'
-            )
-            rest = f'"type":"assistant","uuid":"{uuid}","timestamp":"{ts}"}}'
-            text = f'{common},"message":{message}{request}{cost},{rest}'
-            lines.append(_Line(text, "call", call.key))
-            parent = uuid
-            if mirror is not None:  # the parent's progress line for a subagent's call
-                stamp = f'"uuid":"{uuid}","timestamp":"{ts}"'
-                inner = f'{{"type":"assistant","message":{message}{request}{cost},{stamp}}}'
-                mirror.append(
-                    _Line(
-                        f'{self._common(meta, None, False, None)},"type":"progress",'
-                        f'"data":{{"type":"agent_progress","message":{inner},"agentId":"{agent}"}},'
-                        f'"toolUseID":"{self._id("toolu_01", 22)}",'
-                        f'"uuid":"{self._uuid()}","timestamp":"{ts}"}}',
-                        "call",
-                        call.key,
-                    )
-                )
+        context, parent, at = self._assistant(
+            meta, lines, at, parent, call, blocks, context, sidechain, agent, mirror
+        )
         if spawn is not None:
             at = self.subagent(meta, lines, at, parent, *spawn)
         result_at = at + timedelta(seconds=rng.uniform(0.5, 20))
@@ -555,6 +672,67 @@ class _Gen:
             )
         )
         return context + len(blob) // 4, result_uuid, result_at
+
+    def _assistant(
+        self,
+        meta: dict[str, Any],
+        lines: list[_Line],
+        at: datetime,
+        parent: str,
+        call: Call,
+        blocks: list[str],
+        context: int,
+        sidechain: bool,
+        agent: str | None,
+        mirror: list[_Line] | None,
+    ) -> tuple[int, str, datetime]:
+        """The call's assistant lines, one per content block (a streamed response's early ones
+        with a partial output count), and its progress mirror in the parent for a subagent."""
+        rng, p = self.rng, self.profile
+        partial = len(blocks) > 1 and rng.random() < p.partial_usage
+        # The parent's mirror of a subagent call may stop at the response's early lines.
+        mirror_upto = len(blocks)
+        if mirror is not None and partial and p.partial_mirror and rng.random() < p.partial_mirror:
+            mirror_upto = len(blocks) - 1
+        common = self._common(meta, parent, sidechain, agent)
+        request = "" if call.request_id is None else f',"requestId":"{call.request_id}"'
+        cost = "" if call.logged_cost is None else f',"costUSD":{call.logged_cost}'
+        ts = self._ts(at)
+        last = '"tool_use"' if '"tool_use"' in blocks[-1] else '"end_turn"'
+        message = ""
+        for n, block in enumerate(blocks):
+            uuid = self._uuid()
+            out = min(call.output_tokens, rng.randint(1, 8)) if partial and n < len(blocks) - 1 else None
+            stop = "null" if n < len(blocks) - 1 else last
+            message = (
+                f'{{"id":"{call.message_id}","type":"message","role":"assistant","model":"{call.model}",'
+                f'"content":[{block}],"stop_reason":{stop},'
+                f'"stop_sequence":null,"usage":{_dump(call.usage(out))}}}'
+            )
+            rest = f'"type":"assistant","uuid":"{uuid}","timestamp":"{ts}"}}'
+            text = f'{common},"message":{message}{request}{cost},{rest}'
+            shown = call.output_tokens if out is None else out
+            lines.append(_Line(text, "call", call.key, shown))
+            if out is not None and mirror is None and not sidechain:
+                meta["partial_cuts"].append(len(lines))
+            parent = uuid
+            if mirror is not None and n < mirror_upto:  # the parent's progress line
+                stamp = f'"uuid":"{uuid}","timestamp":"{ts}"'
+                inner = f'{{"type":"assistant","message":{message}{request}{cost},{stamp}}}'
+                mirror.append(
+                    _Line(
+                        f'{self._common(meta, None, False, None)},"type":"progress",'
+                        f'"data":{{"type":"agent_progress","message":{inner},"agentId":"{agent}"}},'
+                        f'"toolUseID":"{self._id("toolu_01", 22)}",'
+                        f'"uuid":"{self._uuid()}","timestamp":"{ts}"}}',
+                        "call",
+                        call.key,
+                        shown,
+                    )
+                )
+        if not sidechain and call.request_id is not None:
+            meta["answers"].append((call, message))
+        return context, parent, at
 
     def subagent(
         self,
@@ -585,10 +763,10 @@ class _Gen:
                 mirror.extend(progress)
         return at
 
-    def _write(self, path: Path, lines: list[_Line]) -> None:
+    def _write(self, path: Path, lines: list[_Line], *, torn_tail: bool = True) -> None:
         h = self.history
         tail = ""
-        if lines and self.rng.random() < self.profile.torn_tail:
+        if torn_tail and lines and self.rng.random() < self.profile.torn_tail:
             victim = lines[-1].text
             tail = victim[: self.rng.randint(5, max(6, len(victim) - 5))]
         body = "".join(line.text + "\n" for line in lines) + tail
@@ -601,15 +779,19 @@ class _Gen:
             h.files.append(path)
         h.size += len(data)
         h.lines += len(lines)
+        h.ends_with_call += bool(lines) and lines[-1].kind in ("call", "replay")
         for line in lines:
-            if line.kind == "call":
+            if line.kind in ("call", "replay"):
                 h.usage_lines += 1
             elif line.kind != "other":
                 h.skipped[line.kind] += 1
+            if line.kind == "call" and line.key is not None:
+                files = self.copies.setdefault(line.key, {})
+                files[str(path)] = max(files.get(str(path), 0), line.output)
 
 
 def _with_logged_cost(call: Call, *, mismatch: bool, rng: random.Random) -> Call:
-    cost = bundled_prices().cost(call.model, Usage.from_api(call.usage()))
+    cost = bundled_prices().cost(call.model, Usage.from_api(call.usage()), at=call.at)
     if cost is None:
         return call
     if mismatch:
@@ -645,6 +827,8 @@ def summary(history: History) -> dict[str, Any]:
         "output_tokens": t.output_tokens,
         "cache_write_tokens": t.cache_write_tokens,
         "cache_read_tokens": t.cache_read_tokens,
+        "web_search_requests": t.web_search_requests,
+        "web_fetch_requests": t.web_fetch_requests,
     }
 
 

@@ -447,3 +447,57 @@ def test_billing_cycles_cut_the_period_at_the_cycle_day() -> None:
     (check,) = advice.plans
     assert [a for a, _, _ in check.per_segment] == [Decimal("41.94"), Decimal("56.67")]
     assert check.overage_usd == Decimal(150) - Decimal("41.94") - Decimal("56.67")
+
+
+def test_calibrated_and_user_limits_replace_the_estimates_in_the_verdict() -> None:
+    """Pro's estimated 5-hour limit (1,000,000) is passed by a 1,500,000-token window; a limit
+    calibrated from the server (or set by the user) above it makes Pro fit, and every plan's
+    line says whose numbers were used."""
+    from thrifty.billing.calibrate import Calibration, resolve_limits
+
+    rows = [interactive(at=at(h), inp=500_000, out=0, cost="10") for h in range(3)]
+    pro = PRESETS["pro"]
+    estimated = run(rows, [pro])
+    option = next(o for o in estimated.options if o.kind == "plan")
+    assert (
+        not option.eligible and option.why_not == "would have passed its estimated limits in 1 5-hour window"
+    )
+    assert estimated.limit_lines == (
+        "Pro limits not published by Anthropic: 5-hour 1,000,000 estimated by thrifty, weekly 10,000,000 "
+        "estimated by thrifty (weighted tokens); set your own with plan.limits in the config.",
+    )
+
+    cal = {
+        "five_hour": Calibration("five_hour", 2_000_000, readings=9, windows=2, low=1_900_000, high=2_100_000)
+    }
+    calibrated = advise(
+        rows,
+        [pro],
+        since=DAY0,
+        until=DAY0 + timedelta(days=30),
+        tz=UTC,
+        limits={"pro": resolve_limits(pro, calibration=cal)},
+    )
+    check = calibrated.plans[0]
+    assert check.five_hour_over == 0 and check.peak_five_hour == Decimal("0.75")
+    assert calibrated.verdict.kind == "plan" and calibrated.verdict.plan is not None
+    assert calibrated.limit_lines[0].startswith(
+        "Pro limits not published by Anthropic: 5-hour 2,000,000 calibrated from 9 server readings "
+        "in 2 windows, weekly 10,000,000 estimated by thrifty"
+    )
+
+    tight = {
+        "five_hour": Calibration("five_hour", 1_200_000, readings=4, windows=1, low=1_200_000, high=1_200_000)
+    }
+    lim = resolve_limits(pro, user={"seven_day": 9_000_000}, calibration=tight)
+    over = advise(rows, [pro], since=DAY0, until=DAY0 + timedelta(days=30), tz=UTC, limits={"pro": lim})
+    option = next(o for o in over.options if o.kind == "plan")
+    assert option.why_not == "would have passed its calibrated limits in 1 5-hour window"
+    assert "weekly 9,000,000 set by you" in over.limit_lines[0]
+
+    mine = resolve_limits(pro, user={"five_hour": 1_500_000, "seven_day": 9_000_000})
+    exact = advise(rows, [pro], since=DAY0, until=DAY0 + timedelta(days=30), tz=UTC, limits={"pro": mine})
+    assert exact.plans[0].five_hour_over == 0 and exact.plans[0].limit_word == ""
+    assert exact.limit_lines == (
+        "Pro limits: 5-hour 1,500,000 set by you, weekly 9,000,000 set by you (weighted tokens).",
+    )

@@ -350,7 +350,7 @@ def test_imported_claude_code_history_reports_alike(tmp_path: Path) -> None:
     generated = cc_history.generate(tmp_path / "claude", seed=5, min_sessions=12)
     ledger = open_ledger(str(tmp_path / "ledger.sqlite3"))
     try:
-        import_claude_code(ledger, discover([str(generated.config_dir)]).dirs, settle_s=0)
+        import_claude_code(ledger, discover([str(generated.config_dir)]).dirs)
         rows = ledger.query(RowQuery())
         assert any(LOGGED_COST_TAG in r.tags for r in rows) and any(r.cost_usd is None for r in rows)
         for view in ("daily", "session"):

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import time
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -36,7 +35,7 @@ from thrifty.usage.import_state import state_path
 from thrifty.usage.importer import ImportSummary, import_claude_code
 
 #: A seed whose history holds every kind of record the generator writes (checked below).
-SEED = 4
+SEED = 6
 
 
 @pytest.fixture
@@ -52,8 +51,7 @@ def ledger(tmp_path: Path) -> Iterator[Ledger]:
 
 
 def run(ledger: Ledger, config_dir: Path, **kwargs: Any) -> ImportSummary:
-    """Import as if the files were written long ago (settle_s=0), unless told otherwise."""
-    kwargs.setdefault("settle_s", 0)
+    """Import the files as they are now (just written: nothing is held back)."""
     return import_claude_code(ledger, discover([str(config_dir)]).dirs, **kwargs)
 
 
@@ -169,7 +167,7 @@ def test_import_records_every_call_once_as_generated(history: History, ledger: L
             call.cache_write_5m,
             call.cache_write_1h,
         )
-        assert row.cost_usd == prices.cost(call.model, Usage.from_api(call.usage()))
+        assert row.cost_usd == prices.cost(call.model, Usage.from_api(call.usage()), at=call.at)
         assert row.price_version == prices.version
         assert row.recorded_at == call.at
         assert row.project == call.project
@@ -212,7 +210,7 @@ def test_mode_api_records_api_rows_at_the_same_prices(history: History, ledger: 
     prices = bundled_prices()
     call = next(c for c in history.calls.values() if c.model != cc_history.UNKNOWN_MODEL)
     assert rows_by_id(ledger)[call.ledger_request_id].cost_usd == prices.cost(
-        call.model, Usage.from_api(call.usage())
+        call.model, Usage.from_api(call.usage()), at=call.at
     )
 
 
@@ -309,7 +307,7 @@ def test_a_line_being_written_is_recorded_once_it_is_complete(tmp_path: Path, le
     assert set(rows_by_id(ledger)) == {"req_a", "req_b"}
 
 
-def test_a_response_still_being_logged_waits_for_its_last_content_block(
+def test_a_response_still_being_logged_is_recorded_now_and_upgraded_by_the_next_import(
     tmp_path: Path, ledger: Ledger
 ) -> None:
     config = tmp_path / "claude"
@@ -319,23 +317,26 @@ def test_a_response_still_being_logged_waits_for_its_last_content_block(
         "-home-dev-app/s-1.jsonl",
         line(requestId="req_0", message_id="msg_0"),
         prompt,
-        line(usage_output_tokens=3),
+        line(usage_output_tokens=3),  # the response's first block, written a moment ago
     )
-    first = run(ledger, config, settle_s=600)
-    assert (first.calls_imported, first.pending_lines) == (1, 1)
-    assert set(rows_by_id(ledger)) == {"req_0"}
+    first = run(ledger, config)
+    assert (first.calls_imported, first.calls_upgraded, first.pending_lines) == (2, 0, 0)
+    assert rows_by_id(ledger)["req_1"].output_tokens == 3  # counted now, as far as it is written
 
     result = json.dumps({"type": "user", "message": {"role": "user", "content": [{"type": "tool_result"}]}})
     with path.open("a") as f:
-        f.write(line(usage_output_tokens=700, uuid="u-2") + "\n" + result + "\n")
-    second = run(ledger, config, settle_s=600)
-    assert (second.calls_imported, second.pending_lines) == (1, 0)
-    assert rows_by_id(ledger)["req_1"].output_tokens == 700  # not the 3 logged first
+        f.write(line(usage_output_tokens=700, uuid="u-2", usage_server_tool_use={"web_search_requests": 2}))
+        f.write("\n" + result + "\n")
+    second = run(ledger, config)
+    assert (second.calls_imported, second.calls_upgraded, second.duplicates) == (0, 1, 0)
+    row = rows_by_id(ledger)["req_1"]
+    assert (row.output_tokens, row.web_search_requests) == (700, 2)  # not the 3 logged first
+    assert len(rows_by_id(ledger)) == 2
 
-    # A file that stopped changing long ago ends with a finished answer: taken as it is.
-    old = write(config, "-home-dev-app/s-2.jsonl", line(requestId="req_9", message_id="msg_9"))
-    os.utime(old, (time.time() - 3600, time.time() - 3600))
-    assert run(ledger, config, settle_s=600).calls_imported == 1
+    # Read again from the start, the partial line changes nothing: the ledger keeps the larger.
+    again = run(ledger, config, full=True)
+    assert (again.calls_imported, again.calls_upgraded, again.duplicates) == (0, 0, 3)
+    assert rows_by_id(ledger)["req_1"].output_tokens == 700
 
 
 def test_a_whole_last_line_without_newline_counts_now_and_once(tmp_path: Path, ledger: Ledger) -> None:
@@ -463,6 +464,8 @@ def test_bad_lines_are_skipped_and_counted_never_a_crash(tmp_path: Path, ledger:
         line(requestId="req_z", isApiErrorMessage=True, message_model="<synthetic>"),
         line(requestId="req_u", usage_input_tokens=None),
         line(requestId="req_big", usage_cache_read_input_tokens=10**30),
+        line(requestId="req_ws", usage_server_tool_use={"web_search_requests": "3"}),
+        line(requestId="req_ws2", usage_server_tool_use=[1]),
         line(requestId="req_nan", costUSD=float("nan"), message_id="msg_nan"),
         json.dumps(
             {"type": "user", "toolUseResult": {"usage": {"input_tokens": 5}}, "message": {"role": "user"}}
@@ -480,7 +483,7 @@ def test_bad_lines_are_skipped_and_counted_never_a_crash(tmp_path: Path, ledger:
     rows = rows_by_id(ledger)
     assert s.calls_imported == 2 and set(rows) == {"req_ok", "req_nan"}
     assert "logged_cost_usd" not in rows["req_nan"].tags  # NaN is no cost
-    assert s.skipped == Counter(malformed=4, invalid=12, no_id=1, synthetic=1, api_error=1)
+    assert s.skipped == Counter(malformed=4, invalid=14, no_id=1, synthetic=1, api_error=1)
     assert set(s.skipped) <= set(SKIP_REASONS)
 
 

@@ -255,3 +255,23 @@ def test_breakdown_sums_per_model_and_adds_up() -> None:
     assert [(b.key, b.calls) for b in plan.breakdown] == [("opus", 1)]
     assert [(b.key, b.calls) for b in report.totals["api"].breakdown] == [("haiku", 1), ("opus", 2)]
     assert build_report("daily", rows, tz=UTC).rows[0].breakdown == ()
+
+
+def test_server_tool_uses_are_summed_and_their_fee_stays_in_the_cost() -> None:
+    from dataclasses import replace
+
+    from thrifty.billing.prices import bundled_prices
+    from thrifty.core.usage import Usage
+
+    prices = bundled_prices()
+    searched = Usage(input_tokens=100, output_tokens=10, web_search_requests=3, web_fetch_requests=1)
+    cost = prices.cost("claude-sonnet-4-5", searched)
+    plain = prices.cost("claude-sonnet-4-5", replace(searched, web_search_requests=0, web_fetch_requests=0))
+    assert cost is not None and plain is not None and cost - plain == Decimal("0.03")
+    rows = [
+        replace(make_row(at=T, inp=100, out=10, cost=str(cost)), web_search_requests=3, web_fetch_requests=1),
+        replace(make_row(at=T, inp=100, out=10, cost=str(plain)), web_search_requests=0, web_fetch_requests=2),
+    ]
+    [row] = build_report("daily", rows, tz=UTC).rows
+    assert (row.web_search_requests, row.web_fetch_requests) == (3, 3)
+    assert row.cost_usd == cost + plain

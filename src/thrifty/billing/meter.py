@@ -64,8 +64,10 @@ class Meter:
             except (LedgerError, sqlite3.Error, OSError) as exc:
                 self.problems.append(f"could not replay spooled ledger rows yet: {exc}")
 
-    def price(self, model: str, usage: Usage) -> Decimal | None:
-        return self.prices.cost(model, usage, batch=self.context.mode == "batch")
+    def price(self, model: str, usage: Usage, at: datetime | None = None) -> Decimal | None:
+        """What ``usage`` on ``model`` costs (tokens and server-tool fees) at the prices in force at
+        ``at`` (``None``: now)."""
+        return self.prices.cost(model, usage, batch=self.context.mode == "batch", at=at)
 
     def record(self, event: ApiUsage) -> LedgerRow:
         """Price the attempt and write its row durably before returning (for sync callers)."""
@@ -89,7 +91,8 @@ class Meter:
 
     def _row(self, event: ApiUsage) -> LedgerRow:
         usage = event.usage
-        cost = self.price(event.model, usage)
+        recorded_at = self._now()
+        cost = self.price(event.model, usage, recorded_at)
         self.tally.add(event, cost)
         ctx = self.context
         row = LedgerRow(
@@ -106,12 +109,14 @@ class Meter:
             cost_usd=cost,
             price_version=self.prices.version_for(event.model),
             project=ctx.project,
-            recorded_at=self._now(),
+            recorded_at=recorded_at,
             tags=dict(ctx.tags),
             message_id=event.message_id,
             complete=event.complete,
             attempt=event.attempt,
             rate_limits=event.rate_limits or None,
+            web_search_requests=usage.web_search_requests,
+            web_fetch_requests=usage.web_fetch_requests,
         )
         self.last_row = row
         return row

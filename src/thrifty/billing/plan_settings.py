@@ -3,7 +3,8 @@ billing cycle starts, and what to do with its monthly Agent SDK credit.
 
 ```json
 {"plan": {"name": "max-5x", "billingCycleDay": 14,
-          "agentSdkCredit": {"claimed": true, "usageCredits": false, "stopAt": "credit"}}}
+          "agentSdkCredit": {"claimed": true, "usageCredits": false, "stopAt": "credit"},
+          "limits": {"fiveHourTokens": 4000000, "weeklyTokens": 30000000}}}
 ```
 
 - ``name``: a preset (``thrifty.billing.plan_presets.ALL_PRESETS``: pro, max-5x, max-20x, team,
@@ -17,6 +18,11 @@ billing cycle starts, and what to do with its monthly Agent SDK credit.
   account; until it is claimed Anthropic refuses headless plan usage.
 - ``agentSdkCredit.usageCredits`` (default false): whether usage credits are enabled, so usage
   past the credit continues at API rates instead of stopping until the refresh.
+- ``limits`` (optional, any plan): the window sizes you know better, in weighted tokens (input +
+  cache writes + output): ``fiveHourTokens`` and/or ``weeklyTokens``. Anthropic publishes none,
+  so a preset's are estimates; a limit set here wins over both the estimate and the one
+  calibrated from the server's utilisation headers (``thrifty.billing.calibrate``), and the
+  output names it "set by you". Naming another plan in a higher config file drops them.
 - ``agentSdkCredit.stopAt``: ``"credit"`` (default) stops a plan run before it would draw past
   the credit, so no usage credits are spent; a share such as ``"80%"`` stops it earlier, keeping
   the rest of the credit for other headless use; ``"never"`` lets it run on into usage credits (or
@@ -29,20 +35,31 @@ the config loader adds the file. ``to_dict`` writes the block back in the same s
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
-from thrifty.billing.plan_presets import ALL_PRESETS, PlanDefinition, _fee, custom_plan
+from thrifty.billing.plan_presets import ALL_PRESETS, PRESET_ALIASES, PlanDefinition, _fee, custom_plan, preset_key
 
-__all__ = ["CUSTOM", "CUSTOM_KEYS", "PLAN_KEYS", "STOP_AT", "PlanSettings", "check_block", "stop_fraction"]
+__all__ = [
+    "CUSTOM",
+    "CUSTOM_KEYS",
+    "LIMIT_KEYS",
+    "PLAN_KEYS",
+    "STOP_AT",
+    "PlanSettings",
+    "check_block",
+    "stop_fraction",
+]
 
 CUSTOM = "custom"
 #: What ``agentSdkCredit.stopAt`` may say, besides a share of the credit such as ``"80%"``.
 STOP_AT = ("credit", "never")
 CUSTOM_KEYS = ("label", "monthlyFeeUsd", "agentSdkCreditUsd", "fiveHourTokens", "weeklyTokens")
-PLAN_KEYS = ("name", "billingCycleDay", "agentSdkCredit", *CUSTOM_KEYS)
+PLAN_KEYS = ("name", "billingCycleDay", "agentSdkCredit", "limits", *CUSTOM_KEYS)
 CREDIT_KEYS = ("claimed", "usageCredits", "stopAt")
+#: ``plan.limits`` keys, and the window each sets (``thrifty.billing.calibrate`` names).
+LIMIT_KEYS = {"fiveHourTokens": "five_hour", "weeklyTokens": "seven_day"}
 
 
 def stop_fraction(stop_at: object) -> Decimal | None:
@@ -66,13 +83,33 @@ class PlanSettings:
     stop_at: str = "credit"
     #: The plan itself when ``name`` is ``"custom"``.
     custom: PlanDefinition | None = None
+    #: ``plan.limits``: window sizes the user set, weighted tokens (``None``: not set).
+    five_hour_limit: int | None = None
+    weekly_limit: int | None = None
 
     @property
     def definition(self) -> PlanDefinition:
-        """The plan: the preset of that name, or the custom plan the block describes."""
-        if self.custom is not None:
-            return self.custom
-        return ALL_PRESETS[self.name]
+        """The plan: the preset of that name, or the custom plan the block describes, with the
+        limits the user set in ``plan.limits`` (no longer estimates once both are set)."""
+        plan = self.custom if self.custom is not None else ALL_PRESETS[self.name]
+        if self.five_hour_limit is None and self.weekly_limit is None:
+            return plan
+        return replace(
+            plan,
+            five_hour_tokens=self.five_hour_limit or plan.five_hour_tokens,
+            weekly_tokens=self.weekly_limit or plan.weekly_tokens,
+            estimate=plan.estimate and (self.five_hour_limit is None or self.weekly_limit is None),
+        )
+
+    @property
+    def user_limits(self) -> dict[str, int]:
+        """The limits set in ``plan.limits``, by window name (``five_hour``, ``seven_day``)."""
+        out = {}
+        if self.five_hour_limit is not None:
+            out["five_hour"] = self.five_hour_limit
+        if self.weekly_limit is not None:
+            out["seven_day"] = self.weekly_limit
+        return out
 
     @property
     def sdk_credit_usd(self) -> Decimal | None:
@@ -96,6 +133,13 @@ class PlanSettings:
             "usageCredits": self.usage_credits,
             "stopAt": self.stop_at,
         }
+        limits = {
+            k: v
+            for k, v in (("fiveHourTokens", self.five_hour_limit), ("weeklyTokens", self.weekly_limit))
+            if v
+        }
+        if limits:
+            out["limits"] = limits
         return out
 
     @classmethod
@@ -103,6 +147,7 @@ class PlanSettings:
         """Raises ``ValueError`` naming the bad field; callers add which file it came from."""
         check_block(data)
         name = data.get("name")
+        name = preset_key(name) if isinstance(name, str) else name
         if name is None:
             raise ValueError(f"plan.name is required: one of {', '.join([*ALL_PRESETS, CUSTOM])}")
         credit = data.get("agentSdkCredit", {})
@@ -121,6 +166,14 @@ class PlanSettings:
                 )
             except ValueError as exc:
                 raise ValueError(f"plan: {exc}") from None
+        limits = data.get("limits", {})
+        five, week = limits.get("fiveHourTokens"), limits.get("weeklyTokens")
+        base = custom if custom is not None else ALL_PRESETS[name]
+        if (week or base.weekly_tokens) < (five or base.five_hour_tokens):
+            raise ValueError(
+                "plan.limits: the weekly limit cannot be smaller than the 5-hour limit "
+                f"({week or base.weekly_tokens:,} < {five or base.five_hour_tokens:,})"
+            )
         return cls(
             name=name,
             billing_cycle_day=data.get("billingCycleDay", 1),
@@ -128,6 +181,8 @@ class PlanSettings:
             usage_credits=credit.get("usageCredits", False),
             stop_at=credit.get("stopAt", "credit"),
             custom=custom,
+            five_hour_limit=five,
+            weekly_limit=week,
         )
 
 
@@ -147,7 +202,7 @@ def check_block(data: Any) -> None:
     for key in data:
         if key not in PLAN_KEYS:
             raise ValueError(f"plan.{key} is not a key; allowed: {', '.join(PLAN_KEYS)}")
-    if "name" in data and data["name"] not in (*ALL_PRESETS, CUSTOM):
+    if "name" in data and data["name"] not in (*ALL_PRESETS, *PRESET_ALIASES, CUSTOM):
         allowed = ", ".join([*ALL_PRESETS, CUSTOM])
         raise ValueError(f"plan.name must be one of {allowed}, got {json.dumps(data['name'])}")
     if "name" in data and data["name"] != CUSTOM:
@@ -170,6 +225,20 @@ def check_block(data: Any) -> None:
             value = data[key]
             if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
                 raise ValueError(f"plan.{key} must be a positive whole number of weighted tokens")
+    if "limits" in data:
+        limits = data["limits"]
+        if not isinstance(limits, dict):
+            raise ValueError(
+                'plan.limits must be an object like {"fiveHourTokens": 4000000, "weeklyTokens": 30000000}'
+            )
+        for key, value in limits.items():
+            if key not in LIMIT_KEYS:
+                raise ValueError(f"plan.limits.{key} is not a key; allowed: {', '.join(LIMIT_KEYS)}")
+            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+                raise ValueError(
+                    f"plan.limits.{key} must be a positive whole number of weighted tokens, "
+                    f"got {json.dumps(value)}"
+                )
     if "agentSdkCredit" in data:
         credit = data["agentSdkCredit"]
         if not isinstance(credit, dict):
@@ -192,14 +261,14 @@ def check_block(data: Any) -> None:
 def merge_blocks(into: dict[str, Any], block: dict[str, Any]) -> None:
     """Merge a checked ``"plan"`` block over ``into``, key by key (``agentSdkCredit`` too).
 
-    A block that names the plan starts the plan over: a custom plan's fields from a lower file
-    do not stick to the preset a higher file names.
+    A block that names the plan starts the plan over: a custom plan's fields (and the
+    ``limits``) from a lower file do not stick to the preset a higher file names.
     """
     if "name" in block:
-        for key in ("name", *CUSTOM_KEYS):
+        for key in ("name", "limits", *CUSTOM_KEYS):
             into.pop(key, None)
     for key, value in block.items():
-        if key == "agentSdkCredit":
+        if key in ("agentSdkCredit", "limits"):
             into.setdefault(key, {}).update(value)
         else:
             into[key] = value

@@ -5,7 +5,9 @@ and the newest ones seen are kept in the ledger. Without them (an endpoint that 
 them, or a window that has since reset) the state is rebuilt from the ledger the way the service
 counts: a window opens with the first request after the previous one ended and lasts its
 length; usage is weighted tokens (input + cache writes + output; cache reads are free). Limits
-then come from the plan definition, which for presets is an estimate and says so.
+then come from ``thrifty.billing.calibrate.PlanLimits`` when given (the user's, calibrated from
+the server's utilisation headers, or the preset's estimate, each marked), else from the plan
+definition, which for presets is an estimate and says so.
 """
 
 from __future__ import annotations
@@ -14,9 +16,13 @@ import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
+from typing import TYPE_CHECKING
 
 from thrifty.billing.ledger import Ledger, LedgerRow, RowQuery
-from thrifty.billing.plan_presets import PlanDefinition
+
+if TYPE_CHECKING:
+    from thrifty.billing.calibrate import PlanLimits
+    from thrifty.billing.plan_presets import PlanDefinition
 
 FIVE_HOURS = timedelta(hours=5)
 ONE_WEEK = timedelta(days=7)
@@ -34,6 +40,9 @@ class WindowState:
     resets_at: datetime | None
     source: str  # "server" | "ledger"
     estimate: bool = False
+    #: For a ledger rebuild, whose limit it was measured against: ``user`` | ``calibrated`` |
+    #: ``estimate`` (``thrifty.billing.calibrate``); ``None`` for the server's own reading.
+    limit_source: str | None = None
 
     @property
     def remaining_percent(self) -> int:
@@ -44,7 +53,9 @@ class WindowState:
         if self.resets_at is not None:
             local = self.resets_at.astimezone(tz)
             text += f" (resets {local:%a %H:%M})"
-        if self.estimate:
+        if self.limit_source == "calibrated":
+            text += " [calibrated limit]"
+        elif self.estimate:
             text += " [estimated limits]"
         return text
 
@@ -72,10 +83,17 @@ def from_headers(headers: dict[str, str], *, now: datetime) -> list[WindowState]
     return states
 
 
-def from_rows(rows: Sequence[LedgerRow], plan: PlanDefinition, *, now: datetime) -> list[WindowState]:
+def from_rows(
+    rows: Sequence[LedgerRow], plan: PlanDefinition, *, now: datetime, limits: PlanLimits | None = None
+) -> list[WindowState]:
     states = []
     for name, _, label, length in WINDOWS:
         limit = plan.five_hour_tokens if name == "five_hour" else plan.weekly_tokens
+        estimate, source = plan.estimate, ("estimate" if plan.estimate else "user")
+        if limits is not None:
+            chosen = limits.five_hour if name == "five_hour" else limits.weekly
+            limit, source = chosen.tokens, chosen.source
+            estimate = source == "estimate"
         start: datetime | None = None
         used = 0
         for row in sorted(rows, key=lambda r: r.recorded_at):
@@ -83,17 +101,23 @@ def from_rows(rows: Sequence[LedgerRow], plan: PlanDefinition, *, now: datetime)
                 start, used = row.recorded_at, 0
             used += weighted_tokens(row)
         if start is None or start + length <= now:
-            states.append(WindowState(name, label, 0.0, None, "ledger", plan.estimate))
+            states.append(WindowState(name, label, 0.0, None, "ledger", estimate, source))
         else:
             fraction = used / limit if limit else 0.0
-            states.append(WindowState(name, label, fraction, start + length, "ledger", plan.estimate))
+            states.append(WindowState(name, label, fraction, start + length, "ledger", estimate, source))
     return states
 
 
 def current_windows(
-    ledger: Ledger | None, account: str, plan: PlanDefinition | None, *, now: datetime | None = None
+    ledger: Ledger | None,
+    account: str,
+    plan: PlanDefinition | None,
+    *,
+    now: datetime | None = None,
+    limits: PlanLimits | None = None,
 ) -> list[WindowState]:
-    """Server-reported windows where still current, ledger estimates for the rest."""
+    """Server-reported windows where still current, ledger estimates for the rest (measured
+    against ``limits`` when given, else the plan's own numbers)."""
     now = now or datetime.now(UTC)
     states: dict[str, WindowState] = {}
     if ledger is not None:
@@ -102,7 +126,7 @@ def current_windows(
             states.update((s.name, s) for s in from_headers(seen[1], now=now))
     if plan is not None and ledger is not None and len(states) < len(WINDOWS):
         rows = ledger.query(RowQuery(since=now - 2 * ONE_WEEK, mode="plan", account=account))
-        for state in from_rows(rows, plan, now=now):
+        for state in from_rows(rows, plan, now=now, limits=limits):
             states.setdefault(state.name, state)
     return [states[name] for name, *_ in WINDOWS if name in states]
 

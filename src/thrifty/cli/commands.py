@@ -21,6 +21,7 @@ COMMANDS = {
     "logout": ("login", "run_logout"),
     "sim": ("sim", "run"),
     "import": ("import_cmd", "run"),
+    "reconcile": ("reconcile_cmd", "run"),
     "sessions": ("sessions_cmd", "run"),
 }
 #: Words people type for something thrifty spells another way.

@@ -34,19 +34,23 @@ Import Claude Code's usage from its transcripts into the ledger, as rows with so
 
 Transcripts are read from each Claude config dir's projects/ folder (subagent files included):
 --claude-dir if given, else the comma-separated CLAUDE_CONFIG_DIR, else ~/.config/claude and
-~/.claude. A call Claude Code logged several times (one line per content block, resumed
-sessions, subagent progress) is recorded once, and importing again reads only new bytes."""
+~/.claude. A call Claude Code logged several times (one line per content block, resumed,
+forked or synced sessions, subagent progress) is recorded once, as its most complete copy, and
+importing again reads only new bytes. A /btw side question's replay of an earlier answer is not
+a call and is not counted."""
 
 EPILOG = """\
 Calls are recorded as mode "plan" (a flat-fee subscription: costs are API-equivalent
 estimates) unless --mode api says Claude Code ran on an API key. Costs come from thrifty's
 price table; a cost Claude Code logged (costUSD) is kept as the row's logged_cost_usd tag.
 Lines that are not valid JSON, <synthetic> messages and API error messages are skipped and
-counted. A session still being written that ends with a response's lines keeps that response
-for the next import (its last content block may not be logged yet).
+counted. Nothing is held back: a response still being logged is recorded as far as it is
+written, and the next import completes its row (counted as "completed").
 
 --json prints {"files_total", "files_read", "bytes_total", "bytes_read", "lines",
-"usage_lines", "calls_imported", "duplicates", "skipped": {reason: n}, ...}."""
+"usage_lines", "calls_imported", "calls_upgraded", "duplicates", "replays", "unpriced_calls",
+"skipped": {reason: n}, ...}: the call counts are what the ledger did (rows added, rows
+completed), never what was offered to it."""
 
 
 def add_parser(sub: argparse._SubParsersAction[Any]) -> None:
@@ -211,12 +215,14 @@ def render(s: ImportSummary, found: Discovery) -> str:
         + ")",
         f"  bytes     {_bytes(s.bytes_total)} in all, {_bytes(s.bytes_read)} read",
         f"  lines     {s.lines:,} read, {s.usage_lines:,} with usage",
-        f"  calls     {s.calls_imported:,} new, {_plural(s.duplicates, 'duplicate line')}",
+        f"  calls     {s.calls_imported:,} new, {_plural(s.duplicates, 'duplicate line')}"
+        + (f", {s.calls_upgraded:,} completed (a fuller copy replaced a partial)" if s.calls_upgraded else "")
+        + (f", {_plural(s.replays, '/btw replay')} not counted" if s.replays else ""),
         f"  skipped   {skipped}",
     ]
     if s.unpriced_calls:
         out.append(
-            f"  unpriced  {_plural(s.unpriced_calls, 'call')} of a model with no known price (cost unknown)"
+            f"  unpriced  {_plural(s.unpriced_calls, 'new call')} of a model with no price (cost unknown)"
         )
     if s.pending_lines:
         out.append(f"  pending   {_plural(s.pending_lines, 'line')} still being written: read next time")

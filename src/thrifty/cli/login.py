@@ -22,12 +22,14 @@ from typing import Any
 from thrifty.billing.claude_cli import ClaudeCliError, check_login, find_claude
 from thrifty.billing.config import USER_FILE
 from thrifty.billing.paths import config_dir
-from thrifty.billing.plan_presets import ALL_PRESETS, custom_plan
+from thrifty.billing.plan_presets import ALL_PRESETS, PRESET_ALIASES, custom_plan, preset_key
 from thrifty.billing.plan_settings import CUSTOM, PlanSettings, stop_fraction
 from thrifty.billing.store import CredentialStore, StoreError
 from thrifty.cli.errors import EXIT_OK, UsageError
 
 PLAN_CHOICES = (*ALL_PRESETS, CUSTOM)
+#: Also accepted: Anthropic's current names (``max`` is max-5x, ``ultra`` is max-20x).
+PLAN_ALIASES = tuple(PRESET_ALIASES)
 CUSTOM_FLAGS = ("five_hour_tokens", "weekly_tokens", "monthly_fee")
 NO_TOKENS = (
     "thrifty does not take plan tokens (Anthropic allows them only in its own clients); log in to "
@@ -61,7 +63,7 @@ def add_parser(sub: argparse._SubParsersAction[Any]) -> None:
     )
     # Catches a token given as an argument, so it is refused without being echoed back.
     login.add_argument("token", nargs="*", help=argparse.SUPPRESS)
-    login.add_argument("--plan", metavar="PLAN", help=f"your plan: {', '.join(PLAN_CHOICES)}")
+    login.add_argument("--plan", metavar="PLAN", help=f"your plan: {', '.join(PLAN_CHOICES)} (max = max-5x, ultra = max-20x)")
     login.add_argument("--cycle-day", metavar="DAY", help="day of the month your plan renews (1-31)")
     claimed = login.add_mutually_exclusive_group()
     claimed.add_argument(
@@ -137,7 +139,7 @@ def _write_config(path: Path, data: dict[str, Any]) -> None:
 
 
 def _settings(args: argparse.Namespace, old: PlanSettings | None, legacy_plan: str | None) -> PlanSettings:
-    name = args.plan or (old.name if old else None) or legacy_plan
+    name = (preset_key(args.plan) if args.plan else None) or (old.name if old else None) or legacy_plan
     if name is None:
         raise UsageError(f"--plan is required: one of {', '.join(PLAN_CHOICES)}")
     if name not in PLAN_CHOICES:

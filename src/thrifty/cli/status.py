@@ -18,8 +18,10 @@ from typing import Any
 from thrifty.agent.options import DEFAULT_MODEL, resolve_model
 from thrifty.agent.settings import load_settings
 from thrifty.billing.budget import day_start, month_start
+from thrifty.billing.calibrate import LOOKBACK, PlanLimits, calibrate, resolve_limits
 from thrifty.billing.context import Billing, BillingError, open_billing
 from thrifty.billing.credit import credit_state
+from thrifty.billing.ledger import RowQuery
 from thrifty.billing.windows import WindowState, current_windows
 from thrifty.cli.errors import EXIT_ERROR, UsageError
 
@@ -57,7 +59,31 @@ def _window_json(state: WindowState) -> dict[str, Any]:
         "resetsAt": state.resets_at.isoformat() if state.resets_at else None,
         "source": state.source,
         "estimate": state.estimate,
+        "limitSource": state.limit_source,
         "text": state.describe(),
+    }
+
+
+def plan_limits(billing: Billing, now: datetime) -> PlanLimits | None:
+    """The plan's window limits and their sources: the config's ``plan.limits``, else calibrated
+    from the ledger's utilisation readings of the last ``LOOKBACK``, else the preset's estimate."""
+    plan = billing.plan
+    if billing.mode != "plan" or plan is None:
+        return None
+    settings = billing.config.plan
+    user = settings.user_limits if settings is not None and settings.definition.name == plan.name else {}
+    calibration = {}
+    if billing.ledger is not None and plan.estimate:
+        calibration = calibrate(billing.ledger.query(RowQuery(since=now - LOOKBACK, mode="plan")))
+    return resolve_limits(plan, user=user, calibration=calibration)
+
+
+def _limits_json(limits: PlanLimits) -> dict[str, Any]:
+    return {
+        "published": limits.published,
+        "fiveHour": limits.five_hour.to_json(),
+        "weekly": limits.weekly.to_json(),
+        "text": limits.line(),
     }
 
 
@@ -69,8 +95,9 @@ def gather(billing: Billing, model: str, now: datetime) -> dict[str, Any]:
     if billing.ledger is not None:
         spend["today"] = str(billing.ledger.spend(mode=billing.mode, since=day_start(now)))
         spend["month"] = str(billing.ledger.spend(mode=billing.mode, since=month_start(now)))
+    limits = plan_limits(billing, now)
     windows = (
-        current_windows(billing.ledger, billing.account, billing.plan, now=now)
+        current_windows(billing.ledger, billing.account, billing.plan, now=now, limits=limits)
         if billing.mode == "plan"
         else []
     )
@@ -116,6 +143,7 @@ def gather(billing: Billing, model: str, now: datetime) -> dict[str, Any]:
         "spend": spend,
         "plan": billing.plan.to_dict() if billing.plan else None,
         "agentSdkCredit": credit,
+        "planLimits": _limits_json(limits) if limits is not None else None,
         "windows": [_window_json(w) for w in windows],
         "warnings": res.warnings(),
     }
@@ -167,6 +195,8 @@ def render_text(info: dict[str, Any]) -> str:
             lines.append(f"{'Credit:' if i == 0 else '':<15}{line}")
     for window in info["windows"]:
         lines.append(f"Window:        {window['text']}")
+    if info.get("planLimits"):
+        lines.append(f"Limits:        {info['planLimits']['text']}")
     if info["billingMode"] == "plan" and not info["windows"]:
         lines.append(
             "Window:        unknown until the first plan request (record your plan with `thrifty login`)"

@@ -112,6 +112,11 @@ class Handler(BaseHTTPRequestHandler):
                     entry.body = json.loads(raw)
                 except json.JSONDecodeError as exc:
                     raise invalid(f"The request body is not valid JSON: {exc.msg}") from exc
+            if sim.reports.handles(url.path):  # the Admin API: admin keys only (admin_reports.py)
+                report = sim.reports.handle(method, url.path, url.query, headers)
+                entry.account = "admin"
+                self._send_json(200, report, entry)
+                return
             account, entry.auth_scheme = sim.accounts.authenticate(headers)
             entry.account = account.name
             version = headers.get("anthropic-version")
@@ -248,6 +253,7 @@ class Handler(BaseHTTPRequestHandler):
         if fault is not None and fault.kind == "slow" and fault.delay:
             time.sleep(fault.delay)
         sim.accounts.record(account, outcome.message["usage"])
+        sim.reports.record_message(account, outcome.message)
         headers = sim.accounts.headers(account)
         if body.get("stream"):
             self._stream(outcome, entry, headers)
@@ -305,16 +311,18 @@ class Handler(BaseHTTPRequestHandler):
         store: Batches = sim.batches
         now = sim.clock.now()
         if method == "POST" and not rest:
-            self._send_json(
-                200, store.create(body, account, version).view(now, sim.base_url, just_created=True), entry
-            )
+            batch = store.create(body, account, version)
+            sim.reports.record_batch(batch.id, account, batch.results, batch.ready_at)
+            self._send_json(200, batch.view(now, sim.base_url, just_created=True), entry)
         elif method == "GET" and not rest:
             views = [b.view(now, sim.base_url) for b in store.list(account)]
             self._send_json(200, _page(views, query), entry)
         elif method == "GET" and len(rest) == 1:
             self._send_json(200, store.get(rest[0], account).view(now, sim.base_url), entry)
         elif method == "POST" and len(rest) == 2 and rest[1] == "cancel":
-            self._send_json(200, store.cancel(rest[0], account).view(now, sim.base_url), entry)
+            batch = store.cancel(rest[0], account)
+            sim.reports.cancel_batch(batch.id)
+            self._send_json(200, batch.view(now, sim.base_url), entry)
         elif method == "DELETE" and len(rest) == 1:
             self._send_json(200, store.delete(rest[0], account), entry)
         elif method == "GET" and len(rest) == 2 and rest[1] == "results":

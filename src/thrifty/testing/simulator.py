@@ -13,6 +13,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from thrifty.testing.accounts import DEFAULT_API_KEY, DEFAULT_PLAN_TOKEN, Accounts, default_accounts
+from thrifty.testing.admin_reports import DEFAULT_ADMIN_KEY, AdminReports
 from thrifty.testing.batches import Batches
 from thrifty.testing.cache import PromptCache
 from thrifty.testing.clock import Clock, SystemClock
@@ -61,6 +62,7 @@ class Simulator:
         accounts: list[AccountSpec] | None = None,
         chaos: ChaosSpec | None = None,
         batch_processing_seconds: float = 0.0,
+        admin_keys: list[str] | None = None,
     ) -> None:
         self.clock: Clock = clock or SystemClock()
         self.catalog = catalog or ModelCatalog.load()
@@ -72,6 +74,9 @@ class Simulator:
         self.engine = Engine(self.catalog, self.cache, resolved, chaos or file_chaos)
         self.batches = Batches(self.engine, self.clock, batch_processing_seconds)
         self.files = Files()
+        #: The organisation's billing log and the Admin API usage and cost reports read from it.
+        self.reports = AdminReports(self.clock, self.catalog, admin_keys or [DEFAULT_ADMIN_KEY])
+        self.admin_key = (admin_keys or [DEFAULT_ADMIN_KEY])[0]
         self._log_entries: list[LoggedRequest] = []
         self._log_lock = threading.Lock()
         self._host, self._port = host, port
@@ -129,9 +134,10 @@ class Simulator:
         self.engine.reset()
 
     def reset(self) -> None:
-        """Forget cache entries, fault attempt counts and the request log."""
+        """Forget cache entries, fault attempt counts, the request log and the billing log."""
         self.cache.clear()
         self.engine.reset()
+        self.reports.clear()
         with self._log_lock:
             self._log_entries.clear()
 

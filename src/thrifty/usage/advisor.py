@@ -12,7 +12,9 @@ Pure computation over ledger rows; ``thrifty advise`` prints what ``advise`` ret
 - **Plan windows**, rebuilt from the calls the way the service counts: a window opens with the
   first call at or after the previous window's end and lasts 5 hours (or 7 days); its use is
   weighted tokens (input + cache writes + output, cache reads free). A window *passes* a plan
-  when its use is above the plan's limit (for presets, thrifty's estimate of it).
+  when its use is above the plan's limit. Anthropic publishes no window sizes, so each limit is
+  the user's (``plan.limits``), calibrated from the server's utilisation headers, or thrifty's
+  estimate, in that order (``thrifty.billing.calibrate``); ``Advice.limit_lines`` says which.
 - **Automated usage**: thrifty's own calls and Claude Code's headless / SDK entry points
   (``thrifty.usage.filters.is_automated``); the rest is interactive.
 - **Two rule sets, split at 2026-06-15** (local midnight; ``thrifty.billing.credit``). Before it,
@@ -40,11 +42,12 @@ The verdict rule (also in docs/usage.md):
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 from decimal import ROUND_HALF_UP, Decimal
 
+from thrifty.billing.calibrate import PlanLimits, resolve_limits
 from thrifty.billing.credit import CREDIT_START, credit_start, cycle_start_on
 from thrifty.billing.ledger.rows import MODES, LedgerRow
 from thrifty.billing.plan_presets import PlanDefinition
@@ -170,6 +173,23 @@ class PlanCheck:
     monthly_overage_usd: Decimal = Decimal(0)
     #: Per cycle piece: (allowance, covered, overage), in the order of ``Advice.segments``.
     per_segment: tuple[tuple[Decimal, Decimal, Decimal], ...] = ()
+    #: The limits the windows were measured against, each with its source.
+    limits: PlanLimits | None = None
+
+    @property
+    def five_hour_limit(self) -> int:
+        return self.limits.five_hour.tokens if self.limits else self.plan.five_hour_tokens
+
+    @property
+    def weekly_limit(self) -> int:
+        return self.limits.weekly.tokens if self.limits else self.plan.weekly_tokens
+
+    @property
+    def limit_word(self) -> str:
+        """``estimated `` / ``calibrated `` / empty: how the limits passed were known."""
+        if self.limits is None:
+            return "estimated " if self.plan.estimate else ""
+        return "estimated " if self.limits.estimated else "calibrated " if self.limits.calibrated else ""
 
     @property
     def fits_all(self) -> bool:
@@ -259,6 +279,8 @@ class Advice:
     segments: tuple[CreditSegment, ...]
     usage_credits: bool
     cycle_day: int
+    #: One line per plan: its window limits and where each came from ("not published ...").
+    limit_lines: tuple[str, ...] = ()
 
     @property
     def scale(self) -> Decimal:
@@ -348,11 +370,13 @@ def _slice(name: str, calls_: Sequence[_Priced], days: Decimal) -> Slice:
 
 
 def _check(
-    plan: PlanDefinition,
+    limits: PlanLimits,
     windows: tuple[Windows, Windows, Windows, Windows],
     segments: Sequence[CreditSegment],
     days: Decimal,
 ) -> PlanCheck:
+    plan = limits.plan
+    five_limit, week_limit = limits.five_hour.tokens, limits.weekly.tokens
     five, week, i_five, i_week = windows
     per_segment = []
     for seg in segments:
@@ -362,19 +386,20 @@ def _check(
     overage = sum((o for _, _, o in per_segment), Decimal(0))
     return PlanCheck(
         plan=plan,
-        five_hour_over=five.over(plan.five_hour_tokens),
-        weekly_over=week.over(plan.weekly_tokens),
-        peak_five_hour=_fraction(five.peak, plan.five_hour_tokens),
-        peak_weekly=_fraction(week.peak, plan.weekly_tokens),
-        interactive_five_hour_over=i_five.over(plan.five_hour_tokens),
-        interactive_weekly_over=i_week.over(plan.weekly_tokens),
-        interactive_peak_five_hour=_fraction(i_five.peak, plan.five_hour_tokens),
-        interactive_peak_weekly=_fraction(i_week.peak, plan.weekly_tokens),
+        five_hour_over=five.over(five_limit),
+        weekly_over=week.over(week_limit),
+        peak_five_hour=_fraction(five.peak, five_limit),
+        peak_weekly=_fraction(week.peak, week_limit),
+        interactive_five_hour_over=i_five.over(five_limit),
+        interactive_weekly_over=i_week.over(week_limit),
+        interactive_peak_five_hour=_fraction(i_five.peak, five_limit),
+        interactive_peak_weekly=_fraction(i_week.peak, week_limit),
         credit_allowance_usd=sum((a for a, _, _ in per_segment), Decimal(0)),
         credit_covered_usd=sum((c for _, c, _ in per_segment), Decimal(0)),
         overage_usd=overage,
         monthly_overage_usd=monthly(overage, days),
         per_segment=tuple(per_segment),
+        limits=limits,
     )
 
 
@@ -396,9 +421,8 @@ def _options(
         over = _passed(check.five_hour_over, check.weekly_over)
         reasons = []
         if not check.fits_all:
-            reasons.append(
-                f"would have passed its estimated limits in {over}" if plan.estimate else f"passed {over}"
-            )
+            word = check.limit_word
+            reasons.append(f"would have passed its {word}limits in {over}" if word else f"passed {over}")
         extra = check.monthly_overage_usd if usage_credits else Decimal(0)
         if check.overage_usd and not usage_credits:
             credit, by = money(plan.sdk_credit_usd or Decimal(0)), money(check.overage_usd)
@@ -417,7 +441,7 @@ def _options(
             options.append(Option("hybrid", plan, cost, False, why, automated.monthly_cost_usd))
             continue
         over = _passed(check.interactive_five_hour_over, check.interactive_weekly_over)
-        why = f"interactive usage alone passed its {'estimated ' if plan.estimate else ''}limits in {over}"
+        why = f"interactive usage alone passed its {check.limit_word}limits in {over}"
         fits = check.fits_interactive
         options.append(Option("hybrid", plan, cost, fits, "" if fits else why, automated.monthly_cost_usd))
     return sorted(options, key=lambda o: (not o.eligible, *o.sort_key()))
@@ -466,8 +490,13 @@ def advise(
     prices: PriceTable | None = None,
     usage_credits: bool = True,
     cycle_day: int = 1,
+    limits: Mapping[str, PlanLimits] | None = None,
 ) -> Advice:
     """The advice for the calls in ``rows`` over ``[since, until)``; ``rows`` must not be empty.
+
+    ``limits``: by plan name, the window limits to measure against with their sources (the
+    user's and calibrated ones, ``thrifty.billing.calibrate.resolve_limits``); a plan not in it
+    is measured against its own numbers (a preset's estimates).
 
     ``usage_credits``: whether usage past a plan's Agent SDK credit continues at API rates (else
     it stops, and a plan it would have passed is not eligible); ``cycle_day``: the billing cycle's
@@ -500,7 +529,9 @@ def advise(
         rebuild_windows(interactive_rows, FIVE_HOURS),
         rebuild_windows(interactive_rows, ONE_WEEK),
     )
-    checks = [_check(plan, windows, segments, days) for plan in plans]
+    chosen = limits or {}
+    resolved = [chosen.get(plan.name) or resolve_limits(plan) for plan in plans]
+    checks = [_check(lim, windows, segments, days) for lim in resolved]
     options = _options(all_, automated, interactive, checks, usage_credits)
     verdict = options[0]  # the API key is always eligible, so the first is
     times = [row.recorded_at for row in rows]
@@ -528,6 +559,7 @@ def advise(
         segments=tuple(segments),
         usage_credits=usage_credits,
         cycle_day=cycle_day,
+        limit_lines=tuple(lim.line() for lim in resolved),
     )
 
 

@@ -5,7 +5,8 @@ Claude Code writes one JSONL file per session under ``<config dir>/projects/<san
 content block of the response, each repeating the message id, request id and usage, and again
 in any file that copied the conversation (a resumed or forked session) or mirrored it (the
 ``progress`` line a parent session writes for each of a subagent's calls). So a call is keyed by
-(message id, request id), and the ledger's natural key (``request_id``) keeps it once.
+(message id, request id), and the ledger's natural key (``request_id``) keeps it once: the most
+complete copy (``Call.rank``; a copy taken mid-response carries a partial output count).
 
 The config dirs are ``--claude-dir`` if given, else the comma-separated ``CLAUDE_CONFIG_DIR``,
 else ``$XDG_CONFIG_HOME/claude`` (``~/.config/claude``) and ``~/.claude``: the places Claude Code
@@ -265,6 +266,12 @@ def _usage_entry(obj: Any) -> tuple[dict[str, Any], dict[str, Any], dict[str, An
     return obj, message, usage
 
 
+#: A copy's completeness among the copies of one call: (output tokens, all tokens, server tool
+#: requests); the import side of ``ledger.completeness`` (every imported row is complete and
+#: from the same source, so those two places of it are equal).
+Rank = tuple[int, int, int]
+
+
 class Duplicate(NamedTuple):
     """``parse_line``'s answer for a line whose call was already seen with as many tokens."""
 
@@ -276,9 +283,9 @@ class Call(NamedTuple):
 
     message_id: str
     request_id: str | None
-    #: input + output + cache writes + cache reads: of several lines for one call (a streamed
-    #: response logs early lines with a partial output count) the largest is the call.
-    total: int
+    #: Of several lines for one call (a streamed response logs early lines with a partial
+    #: output count) the greatest is the call.
+    rank: Rank
     model: str
     #: The usage, validated strictly (``parse_line``) before it was read into a ``Usage``.
     usage: Usage
@@ -292,15 +299,29 @@ class Call(NamedTuple):
         return (self.message_id, self.request_id)
 
 
+def _tools(usage: dict[str, Any]) -> tuple[int, int] | None:
+    """(web search, web fetch) requests of ``usage.server_tool_use`` (absent or null: none);
+    ``None`` when a count there is not one."""
+    tools = usage.get("server_tool_use")
+    if tools is None:
+        return (0, 0)
+    if type(tools) is not dict:
+        return None
+    searches, fetches = _count(tools.get("web_search_requests")), _count(tools.get("web_fetch_requests"))
+    if searches is None or fetches is None:
+        return None
+    return (searches, fetches)
+
+
 def parse_line(
-    line: bytes, ctx: FileContext, known: Mapping[tuple[str, str | None], int]
+    line: bytes, ctx: FileContext, known: Mapping[tuple[str, str | None], Rank]
 ) -> Call | Duplicate | str | None:
     """The call one line reports, or why not.
 
     A skip reason (``SKIP_REASONS``) for a usage line that cannot be recorded; ``Duplicate``
-    when ``known`` already has this call with at least as many tokens (checked before the rest
-    of the line is looked at: most usage lines repeat a call); ``None`` for a line that reports
-    no call (a tool result that quotes a usage object).
+    when ``known`` already has this call at least as complete (checked before the rest of the
+    line is looked at: most usage lines repeat a call); ``None`` for a line that reports no
+    call (a tool result that quotes a usage object).
     """
     try:
         obj = decode(line)
@@ -328,18 +349,20 @@ def parse_line(
         return "invalid"
     writes = _count(usage.get("cache_creation_input_tokens"))
     reads = _count(usage.get("cache_read_input_tokens"))
-    if writes is None or reads is None:
+    tools = _tools(usage)
+    if writes is None or reads is None or tools is None:
         return "invalid"
-    total = inp + out + writes + reads
+    rank = (out, inp + out + writes + reads, tools[0] + tools[1])
     key = (message_id, request_id)
     best = known.get(key)
-    if best is not None and total <= best:
+    if best is not None and rank <= best:
         return Duplicate(key)
     clean: dict[str, Any] = {
         "input_tokens": inp,
         "output_tokens": out,
         "cache_creation_input_tokens": writes,
         "cache_read_input_tokens": reads,
+        "server_tool_use": {"web_search_requests": tools[0], "web_fetch_requests": tools[1]},
     }
     split = usage.get("cache_creation")
     if type(split) is dict:
@@ -364,7 +387,7 @@ def parse_line(
     return Call(
         message_id,
         request_id,
-        total,
+        rank,
         model,
         # Validated above; ``from_api`` adds the one cache-write rule (an unsplit total is 5m).
         Usage.from_api(clean),
@@ -389,8 +412,11 @@ def to_row(call: Call, mode: str, prices: PriceTable) -> LedgerRow:
         cache_write_5m_tokens=usage.cache_write_5m_tokens,
         cache_write_1h_tokens=usage.cache_write_1h_tokens,
         cache_read_tokens=usage.cache_read_tokens,
-        cost_usd=prices.cost(call.model, usage, batch=mode == "batch"),
-        price_version=prices.version,
+        web_search_requests=usage.web_search_requests,
+        web_fetch_requests=usage.web_fetch_requests,
+        # At the price in force when the call was made, stamped with the user's override if any.
+        cost_usd=prices.cost(call.model, usage, batch=mode == "batch", at=call.recorded_at),
+        price_version=prices.version_for(call.model),
         project=call.project,
         recorded_at=call.recorded_at,
         tags=call.tags,

@@ -9,10 +9,15 @@ Next time a file is:
   bytes just before it are still the ones we read (a file rewritten in place reads from 0);
 - replaced or shrunk (another inode, or smaller than the offset): read again from 0.
 
-Re-reading is always safe: the ledger keys rows by request id, so a call recorded twice is
-recorded once. The state is one small JSON file per ledger under the data dir, and it names one
-row the ledger must still hold (the witness): a ledger that was deleted or replaced since has
-lost the rows the state vouches for, so the state is dropped and everything is read again.
+Re-reading is always safe: the ledger keys rows by request id and keeps the most complete copy
+of a call, so a call offered twice is recorded once, and a call offered again with more of its
+response (a line still being written when the last import ran, whose end is read now) replaces
+its partial row. That is why the offset is that of the last *complete* line and a whole last
+line without its newline is read again next time: its call is offered again, never lost. The
+state is one small JSON file per ledger under the data dir, and it names one row the ledger
+must still hold (the witness, by request id: an upgrade may change the row's time): a ledger
+that was deleted or replaced since has lost the rows the state vouches for, so the state is
+dropped and everything is read again.
 """
 
 from __future__ import annotations
@@ -23,7 +28,6 @@ import json
 import os
 from collections.abc import Iterator
 from dataclasses import astuple, dataclass
-from datetime import datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
@@ -76,7 +80,8 @@ class ImportState:
         self.path = path
         self.ledger_location = ledger_location
         self.files: dict[str, FileState] = {}
-        #: (request_id, recorded_at ISO) of a row the ledger held after the last import.
+        #: (request_id, recorded_at ISO when written) of a row the ledger held after the last
+        #: import; only the request id is checked.
         self.witness: tuple[str, str] | None = None
         #: Whether anything changed since loading (an import that read nothing writes nothing).
         self.dirty = True
@@ -128,13 +133,7 @@ class ImportState:
         """False when the ledger no longer has the row the last import left it with."""
         if self.witness is None:
             return True
-        request_id, at_text = self.witness
-        try:
-            at = datetime.fromisoformat(at_text)
-        except ValueError:
-            return False
-        rows = ledger.query(RowQuery(since=at, until=at + timedelta(microseconds=1), source=source))
-        return any(row.request_id == request_id for row in rows)
+        return bool(ledger.query(RowQuery(request_id=self.witness[0], source=source)))
 
     def plan(self, name: str, st: os.stat_result, *, full: bool) -> Plan:
         prev = None if full else self.files.get(name)

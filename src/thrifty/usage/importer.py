@@ -1,9 +1,11 @@
 """Import Claude Code's usage into the ledger: once per call, reading only bytes not read before.
 
-The ledger stays the one writer path: rows go through ``Ledger.append_many`` (one transaction
-per batch), and its natural key (``request_id``) makes recording a call twice a no-op, so an
-import can be repeated, interrupted or run on two machines sharing a ledger without counting a
-call twice. ``import_state`` remembers per file how far it was read.
+The ledger stays the one writer path: rows go through ``Ledger.record_many`` (one transaction
+per batch), and its natural key (``request_id``) keeps one row per call, the most complete copy
+(``ledger.completeness``), so an import can be repeated, interrupted or run on two machines
+sharing a ledger without counting a call twice or keeping a partial copy of it.
+``import_state`` remembers per file how far it was read. The summary's counts are what the
+ledger reports it did (rows added, rows upgraded), never what was offered to it.
 
 Speed is the point (ccusage re-reads everything for every report):
 
@@ -16,10 +18,18 @@ Speed is the point (ccusage re-reads everything for every report):
 - on a machine with 4 cores or more, a large import parses files in worker processes while
   this process writes (``choose_workers``).
 
-Of several lines for one call within a file the one with the most tokens wins (a streamed
-response logs a partial output count first); across files the first file (in path order) wins.
-A file that is still being written and ends with a call's lines keeps that call for the next
-import (``SETTLE_S``), so a response is never recorded before its last content block.
+Of several lines for one call the most complete wins (``Call.rank``: a streamed response logs a
+partial output count on its early lines, and a copy taken mid-response keeps it), in a file,
+across files, and across imports: a response still being logged is recorded now, as far as it
+is written, and the ledger upgrades the row when a later import reads its last content block.
+Nothing is held back, so ``thrifty import && thrifty usage daily`` right after a session counts
+every call the transcripts hold.
+
+``/btw`` side questions: Claude Code logs a side question by replaying an earlier assistant
+message (same message id and usage) under the side request's own request id. A line whose
+message id was already seen under another request id with the very same usage (every token and
+server tool count) is that replay, not a call (``replays.Replays``); the same message id with other
+usage is another call (the API has been seen to reuse a message id under load).
 """
 
 from __future__ import annotations
@@ -42,6 +52,7 @@ from thrifty.usage.claude_code import (
     SOURCE,
     Call,
     Duplicate,
+    Rank,
     file_context,
     is_json,
     parse_line,
@@ -49,18 +60,16 @@ from thrifty.usage.claude_code import (
     to_row,
 )
 from thrifty.usage.import_state import FileState, ImportState, Plan, exclusive, state_path, tail_hash
+from thrifty.usage.replays import Replays
 
 CHUNK = 8 << 20
 #: Rows are committed in batches of about this many (at file boundaries).
 BATCH = 5000
-#: A response may take minutes between its content blocks: a file changed more recently than
-#: this that ends with a call's lines is taken to be still logging that call.
-SETTLE_S = 600.0
 #: Below this many bytes to read, worker processes cost more to start than they save.
 PARALLEL_MIN_BYTES = 48 << 20
 MAX_WORKERS = 4
 
-Known = dict[tuple[str, str | None], int]
+Known = dict[tuple[str, str | None], Rank]
 
 
 @dataclass
@@ -79,11 +88,16 @@ class ImportSummary:
     lines: int = 0
     #: Lines that reported a call's usage (every content-block line and copy).
     usage_lines: int = 0
-    #: Calls recorded in the ledger by this run.
+    #: Calls the ledger added in this run.
     calls_imported: int = 0
-    #: Usage lines that repeated a call already counted (in this run or an earlier one).
+    #: Calls the ledger held a less complete copy of (a partial count), replaced in this run.
+    calls_upgraded: int = 0
+    #: Usage lines that changed nothing: repeats of a call already held as complete (content
+    #: blocks, copies, this run's or an earlier one's) and ``/btw`` replays.
     duplicates: int = 0
-    #: Calls read this run whose model has no known price (recorded with an unknown cost).
+    #: Replayed messages (``/btw`` side questions) that were not counted as calls.
+    replays: int = 0
+    #: Calls the ledger added in this run with no known price (a model the table lacks).
     unpriced_calls: int = 0
     skipped: Counter[str] = field(default_factory=Counter)
     #: True when every file was read from the start (--full, or the ledger lost its rows).
@@ -108,7 +122,9 @@ class ImportSummary:
             "lines": self.lines,
             "usage_lines": self.usage_lines,
             "calls_imported": self.calls_imported,
+            "calls_upgraded": self.calls_upgraded,
             "duplicates": self.duplicates,
+            "replays": self.replays,
             "unpriced_calls": self.unpriced_calls,
             "skipped": dict(sorted(self.skipped.items())),
             "pending_lines": self.pending_lines,
@@ -130,10 +146,10 @@ class FileResult:
     lines: int = 0
     usage_lines: int = 0
     skipped: Counter[str] = field(default_factory=Counter)
-    #: The file's calls not in ``known`` before (largest line of each).
+    #: The file's calls not in ``known`` before (most complete line of each).
     calls: dict[tuple[str, str | None], Call] = field(default_factory=dict)
-    #: The same calls priced: (call key, token total, row), in file order.
-    rows: list[tuple[tuple[str, str | None], int, LedgerRow]] = field(default_factory=list)
+    #: The same calls priced: (call key, its rank, row), in file order.
+    rows: list[tuple[tuple[str, str | None], Rank, LedgerRow]] = field(default_factory=list)
     #: False when the file could not be read (it vanished, or permissions).
     ok: bool = True
 
@@ -143,9 +159,6 @@ class _Reader:
         self.ctx = file_context(path)
         self.known = known
         self.result = FileResult(str(path))
-        #: Where each call's first line starts, and the last usage line: (call, its end).
-        self.first: dict[tuple[str, str | None], int] = {}
-        self.last: tuple[tuple[str, str | None], int] | None = None
 
     def lines(self, buf: bytes, end: int, base: int) -> None:
         """Every complete line in ``buf[:end]`` (``end`` just past a newline; ``buf`` starts at
@@ -161,10 +174,10 @@ class _Reader:
             stop = find(b"\n", hit, end)
             if stop < 0:
                 stop = end
-            take(parse_line(buf[start:stop], ctx, known), base + start, base + stop + 1)
+            take(parse_line(buf[start:stop], ctx, known))
             pos = stop + 1
 
-    def take(self, parsed: Call | Duplicate | str | None, start: int, end: int) -> None:
+    def take(self, parsed: Call | Duplicate | str | None) -> None:
         if parsed is None:
             return
         r = self.result
@@ -172,36 +185,20 @@ class _Reader:
             r.skipped[parsed] += 1
             return
         r.usage_lines += 1
-        key = parsed.key
-        self.first.setdefault(key, start)
-        self.last = (key, end)
         if isinstance(parsed, Call):
-            self.known[key] = parsed.total
-            r.calls[key] = parsed
+            self.known[parsed.key] = parsed.rank
+            r.calls[parsed.key] = parsed
 
-    def tail(self, rest: bytes, start: int) -> bool:
-        """A last line with no newline yet: taken now if it is already whole JSON (and read again
-        next time); False when it is still being written."""
+    def tail(self, rest: bytes) -> bool:
+        """A last line with no newline yet: taken now if it is already whole JSON (and read, and
+        offered to the ledger, again next time); False when it is still being written."""
         if MARKER not in rest:
             return not rest.strip() or is_json(rest)
         parsed = parse_line(rest, self.ctx, self.known)
         if parsed == "malformed":
             return False
-        self.take(parsed, start, start + len(rest))
+        self.take(parsed)
         return True
-
-    def hold_back_last_call(self) -> None:
-        """The file ends with a call's lines and is still being written to: Claude Code may not
-        have logged the response's last content block (nor its final output count) yet, so the
-        call is left for the next import, which reads again from its first line."""
-        r = self.result
-        if self.last is None or self.last[1] < r.offset:
-            return  # the last complete line is not a usage line: the response is over
-        key = self.last[0]
-        if r.calls.pop(key, None) is not None:
-            self.known.pop(key, None)
-        r.offset = min(r.offset, self.first[key])
-        r.pending = True
 
 
 def read_file(
@@ -211,14 +208,10 @@ def read_file(
     mode: str,
     prices: PriceTable,
     on_bytes: Callable[[int], None] | None = None,
-    hold_if_newer: float | None = None,
 ) -> FileResult:
-    """Parse ``path`` from byte ``start`` into priced rows; ``known`` (call -> largest token total
-    seen) is updated.
-
-    A file modified after ``hold_if_newer`` (a time.time()) whose last line reports a call is
-    still being written: that call is left for next time.
-    """
+    """Parse ``path`` from byte ``start`` into priced rows; ``known`` (call -> greatest rank
+    seen) is updated. A response still being logged is taken as far as it is written: a later
+    import offers its fuller lines, and the ledger upgrades the row."""
     reader = _Reader(path, known)
     r = reader.result
     r.offset = start
@@ -236,13 +229,11 @@ def read_file(
                     reader.lines(buf, end, r.offset)
                     r.offset += end
                 carry = buf[end:]
-            r.pending = bool(carry) and not reader.tail(carry, r.offset)
-            if hold_if_newer is not None and os.fstat(f.fileno()).st_mtime > hold_if_newer:
-                reader.hold_back_last_call()
+            r.pending = bool(carry) and not reader.tail(carry)
             r.tail = tail_hash(f, r.offset)
     except OSError:
         return FileResult(str(path), ok=False)
-    r.rows = [(key, call.total, to_row(call, mode, prices)) for key, call in r.calls.items()]
+    r.rows = [(key, call.rank, to_row(call, mode, prices)) for key, call in r.calls.items()]
     r.calls = {}
     return r
 
@@ -259,14 +250,14 @@ def _start_worker(mode: str, prices: PriceTable) -> None:
     _worker_known.clear()
 
 
-def _read_in_worker(task: tuple[str, int, float | None]) -> FileResult:
+def _read_in_worker(task: tuple[str, int]) -> FileResult:
     assert _worker_pricing is not None
     mode, prices = _worker_pricing
-    return read_file(Path(task[0]), task[1], _worker_known, mode, prices, hold_if_newer=task[2])
+    return read_file(Path(task[0]), task[1], _worker_known, mode, prices)
 
 
 def _results(
-    tasks: list[tuple[str, int, float | None]],
+    tasks: list[tuple[str, int]],
     workers: int,
     mode: str,
     prices: PriceTable,
@@ -275,8 +266,8 @@ def _results(
     """Each file's result, in ``tasks`` order."""
     if workers < 1:
         known: Known = {}
-        for path, start, hold in tasks:
-            yield read_file(Path(path), start, known, mode, prices, on_bytes, hold)
+        for path, start in tasks:
+            yield read_file(Path(path), start, known, mode, prices, on_bytes)
         return
     # fork, not spawn: spawn re-imports __main__, which for ``python -m thrifty`` would run the
     # command again in every worker. Workers only read files and return results: they never
@@ -313,7 +304,6 @@ def import_claude_code(
     full: bool = False,
     prices: PriceTable | None = None,
     workers: int | None = None,
-    settle_s: float = SETTLE_S,
     on_plan: Callable[[int], None] | None = None,
     on_bytes: Callable[[int], None] | None = None,
 ) -> ImportSummary:
@@ -322,9 +312,7 @@ def import_claude_code(
 
     ``on_plan`` gets the number of bytes about to be read, before any is (a progress bar's
     total); ``on_bytes`` each amount as it is read. ``workers``: parser processes (``None``:
-    see ``choose_workers``). A file changed less than
-    ``settle_s`` ago that ends with a call's lines may still be logging that response: the call
-    is left for the next import.
+    see ``choose_workers``).
     """
     if mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
@@ -345,9 +333,8 @@ def import_claude_code(
                 continue
         summary.files_total = len(plans)
         summary.bytes_total = sum(plan.size for plan in plans.values())
-        hold = time.time() - settle_s if settle_s > 0 else None
-        tasks = [(name, plan.start, hold) for name, plan in plans.items() if plan.start is not None]
-        to_read = sum(plans[name].size - start for name, start, _ in tasks)
+        tasks = [(name, plan.start) for name, plan in plans.items() if plan.start is not None]
+        to_read = sum(plans[name].size - start for name, start in tasks)
         if on_plan is not None:
             on_plan(to_read)
         summary.workers = choose_workers(to_read, workers)
@@ -371,7 +358,7 @@ def import_claude_code(
             if collecting:
                 gc.enable()
             state.save()
-        summary.duplicates = summary.usage_lines - summary.calls_imported
+        summary.duplicates = summary.usage_lines - summary.calls_imported - summary.calls_upgraded
     summary.elapsed_s = time.monotonic() - began
     return summary
 
@@ -384,16 +371,22 @@ def _run(
     summary: ImportSummary,
 ) -> None:
     """Turn file results into rows, committing a batch at a time; a file's state is saved only
-    once its rows are committed, so an interrupted import loses nothing."""
+    once its rows are committed, so an interrupted import loses nothing. The counts are what
+    the ledger says each batch did."""
     known: Known = {}
-    batch: list[LedgerRow] = []
+    replays = Replays(ledger, SOURCE)
+    batch: dict[str, LedgerRow] = {}
     done: list[tuple[str, FileState]] = []
 
     def flush() -> None:
         if batch:
-            summary.calls_imported += ledger.append_many(batch)
-            last = batch[-1]
-            state.witness = (last.request_id, last.recorded_at.isoformat())
+            recorded = ledger.record_many(batch.values())
+            summary.calls_imported += len(recorded.new)
+            summary.calls_upgraded += len(recorded.upgraded)
+            summary.unpriced_calls += sum(batch[rid].cost_usd is None for rid in recorded.new)
+            written = recorded.new + recorded.upgraded
+            if written:  # a row the ledger now holds as offered
+                state.witness = (written[-1], batch[written[-1]].recorded_at.isoformat())
         for name, fs in done:
             state.update(name, fs)
         batch.clear()
@@ -409,15 +402,18 @@ def _run(
         summary.usage_lines += r.usage_lines
         summary.skipped.update(r.skipped)
         summary.pending_lines += r.pending
-        for key, total, row in r.rows:
+        look_up = bool(plan.start)  # read on from an offset: earlier lines are in the ledger
+        for key, rank, row in r.rows:
             best = known.get(key)
-            if best is not None and total <= best:
-                continue  # a copy of a call an earlier file had: the ledger would ignore it
-            known[key] = total
-            summary.unpriced_calls += row.cost_usd is None
-            batch.append(row)
+            if best is not None and rank <= best:
+                continue  # a copy of a call an earlier file had as complete
+            if replays.is_replay(key, row, look_up):
+                continue
+            known[key] = rank
+            batch[row.request_id] = row  # a later, more complete copy replaces an earlier one
         st = plan.stat
         done.append((r.path, FileState(st.st_dev, st.st_ino, plan.size, st.st_mtime_ns, r.offset, r.tail)))
         if len(batch) >= BATCH:
             flush()
     flush()
+    summary.replays = len(replays.keys)

@@ -53,6 +53,9 @@ class ReportRow:
     #: 5-minute and 1-hour cache writes together: both are input written to the cache.
     cache_write_tokens: int = 0
     cache_read_tokens: int = 0
+    #: Server tool uses: each web search is billed per search (its fee is in ``cost_usd``).
+    web_search_requests: int = 0
+    web_fetch_requests: int = 0
     #: The sum of the costs that are known; see ``cost_complete``.
     cost_usd: Decimal = Decimal(0)
     #: Calls whose model had no known price; their cost is missing from ``cost_usd``.
@@ -164,6 +167,8 @@ class _Group:
             output_tokens=self.usage.output_tokens,
             cache_write_tokens=self.usage.cache_write_tokens,
             cache_read_tokens=self.usage.cache_read_tokens,
+            web_search_requests=self.usage.web_search_requests,
+            web_fetch_requests=self.usage.web_fetch_requests,
             cost_usd=self.cost_usd,
             unpriced_calls=self.unpriced_calls,
             models=tuple(sorted(self.models)),

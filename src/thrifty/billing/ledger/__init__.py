@@ -13,14 +13,16 @@ from thrifty.billing.ledger.contract import (
     Ledger,
     LedgerError,
     LoggedCosts,
+    Recorded,
     read_logged_cost,
 )
 from thrifty.billing.ledger.open import open_url
-from thrifty.billing.ledger.rows import MODES, LedgerRow, RowQuery
+from thrifty.billing.ledger.rows import LIVE_SOURCE, MODES, LedgerRow, RowQuery, completeness
 from thrifty.billing.ledger.shared import SharedLedger, shared_ledger
 
 __all__ = [
     "GROUP_COLUMNS",
+    "LIVE_SOURCE",
     "LOGGED_COST_TAG",
     "MODES",
     "Bucket",
@@ -28,8 +30,10 @@ __all__ = [
     "LedgerError",
     "LedgerRow",
     "LoggedCosts",
+    "Recorded",
     "RowQuery",
     "SharedLedger",
+    "completeness",
     "open_ledger",
     "read_logged_cost",
     "shared_ledger",

@@ -2,7 +2,8 @@
 
 thrifty's SQLite and PostgreSQL ledgers run exactly these cases (``tests/billing/``), so a backend
 that passes them gives the same answers: rows back unchanged (exact ``Decimal`` costs, UTC
-instants, tags), one row per ``request_id``, the same order, filters, sums and time buckets.
+instants, tags), one row per ``request_id`` (the most complete copy of a call, see
+``rows.completeness``), the same order, filters, sums and time buckets.
 
 A backend's tests hand over a factory of fresh, empty stores; ``Harness.open`` opens a new handle
 on one store (some cases open two, or reopen)::
@@ -51,6 +52,7 @@ from thrifty.billing.ledger import (
     RowQuery,
     read_logged_cost,
 )
+from thrifty.billing.ledger.conformance_rows import T0, at, make_row
 from thrifty.billing.ledger.migrations import MIGRATIONS
 from thrifty.billing.ledger.sql import _Aggregation
 
@@ -121,39 +123,6 @@ def run_ledger_conformance(
 
 
 # -- rows -------------------------------------------------------------------------------------------
-#: The time of ``make_row``'s rows: microseconds set, so a store that truncates them is caught.
-T0 = datetime(2025, 3, 1, 12, 0, 0, 123456, tzinfo=UTC)
-
-
-def make_row(request_id: str, **overrides: Any) -> LedgerRow:
-    """A row with every field set to something a backend could get wrong; keywords override."""
-    row = LedgerRow(
-        request_id=request_id,
-        session_id="sess-1",
-        mode="api",
-        account="ANTHROPIC_API_KEY",
-        model="claude-sonnet-4-5",
-        input_tokens=1200,
-        output_tokens=345,
-        cache_write_5m_tokens=10,
-        cache_write_1h_tokens=20,
-        cache_read_tokens=3000,
-        cost_usd=Decimal("0.012345"),
-        price_version="2025-03-01",
-        project="/home/dev/project",
-        recorded_at=T0,
-        tags={"ticket": "ABC-1"},
-        message_id=f"msg_{request_id}",
-        rate_limits=None,
-    )
-    return replace(row, **overrides)
-
-
-def at(minutes: float) -> datetime:
-    """``T0`` plus ``minutes``."""
-    return T0 + timedelta(minutes=minutes)
-
-
 # -- what the answers must be -----------------------------------------------------------------------
 EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 EPOCH_1970 = datetime(1970, 1, 1, tzinfo=UTC)
@@ -224,6 +193,8 @@ def _reference_buckets(
                     logged=costs if logged else None,
                     first_at=min(r.recorded_at for r in members) if times else None,
                     last_at=max(r.recorded_at for r in members) if times else None,
+                    web_search_requests=sum(r.web_search_requests for r in members),
+                    web_fetch_requests=sum(r.web_fetch_requests for r in members),
                 )
             )
     return out
@@ -297,6 +268,8 @@ def round_trip_every_field_exactly(ledger: Ledger) -> None:
         attempt=3,
         source="claude-code",
         rate_limits={"anthropic-ratelimit-unified-status": "allowed", "reset": "1735689600"},
+        web_search_requests=2**33,
+        web_fetch_requests=5,
     )
     assert ledger.append(row) is True
     [back] = ledger.query(RowQuery())
@@ -548,6 +521,8 @@ def _mixed(ledger: Ledger, *, tags: tuple[str, ...] = REGULAR_TAGS, start: datet
                 cost_usd=rng.choice(costs),
                 recorded_at=moment,
                 tags={"ticket": "T-1"} if tag is None else {"ticket": "T-1", LOGGED_COST_TAG: tag},
+                web_search_requests=i % 3,
+                web_fetch_requests=i * 7 % 5,
             )
         )
     ledger.append_many(rows)
@@ -697,6 +672,12 @@ def aggregate_refuses_what_it_cannot_group_by(ledger: Ledger) -> None:
         with _raises(ValueError, match="bucket_offset"):
             ledger.aggregate(RowQuery(), bucket_seconds=900, bucket_offset=offset)
 
+
+# The cases about copies of one call and server tool counts live apart (this file is long).
+from thrifty.billing.ledger import conformance_copies  # noqa: E402
+
+for _check in conformance_copies.CHECKS:
+    _on_a_ledger(_check)
 
 #: Every case, in order; each needs a fresh, empty store.
 CASES: tuple[Case, ...] = tuple(_CASES)

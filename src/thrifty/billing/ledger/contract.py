@@ -75,17 +75,32 @@ class Bucket(NamedTuple):
     logged: LoggedCosts | None
     first_at: datetime | None
     last_at: datetime | None
+    #: Summed server tool requests (last, with defaults, so positional builders of the older
+    #: shape still work).
+    web_search_requests: int = 0
+    web_fetch_requests: int = 0
 
     @property
     def usage(self) -> Usage:
-        """The group's summed token counts as a ``Usage``."""
+        """The group's summed counts as a ``Usage``."""
         return Usage(
             input_tokens=self.input_tokens,
             output_tokens=self.output_tokens,
             cache_read_tokens=self.cache_read_tokens,
             cache_write_5m_tokens=self.cache_write_5m_tokens,
             cache_write_1h_tokens=self.cache_write_1h_tokens,
+            web_search_requests=self.web_search_requests,
+            web_fetch_requests=self.web_fetch_requests,
         )
+
+
+class Recorded(NamedTuple):
+    """What ``Ledger.record_many`` changed: the request ids of the rows it added, and of those it
+    replaced with a more complete copy (``rows.completeness``). Rows in neither were already held
+    as complete or more, and changed nothing."""
+
+    new: tuple[str, ...]
+    upgraded: tuple[str, ...]
 
 
 class Ledger(Protocol):
@@ -93,11 +108,19 @@ class Ledger(Protocol):
     location: str
 
     def append(self, row: LedgerRow) -> bool:
-        """Commit one row durably before returning. False if its request_id was already recorded."""
+        """Commit one row durably before returning: True if it was written, new or replacing a
+        less complete copy of its call (``rows.completeness``); False when the ledger already
+        held its request_id at least as complete (then nothing changed)."""
         ...
 
     def append_many(self, rows: Iterable[LedgerRow]) -> int:
-        """Commit rows in one transaction; returns how many were new (duplicates are skipped)."""
+        """``record_many``, counting the rows written (new plus upgraded)."""
+        ...
+
+    def record_many(self, rows: Iterable[LedgerRow]) -> Recorded:
+        """Commit rows in one transaction, each as ``append`` would (of several rows for one
+        request_id, the most complete, the first on a tie); which were new and which replaced
+        a less complete copy."""
         ...
 
     def query(self, q: RowQuery) -> list[LedgerRow]:

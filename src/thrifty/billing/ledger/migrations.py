@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from thrifty.billing.ledger.contract import LedgerError
-from thrifty.billing.ledger.sql import TABLE
+from thrifty.billing.ledger.dialect import TABLE
 
 MIGRATIONS_TABLE = "thrifty_migrations"
 
@@ -86,6 +86,15 @@ MIGRATIONS: tuple[Migration, ...] = (
         f"CREATE INDEX {TABLE}_account_time ON {TABLE} (account, recorded_at)",
         f"CREATE INDEX {TABLE}_project_time ON {TABLE} (project, recorded_at)",
         f"CREATE INDEX {TABLE}_session ON {TABLE} (session_id)",
+    ),
+    _same(
+        "m003_server_tools_and_message_index",
+        # Web search and fetch are billed per request, beside the tokens. Old rows had none
+        # recorded: 0, which is what they were charged for as far as the ledger knew.
+        f"ALTER TABLE {TABLE} ADD COLUMN web_search_requests BIGINT NOT NULL DEFAULT 0",
+        f"ALTER TABLE {TABLE} ADD COLUMN web_fetch_requests BIGINT NOT NULL DEFAULT 0",
+        # An import looks a message up to tell a replayed copy of a call from a new call.
+        f"CREATE INDEX {TABLE}_message ON {TABLE} (message_id)",
     ),
 )
 

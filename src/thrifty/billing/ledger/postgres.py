@@ -19,7 +19,7 @@ import psycopg
 from psycopg.rows import TupleRow
 from psycopg.types.json import Jsonb
 
-from thrifty.billing.ledger.contract import LOGGED_COST_TAG, LedgerError
+from thrifty.billing.ledger.contract import LOGGED_COST_TAG, LedgerError, Recorded
 from thrifty.billing.ledger.migrations import MIGRATIONS_TABLE, migrate
 from thrifty.billing.ledger.sql import Dialect, SqlLedger
 from thrifty.billing.ledger.urls import mask_url, scrub, url_secrets
@@ -130,11 +130,29 @@ class PostgresLedger(SqlLedger):
     def _execute(self, sql: str, params: Sequence[Any]) -> int:
         return self._live().execute(sql, params).rowcount
 
-    def _execute_many(self, sql: str, records: Iterator[Sequence[Any]]) -> int:
+    def _record_many(self, records: Sequence[tuple[str, Sequence[Any]]]) -> Recorded:
+        # Two pipelined passes with RETURNING, not a round trip per row: the inserts say which
+        # rows were new; the rest are offered again as upserts, which say which were upgraded
+        # (the upsert's WHERE re-reads a row another writer changed meanwhile).
         conn = self._live()
         with conn.transaction(), conn.cursor() as cur:
-            cur.executemany(sql, records)
-            return cur.rowcount
+            new = self._returned(cur, self._insert, [record for _, record in records])
+            rest = [record for request_id, record in records if request_id not in new]
+            upgraded = self._returned(cur, self._upsert, rest) if rest else set()
+        return Recorded(
+            tuple(rid for rid, _ in records if rid in new),
+            tuple(rid for rid, _ in records if rid in upgraded),
+        )
+
+    @staticmethod
+    def _returned(cur: psycopg.Cursor[TupleRow], sql: str, records: list[Sequence[Any]]) -> set[str]:
+        """The request ids ``sql`` (one record at a time) wrote."""
+        cur.executemany(sql + " RETURNING request_id", records, returning=True)
+        written: set[str] = set()
+        while True:
+            written.update(str(row[0]) for row in cur.fetchall())
+            if not cur.nextset():
+                return written
 
     def _fetch(self, sql: str, params: Sequence[Any]) -> list[Sequence[Any]]:
         return list(self._live().execute(sql, params).fetchall())

@@ -2,7 +2,8 @@
 
 The row is the contract every backend stores and returns unchanged: a backend may not round
 the cost, drop a tag or shift a timestamp. ``request_id`` is the natural key, so recording the
-same call twice (a retried write, a re-import) is a no-op rather than a double charge.
+same call twice (a retried write, a re-import) never charges it twice: of two rows for one
+request id the ledger keeps the more complete one (``completeness``), the first on a tie.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from decimal import Decimal
 from thrifty.core.usage import Usage
 
 MODES = ("api", "plan", "batch")
+#: The source of the rows thrifty's meter writes for its own calls, as the API reported them.
+LIVE_SOURCE = "thrifty"
 
 
 #: Claude Code's entry points for headless and SDK use (``sdk-cli``, ``sdk-py``, ``sdk-ts``).
@@ -51,16 +54,22 @@ class LedgerRow:
     source: str = "thrifty"
     #: The plan-window headers the server sent with this call (``anthropic-ratelimit-unified-*``).
     rate_limits: dict[str, str] | None = None
+    #: Server tool requests the call made (``usage.server_tool_use``): billed per request, on
+    #: top of the tokens, so the ledger keeps them beside the tokens.
+    web_search_requests: int = 0
+    web_fetch_requests: int = 0
 
     @property
     def usage(self) -> Usage:
-        """The row's token counts as a ``Usage`` (the ledger keeps no thinking or tool counts)."""
+        """The row's counts as a ``Usage`` (the ledger keeps no thinking tokens nor service tier)."""
         return Usage(
             input_tokens=self.input_tokens,
             output_tokens=self.output_tokens,
             cache_read_tokens=self.cache_read_tokens,
             cache_write_5m_tokens=self.cache_write_5m_tokens,
             cache_write_1h_tokens=self.cache_write_1h_tokens,
+            web_search_requests=self.web_search_requests,
+            web_fetch_requests=self.web_fetch_requests,
         )
 
     @property
@@ -77,6 +86,33 @@ class LedgerRow:
         return self.tags.get("entrypoint", "").startswith(AUTOMATED_ENTRYPOINT_PREFIX)
 
 
+def completeness(row: LedgerRow) -> tuple[int, int, int, int, int]:
+    """How complete a copy of a call is; of two rows for one ``request_id`` the ledger keeps the
+    greater, and the one it holds on a tie. Compared in this order:
+
+    1. a live metered row (source ``thrifty``: the API's own figures, with who paid) over an
+       imported one, which never replaces it;
+    2. a complete response over an attempt that broke before its end;
+    3. more output tokens: the count that grows while a response streams (a transcript logs a
+       partial count on a response's early lines and in copies made mid-response);
+    4. more tokens in all (input, output, cache writes and reads);
+    5. more server tool requests (web search and fetch; reported with the final count).
+
+    Every backend compares exactly this (the SQL stores in ``sql.RANK``).
+    """
+    return (
+        int(row.source == LIVE_SOURCE),
+        int(row.complete),
+        row.output_tokens,
+        row.input_tokens
+        + row.output_tokens
+        + row.cache_write_5m_tokens
+        + row.cache_write_1h_tokens
+        + row.cache_read_tokens,
+        row.web_search_requests + row.web_fetch_requests,
+    )
+
+
 @dataclass(frozen=True)
 class RowQuery:
     """Filters are ANDed; ``None`` means no filter. ``since`` is inclusive, ``until`` exclusive."""
@@ -89,3 +125,6 @@ class RowQuery:
     model: str | None = None
     account: str | None = None
     source: str | None = None
+    #: One call by its key, or the rows of one API message (a transcript's copies of a call).
+    request_id: str | None = None
+    message_id: str | None = None

@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from thrifty.billing import paths
-from thrifty.billing.ledger.contract import Bucket, Ledger, LedgerError
+from thrifty.billing.ledger.contract import Bucket, Ledger, LedgerError, Recorded
 from thrifty.billing.ledger.open import open_url, sqlite_path
 from thrifty.billing.ledger.rows import LedgerRow, RowQuery
 from thrifty.billing.ledger.sqlite import MEMORY
@@ -153,6 +153,9 @@ class SharedLedger:
 
     def append_many(self, rows: Iterable[LedgerRow]) -> int:
         return self._ledger().append_many(rows)
+
+    def record_many(self, rows: Iterable[LedgerRow]) -> Recorded:
+        return self._ledger().record_many(rows)
 
     def query(self, q: RowQuery) -> list[LedgerRow]:
         return self._ledger().query(q)

@@ -1,67 +1,52 @@
-"""What the SQLite and PostgreSQL ledgers share: the column list, row <-> record, query text, the methods.
+"""What the SQLite and PostgreSQL ledgers share: row <-> record, the statements, the methods.
 
 The two stores differ in how a value is spelled (a cost is exact TEXT in SQLite and NUMERIC in
 PostgreSQL; a time is fixed-width ISO text in one and timestamptz in the other) and in how a
-transaction is opened. Those differences live in a ``Dialect`` and four small hooks; everything
+transaction is opened. Those differences live in a ``Dialect`` and a few small hooks; everything
 that decides *which* rows a call sees is written once here, so the backends cannot drift apart.
+
+Writing a row that is already held (same ``request_id``) keeps the more complete of the two
+(``rows.completeness``, compared by the store itself in ``RANK``), in one statement: an upsert
+whose update only fires when the new copy ranks higher, so two writers racing on one call end
+with the better copy whichever commits last, and a write never downgrades a row.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, fields
-from datetime import UTC, datetime, timedelta
-from decimal import MAX_PREC, Decimal, InvalidOperation, localcontext
+from datetime import datetime
+from decimal import MAX_PREC, Decimal, localcontext
 from typing import Any
 
-from thrifty.billing.ledger.contract import GROUP_COLUMNS, Bucket, LoggedCosts, read_logged_cost
-from thrifty.billing.ledger.rows import MODES, LedgerRow, RowQuery
+from thrifty.billing.ledger.aggregation import _Aggregation, _Unreadable
+from thrifty.billing.ledger.contract import GROUP_COLUMNS, Bucket, Recorded
+from thrifty.billing.ledger.dialect import COLUMNS, TABLE, Dialect, utc
+from thrifty.billing.ledger.rows import LIVE_SOURCE, MODES, LedgerRow, RowQuery, completeness
 
-TABLE = "thrifty_calls"
-#: Column names are the field names, in field order: a field added to ``LedgerRow`` without a
-#: migration fails loudly at the first insert instead of being silently dropped.
-COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(LedgerRow))
+__all__ = [
+    "COLUMNS",
+    "TABLE",
+    "Dialect",
+    "SqlLedger",
+    "_Aggregation",
+    "from_record",
+    "insert_sql",
+    "to_record",
+    "upsert_sql",
+    "utc",
+]
 
-
-@dataclass(frozen=True)
-class Dialect:
-    name: str
-    #: The driver's positional placeholder.
-    ph: str
-    encode_cost: Callable[[Decimal | None], Any]
-    decode_cost: Callable[[Any], Decimal | None]
-    encode_time: Callable[[datetime], Any]
-    decode_time: Callable[[Any], datetime]
-    encode_json: Callable[[dict[str, str] | None], Any]
-    decode_json: Callable[[Any], dict[str, str] | None]
-    encode_bool: Callable[[bool], Any]
-    #: SQL true for a ``rate_limits`` value that carries at least one header.
-    has_rate_limits: str
-    #: Whether ``spend`` may ask the store for the sum (only exact in NUMERIC, not in SQLite's REAL).
-    sum_in_store: bool
-    #: ``aggregate``: whole seconds from the epoch to ``recorded_at``, floored (before 1970 too).
-    epoch_seconds: str
-    #: ``aggregate``: the ``logged_cost_usd`` tag as text (NULL when absent).
-    logged_cost: str
-    #: ``aggregate``: the texts of a group joined with commas, ``{}`` standing for the expression.
-    join_texts: str
-    #: ``aggregate``: appended to a subquery so the planner runs it once per row instead of
-    #: inlining it (and evaluating its expressions again) in every aggregate that uses them.
-    fence: str
-    #: ``aggregate``: whether the store can group (FILTER clauses); else rows are summed here.
-    can_group: bool = True
-    #: ``aggregate``: ``recorded_at`` is fixed-width ISO text (``encode_time``), so a UTC day,
-    #: hour or minute is a prefix of it, no date arithmetic needed.
-    text_time: bool = False
-
-
-def utc(dt: datetime, what: str = "recorded_at") -> datetime:
-    """A naive time is a bug upstream (whose clock?), so refuse it instead of guessing."""
-    if dt.tzinfo is None or dt.utcoffset() is None:
-        raise ValueError(f"{what} must be timezone-aware, got naive {dt.isoformat()}")
-    return dt.astimezone(UTC)
+#: A row's ``rows.completeness`` as SQL over the row named ``{t}`` (the stored row or ``excluded``).
+RANK = (
+    "(CASE WHEN {t}.source = '" + LIVE_SOURCE + "' THEN 1 ELSE 0 END, "
+    "CASE WHEN {t}.complete THEN 1 ELSE 0 END, "
+    "{t}.output_tokens, "
+    "{t}.input_tokens + {t}.output_tokens + {t}.cache_write_5m_tokens + {t}.cache_write_1h_tokens"
+    " + {t}.cache_read_tokens, "
+    "{t}.web_search_requests + {t}.web_fetch_requests)"
+)
 
 
 def to_record(row: LedgerRow, d: Dialect) -> tuple[Any, ...]:
@@ -69,6 +54,10 @@ def to_record(row: LedgerRow, d: Dialect) -> tuple[Any, ...]:
         raise ValueError(f"mode must be one of {', '.join(MODES)}, got {row.mode!r}")
     if row.cost_usd is not None and not row.cost_usd.is_finite():
         raise ValueError(f"cost_usd must be finite, got {row.cost_usd}")
+    for name in ("web_search_requests", "web_fetch_requests"):
+        count = getattr(row, name)
+        if type(count) is not int or count < 0:
+            raise ValueError(f"{name} must be a count (an int >= 0), got {count!r}")
     values = {
         **{name: getattr(row, name) for name in COLUMNS},
         "cost_usd": d.encode_cost(row.cost_usd),
@@ -88,16 +77,38 @@ def from_record(rec: Sequence[Any], d: Dialect) -> LedgerRow:
         tags=d.decode_json(values["tags"]) or {},
         rate_limits=d.decode_json(values["rate_limits"]),
         complete=bool(values["complete"]),
+        web_search_requests=int(values["web_search_requests"]),
+        web_fetch_requests=int(values["web_fetch_requests"]),
     )
     return LedgerRow(**values)
 
 
 def insert_sql(d: Dialect) -> str:
+    """A new row only: nothing happens when its request_id is held."""
     marks = ", ".join([d.ph] * len(COLUMNS))
     return (
         f"INSERT INTO {TABLE} ({', '.join(COLUMNS)}) VALUES ({marks}) "  # noqa: S608 - constants only
         "ON CONFLICT (request_id) DO NOTHING"
     )
+
+
+def upsert_sql(d: Dialect) -> str:
+    """A new row, or the whole stored row replaced when this copy is more complete (``RANK``)."""
+    updates = ", ".join(f"{name} = excluded.{name}" for name in COLUMNS if name != "request_id")
+    return (
+        insert_sql(d).removesuffix("DO NOTHING")
+        + f"DO UPDATE SET {updates} WHERE {RANK.format(t='excluded')} > {RANK.format(t=TABLE)}"
+    )
+
+
+def most_complete(rows: Iterable[LedgerRow]) -> list[LedgerRow]:
+    """One row per request_id, the most complete (the first on a tie), in first-seen order."""
+    best: dict[str, LedgerRow] = {}
+    for row in rows:
+        held = best.get(row.request_id)
+        if held is None or completeness(row) > completeness(held):
+            best[row.request_id] = row
+    return list(best.values())
 
 
 def where_sql(q: RowQuery, d: Dialect) -> tuple[str, list[Any]]:
@@ -117,6 +128,8 @@ def where_sql(q: RowQuery, d: Dialect) -> tuple[str, list[Any]]:
         ("model", q.model),
         ("account", q.account),
         ("source", q.source),
+        ("request_id", q.request_id),
+        ("message_id", q.message_id),
     ):
         if value is not None:
             clauses.append(f"{column} = {d.ph}")
@@ -133,242 +146,8 @@ def exact_sum(values: Iterable[Decimal]) -> Decimal:
     return total
 
 
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-#: Seconds from 0001-01-01 to the epoch, and a day more for a bucket offset: a bucket number is
-#: counted from before that, never negative, so the stores' integer division (which truncates) floors.
-_SHIFT = 62_135_596_800 + 86_400
-_ZERO = Decimal(0)
-#: Buckets that are a prefix of fixed-width ISO text: a day, an hour, a minute.
-_TIME_PREFIXES = {86_400: 10, 3_600: 13, 60: 16}
-_TOKENS = (
-    "input_tokens",
-    "output_tokens",
-    "cache_write_5m_tokens",
-    "cache_write_1h_tokens",
-    "cache_read_tokens",
-)
-
-
-class _Unreadable(Exception):
-    """A group's joined texts are not a list of finite decimals: the rows are summed here instead."""
-
-
-class _Aggregation:
-    """One ``aggregate`` call: what to group by and which sums to take, and the SQL for it."""
-
-    def __init__(
-        self, by: tuple[str, ...], bucket_seconds: int | None, bucket_offset: int, times: bool, logged: bool
-    ) -> None:
-        self.by = by
-        self.bucket_seconds = bucket_seconds
-        self.bucket_offset = bucket_offset
-        self.times = times
-        self.logged = logged
-        n = bucket_seconds or 1
-        #: Added to (epoch seconds + offset) before dividing: the first multiple of n past _SHIFT.
-        self.shift = -(-_SHIFT // n) * n
-
-    def start(self, number: int | str) -> datetime:
-        """The UTC start of the bucket the store numbered ``number`` (or named by a time prefix)."""
-        if isinstance(number, str):  # "2025-03-01", "2025-03-01T12" or "2025-03-01T12:15"
-            hour = int(number[11:13]) if len(number) > 11 else 0
-            minute = int(number[14:16]) if len(number) > 14 else 0
-            return datetime(int(number[:4]), int(number[5:7]), int(number[8:10]), hour, minute, tzinfo=UTC)
-        assert self.bucket_seconds is not None
-        seconds = number * self.bucket_seconds - self.shift - self.bucket_offset
-        return EPOCH + timedelta(seconds=seconds)
-
-    def bucket_sql(self, d: Dialect) -> str:
-        prefix = _TIME_PREFIXES.get(self.bucket_seconds or 0)
-        if d.text_time and prefix and not self.bucket_offset:
-            return f"substr(recorded_at, 1, {prefix})"  # a UTC day, hour or minute
-        return f"({d.epoch_seconds} + {self.shift + self.bucket_offset}) / {self.bucket_seconds}"
-
-    def grouped_sql(self, where: str, d: Dialect) -> str:
-        """Every sum taken by the store: exact in NUMERIC; in SQLite, whose numbers are binary
-        floats, the exact cost texts of each group come back joined and are summed in Decimal."""
-
-        def total(expr: str, condition: str | None = None) -> str:
-            only = f" FILTER (WHERE {condition})" if condition else ""
-            return (f"SUM({expr})" if d.sum_in_store else d.join_texts.format(expr)) + only
-
-        keys = list(self.by)
-        bucket = self.bucket_sql(d)
-        if self.bucket_seconds is not None:
-            keys.append("b" if self.logged else bucket)
-        sums = [f"SUM({name})" for name in _TOKENS]
-        out = [*keys, "COUNT(*)", *sums, "COUNT(cost_usd)"]
-        if self.logged:
-            out += [total("cost_usd", "t IS NULL"), total("cost_usd", "t IS NOT NULL")]
-        else:
-            out.append(total("cost_usd"))
-        if self.times:
-            out += ["MIN(recorded_at)", "MAX(recorded_at)"]
-        source = f"{TABLE}{where}"
-        if self.logged:
-            out += ["COUNT(t)", "COUNT(cost_usd) FILTER (WHERE t IS NULL)", d.join_texts.format("t")]
-            inner = [*self.by, *_TOKENS, "cost_usd", f"{d.logged_cost} AS t"]
-            if self.times:
-                inner.append("recorded_at")
-            if self.bucket_seconds is not None:
-                inner.append(f"{bucket} AS b")
-            source = f"(SELECT {', '.join(inner)} FROM {source}{d.fence}) AS r"  # noqa: S608
-        # The bucket first: SQLite sorts every row for a GROUP BY, and the bucket settles most
-        # comparisons before the text columns are looked at.
-        positions = list(range(1, len(keys) + 1))
-        group = ", ".join(map(str, positions[len(self.by) :] + positions[: len(self.by)]))
-        grouping = f" GROUP BY {group}" if keys else ""
-        return f"SELECT {', '.join(out)} FROM {source}{grouping}"  # noqa: S608 - constants only
-
-    def rows_sql(self, where: str, d: Dialect) -> str:
-        columns = [*self.by, *_TOKENS, "cost_usd", "recorded_at", f"{d.logged_cost} AS t"]
-        return f"SELECT {', '.join(columns)} FROM {TABLE}{where}"  # noqa: S608 - constants only
-
-    def _bucket(self, values: Sequence[Any], start: datetime | None, sums: Sequence[Any]) -> Bucket:
-        group = dict(zip(self.by, values, strict=True))
-        return Bucket._make((*(group.get(column) for column in GROUP_COLUMNS), start, *sums))
-
-    def from_groups(self, records: list[Sequence[Any]], d: Dialect) -> list[Bucket]:
-        """The store's groups as buckets; ``_Unreadable`` when a group's texts are not decimals."""
-        k = len(self.by)
-        n = self.bucket_seconds
-        times, logged = self.times, self.logged
-        # Where each of GROUP_COLUMNS is in a record (None: not grouped by).
-        places = [self.by.index(column) if column in self.by else None for column in GROUP_COLUMNS]
-        starts: dict[int, datetime] = {}
-        numeric = d.sum_in_store  # NUMERIC sums: tokens come back as Decimal
-        decode_time = d.decode_time
-        out = []
-        with localcontext(prec=MAX_PREC):
-            for rec in records:
-                start = None
-                i = k
-                if n is not None:
-                    number = rec[i]
-                    start = starts.get(number)
-                    if start is None:
-                        start = starts[number] = self.start(number)
-                    i += 1
-                calls, priced = rec[i], rec[i + 6]
-                if not calls:  # no GROUP BY: the one row of an empty selection
-                    continue
-                tokens = rec[i + 1 : i + 6]
-                if numeric:
-                    tokens = [int(v) for v in tokens]
-                    calls, priced = int(calls), int(priced)
-                costs = None
-                if logged:
-                    j = i + (11 if times else 9)
-                    tagged, priced_untagged = rec[j], rec[j + 1]
-                    untagged_cost = _total(rec[i + 7], priced_untagged, d)
-                    cost = untagged_cost + _total(rec[i + 8], priced - priced_untagged, d)
-                    costs = LoggedCosts(
-                        _joined(rec[j + 2], tagged), tagged, untagged_cost, calls - tagged - priced_untagged
-                    )
-                    i += 9
-                else:
-                    cost = _total(rec[i + 7], priced, d)
-                    i += 8
-                first = last = None
-                if times:
-                    first, last = decode_time(rec[i]), decode_time(rec[i + 1])
-                group = [None if place is None else rec[place] for place in places]
-                sums = (calls, *tokens, cost, calls - priced, costs, first, last)
-                out.append(Bucket._make((*group, start, *sums)))
-        return out
-
-    def from_rows(self, records: list[Sequence[Any]], d: Dialect) -> list[Bucket]:
-        """The same buckets from one record per row: for what the store cannot sum exactly."""
-        k = len(self.by)
-        n = self.bucket_seconds
-        groups: dict[tuple[Any, ...], _Sums] = {}
-        for rec in records:
-            at = d.decode_time(rec[k + 6])
-            key = tuple(rec[:k])
-            if n is not None:
-                number = (at - EPOCH + timedelta(seconds=self.bucket_offset + self.shift)) // timedelta(
-                    seconds=n
-                )
-                key += (number,)
-            sums = groups.get(key)
-            if sums is None:
-                sums = groups[key] = _Sums()
-            sums.add(rec[k : k + 5], d.decode_cost(rec[k + 5]), at, read_logged_cost(rec[k + 7]))
-        out = []
-        for key, sums in groups.items():
-            start = self.start(key[k]) if n is not None else None
-            out.append(self._bucket(key[:k], start, sums.freeze(times=self.times, logged=self.logged)))
-        return out
-
-
-class _Sums:
-    """Running sums of one group, row by row (``_Aggregation.from_rows``)."""
-
-    def __init__(self) -> None:
-        self.calls = self.unpriced = self.logged_calls = self.unlogged_unpriced = 0
-        self.tokens = [0] * len(_TOKENS)
-        self.cost = self.logged = self.unlogged = _ZERO
-        self.first: datetime | None = None
-        self.last: datetime | None = None
-
-    def add(self, tokens: Sequence[int], cost: Decimal | None, at: datetime, logged: Decimal | None) -> None:
-        self.calls += 1
-        self.tokens = [a + int(b) for a, b in zip(self.tokens, tokens, strict=True)]
-        with localcontext(prec=MAX_PREC):
-            if cost is None:
-                self.unpriced += 1
-            else:
-                self.cost += cost
-            if logged is not None:
-                self.logged += logged
-                self.logged_calls += 1
-            elif cost is None:
-                self.unlogged_unpriced += 1
-            else:
-                self.unlogged += cost
-        self.first = at if self.first is None else min(self.first, at)
-        self.last = at if self.last is None else max(self.last, at)
-
-    def freeze(self, *, times: bool, logged: bool) -> tuple[Any, ...]:
-        costs = LoggedCosts(self.logged, self.logged_calls, self.unlogged, self.unlogged_unpriced)
-        return (
-            self.calls,
-            *self.tokens,
-            self.cost,
-            self.unpriced,
-            costs if logged else None,
-            self.first if times else None,
-            self.last if times else None,
-        )
-
-
-def _total(value: Any, count: int, d: Dialect) -> Decimal:
-    """A sum of costs as the store gave it: NUMERIC's exact SUM, or SQLite's joined cost texts."""
-    if d.sum_in_store:
-        return _ZERO if value is None else value
-    return _joined(value, count)
-
-
-def _joined(text: str | None, count: int) -> Decimal:
-    """The exact sum of ``count`` decimal texts joined with commas (read as ``read_logged_cost``
-    reads one); ``_Unreadable`` when they are not ``count`` finite decimals."""
-    if not count:
-        return _ZERO
-    parts = text.split(",") if text is not None else []
-    if len(parts) != count:  # a text held a comma
-        raise _Unreadable
-    try:
-        # Decimal() itself ignores surrounding whitespace, as read_logged_cost's strip() does.
-        total = sum(map(Decimal, parts), _ZERO)
-    except (InvalidOperation, ValueError, TypeError):
-        raise _Unreadable from None
-    if not total.is_finite():  # NaN or an infinity among them
-        raise _Unreadable
-    return total
-
-
 class SqlLedger:
-    """The ``Ledger`` methods over four driver hooks; one lock because one connection is not shared-safe."""
+    """The ``Ledger`` methods over a few driver hooks; one lock because one connection is not shared-safe."""
 
     location: str
     dialect: Dialect
@@ -377,6 +156,7 @@ class SqlLedger:
         self.location = location
         self.dialect = dialect
         self._insert = insert_sql(dialect)
+        self._upsert = upsert_sql(dialect)
         self._lock = threading.Lock()
 
     # -- hooks ------------------------------------------------------------------------------------
@@ -388,8 +168,9 @@ class SqlLedger:
         """Run one statement as its own durable transaction; its rowcount."""
         raise NotImplementedError
 
-    def _execute_many(self, sql: str, records: Iterator[Sequence[Any]]) -> int:
-        """Run the statement for every record in one durable transaction; total rowcount."""
+    def _record_many(self, records: Sequence[tuple[str, Sequence[Any]]]) -> Recorded:
+        """In one durable transaction: each (request_id, record) inserted with ``self._insert``,
+        and each that was not new offered again with ``self._upsert``; which did what."""
         raise NotImplementedError
 
     def _fetch(self, sql: str, params: Sequence[Any]) -> list[Sequence[Any]]:
@@ -402,15 +183,21 @@ class SqlLedger:
     def append(self, row: LedgerRow) -> bool:
         record = to_record(row, self.dialect)
         with self._lock, self._guard():
-            return self._execute(self._insert, record) == 1
+            return self._execute(self._upsert, record) == 1
 
     def append_many(self, rows: Iterable[LedgerRow]) -> int:
+        recorded = self.record_many(rows)
+        return len(recorded.new) + len(recorded.upgraded)
+
+    def record_many(self, rows: Iterable[LedgerRow]) -> Recorded:
         # Encode everything first: a bad row must fail before the transaction opens, not halfway.
-        records = [to_record(row, self.dialect) for row in rows]
+        # One copy per call (the one the ledger would keep), so each is counted once: new or
+        # upgraded, never both.
+        records = [(row.request_id, to_record(row, self.dialect)) for row in most_complete(rows)]
         if not records:
-            return 0
+            return Recorded((), ())
         with self._lock, self._guard():
-            return self._execute_many(self._insert, iter(records))
+            return self._record_many(records)
 
     def query(self, q: RowQuery) -> list[LedgerRow]:
         where, params = where_sql(q, self.dialect)

@@ -19,7 +19,7 @@ from thrifty.billing.config import ConfigError, load_billing_config
 from thrifty.billing.ledger import MODES, Ledger, LedgerError, LedgerRow, RowQuery, open_ledger
 from thrifty.billing.ledger.open import sqlite_path
 from thrifty.billing.paths import default_ledger_path
-from thrifty.billing.plan_presets import ALL_PRESETS, PlanDefinition
+from thrifty.billing.plan_presets import ALL_PRESETS, PlanDefinition, preset_key
 from thrifty.cli.errors import UsageError
 from thrifty.usage.filters import FilterError, parse_bound, to_local
 from thrifty.usage.reports import Report, ReportRow, build_report, filter_projects
@@ -150,6 +150,7 @@ def plan_named(name: str, environ: Mapping[str, str]) -> PlanDefinition:
         if plan is None:
             raise UsageError("--plan login: no plan is recorded; run `thrifty login --plan NAME` first")
         return plan
+    name = preset_key(name)
     if name not in ALL_PRESETS:
         raise UsageError(f"--plan must be one of {', '.join([*ALL_PRESETS, LOGIN_PLAN])}, not '{name}'")
     return ALL_PRESETS[name]
@@ -197,6 +198,8 @@ def fields(row: ReportRow, view: str, tz: tzinfo | None, *, breakdown: bool = Fa
         cache_write_tokens=row.cache_write_tokens,
         cache_read_tokens=row.cache_read_tokens,
         total_tokens=row.total_tokens,
+        web_search_requests=row.web_search_requests,
+        web_fetch_requests=row.web_fetch_requests,
         cost=cost_exact(row),
         cost_complete=row.cost_complete,
         unpriced_calls=row.unpriced_calls,
