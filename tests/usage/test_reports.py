@@ -270,7 +270,9 @@ def test_server_tool_uses_are_summed_and_their_fee_stays_in_the_cost() -> None:
     assert cost is not None and plain is not None and cost - plain == Decimal("0.03")
     rows = [
         replace(make_row(at=T, inp=100, out=10, cost=str(cost)), web_search_requests=3, web_fetch_requests=1),
-        replace(make_row(at=T, inp=100, out=10, cost=str(plain)), web_search_requests=0, web_fetch_requests=2),
+        replace(
+            make_row(at=T, inp=100, out=10, cost=str(plain)), web_search_requests=0, web_fetch_requests=2
+        ),
     ]
     [row] = build_report("daily", rows, tz=UTC).rows
     assert (row.web_search_requests, row.web_fetch_requests) == (3, 3)

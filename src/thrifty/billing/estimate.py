@@ -20,6 +20,7 @@ from decimal import Decimal
 from typing import Any
 
 from thrifty.billing.prices import MILLION, PriceTable
+from thrifty.core.item_memo import ItemMemo
 
 BYTES_PER_TOKEN = 3
 #: Output guessed when the run has not produced any yet.
@@ -40,58 +41,6 @@ def input_tokens(params: dict[str, Any]) -> int:
     return math.ceil(_json_bytes(parts) / BYTES_PER_TOKEN)
 
 
-class _ItemSizes:
-    """The JSON byte length of each item of one list (the messages, the tools, the system
-    blocks) as last seen at each index.
-
-    An item is measured again unless it is the very object seen there last time, with the very
-    same ``content`` object of the same length: the session merges a user message into the last
-    one by giving it a new content list, and a marked copy is a new object each request. With
-    ``last_fresh`` the last item is always measured again, whatever it is. Items are held, so an
-    id is never reused while its size is remembered.
-    """
-
-    def __init__(self, *, last_fresh: bool = False) -> None:
-        self._last_fresh = last_fresh
-        self._items: list[Any] = []
-        self._contents: list[Any] = []
-        self._lengths: list[int] = []
-        self._sizes: list[int] = []
-        self._total = 0
-
-    def total(self, items: list[Any]) -> int:
-        """Bytes of ``items`` as one JSON array: the brackets, the commas, each item."""
-        n = len(items)
-        if n < len(self._sizes):
-            self._total -= sum(self._sizes[n:])
-            del self._items[n:], self._contents[n:], self._lengths[n:], self._sizes[n:]
-        seen_items, seen_contents, lengths, sizes = self._items, self._contents, self._lengths, self._sizes
-        known = len(sizes)
-        fresh_from = n - 1 if self._last_fresh else n
-        for i, item in enumerate(items):
-            content = item.get("content") if type(item) is dict else None
-            length = len(content) if type(content) is list else -1  # a str cannot change
-            if i < known:
-                if (
-                    i < fresh_from
-                    and seen_items[i] is item
-                    and seen_contents[i] is content
-                    and lengths[i] == length
-                ):
-                    continue
-                size = _json_bytes(item)
-                self._total += size - sizes[i]
-                seen_items[i], seen_contents[i], lengths[i], sizes[i] = item, content, length, size
-            else:
-                size = _json_bytes(item)
-                self._total += size
-                seen_items.append(item)
-                seen_contents.append(content)
-                lengths.append(length)
-                sizes.append(size)
-        return 2 + self._total + max(n - 1, 0)
-
-
 class RequestSizer:
     """``input_tokens`` for a session's successive requests, remembering each item's size.
 
@@ -103,7 +52,7 @@ class RequestSizer:
 
     def __init__(self) -> None:
         # The last message is always measured again: the session may merge into it in place.
-        self._parts = {key: _ItemSizes(last_fresh=key == "messages") for key in PARTS}
+        self._parts = {key: ItemMemo(_json_bytes, last_fresh=key == "messages") for key in PARTS}
 
     def input_tokens(self, params: dict[str, Any]) -> int:
         size = 0
@@ -113,7 +62,11 @@ class RequestSizer:
             if value is None:
                 continue
             count += 1
-            body = self._parts[key].total(value) if type(value) is list else _json_bytes(value)
+            if type(value) is list:
+                # The items' JSON joined by commas, in brackets.
+                body = 2 + sum(self._parts[key].values(value)) + max(len(value) - 1, 0)
+            else:
+                body = _json_bytes(value)
             size += len(key) + 3 + body  # "key":body
         size += 2 + max(count - 1, 0)  # the braces, the commas between parts
         return math.ceil(size / BYTES_PER_TOKEN)

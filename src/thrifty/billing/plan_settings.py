@@ -39,7 +39,14 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
-from thrifty.billing.plan_presets import ALL_PRESETS, PRESET_ALIASES, PlanDefinition, _fee, custom_plan, preset_key
+from thrifty.billing.plan_presets import (
+    ALL_PRESETS,
+    PRESET_ALIASES,
+    PlanDefinition,
+    _fee,
+    custom_plan,
+    preset_key,
+)
 
 __all__ = [
     "CUSTOM",

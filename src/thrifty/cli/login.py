@@ -63,7 +63,9 @@ def add_parser(sub: argparse._SubParsersAction[Any]) -> None:
     )
     # Catches a token given as an argument, so it is refused without being echoed back.
     login.add_argument("token", nargs="*", help=argparse.SUPPRESS)
-    login.add_argument("--plan", metavar="PLAN", help=f"your plan: {', '.join(PLAN_CHOICES)} (max = max-5x, ultra = max-20x)")
+    login.add_argument(
+        "--plan", metavar="PLAN", help=f"your plan: {', '.join(PLAN_CHOICES)} (max = max-5x, ultra = max-20x)"
+    )
     login.add_argument("--cycle-day", metavar="DAY", help="day of the month your plan renews (1-31)")
     claimed = login.add_mutually_exclusive_group()
     claimed.add_argument(
