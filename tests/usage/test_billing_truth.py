@@ -12,7 +12,6 @@ one is installed).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
@@ -38,13 +37,6 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> History:
     return generate(
         tmp_path_factory.mktemp("cc") / "claude", seed=SEED, min_sessions=12, profile=TEST_PROFILE
     )
-
-
-@pytest.fixture
-def ledger(tmp_path: Path) -> Iterator[Ledger]:
-    led = open_ledger(str(tmp_path / "ledger.sqlite3"))
-    yield led
-    led.close()
 
 
 def run(ledger: Ledger, config_dir: Path, **kwargs: Any) -> ImportSummary:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 from collections import Counter
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -41,13 +40,6 @@ SEED = 6
 @pytest.fixture
 def history(tmp_path: Path) -> History:
     return generate(tmp_path / "claude", seed=SEED, min_sessions=12, profile=TEST_PROFILE)
-
-
-@pytest.fixture
-def ledger(tmp_path: Path) -> Iterator[Ledger]:
-    led = open_ledger(str(tmp_path / "ledger.sqlite3"))
-    yield led
-    led.close()
 
 
 def run(ledger: Ledger, config_dir: Path, **kwargs: Any) -> ImportSummary:
