@@ -111,3 +111,25 @@ def test_logging_filter_redacts_message_args_and_tracebacks() -> None:
     assert value not in output
     assert "raw " + mask(value) + " in args" in output
     assert "RuntimeError: server said: bad key " + mask(value) in output
+
+
+def test_json_plain_turns_off_for_good_once_a_secret_needs_escaping() -> None:
+    """In a fresh process (the registry is process-wide): transcripts may skip redacting string
+    by string only while every registered secret reads the same inside a JSON string."""
+    import subprocess
+    import sys
+
+    code = (
+        "from thrifty.billing.secret import Secret, json_plain, redact\n"
+        "import json\n"
+        "assert json_plain()\n"
+        "Secret('sk-ant-api03-' + 'A' * 30)\n"
+        "doc = json.dumps({'k': 'key sk-ant-api03-' + 'A' * 30}, ensure_ascii=False)\n"
+        "assert json_plain() and 'AAAAAAAAAA' not in redact(doc)\n"
+        "Secret('pa\"ss\\\\word-' + 'R' * 20)\n"
+        "assert not json_plain()\n"
+        "Secret('sk-ant-api03-' + 'B' * 30)\n"
+        "assert not json_plain()\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr

@@ -22,7 +22,7 @@ from typing import Any
 
 from thrifty import __version__
 from thrifty.billing.paths import data_dir
-from thrifty.billing.secret import redact
+from thrifty.billing.secret import json_plain, redact
 
 __all__ = [
     "SessionInfo",
@@ -96,7 +96,9 @@ def _scrub(value: Any) -> Any:
 
 
 def _encode(entry: Mapping[str, Any]) -> bytes:
-    text = redact(json.dumps(_scrub(entry), ensure_ascii=False, separators=(",", ":")))
+    # String by string only when a secret would read differently once JSON-escaped.
+    scrubbed = entry if json_plain() else _scrub(entry)
+    text = redact(json.dumps(scrubbed, ensure_ascii=False, separators=(",", ":")))
     # Escaped, so a reader that splits with ``splitlines`` sees one line too (valid: only in strings).
     return (text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029") + "\n").encode()
 

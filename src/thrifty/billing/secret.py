@@ -14,6 +14,7 @@ error message that quotes a header, a traceback.
 from __future__ import annotations
 
 import hmac
+import json
 import logging
 import threading
 from typing import Any, NoReturn
@@ -31,6 +32,9 @@ _registry: set[str] = set()
 #: The registry longest first, rebuilt when it grows: ``redact`` runs on every string a
 #: transcript line holds, so it must not sort (or lock) per call.
 _ordered: tuple[tuple[str, str], ...] = ()
+#: Whether every registered secret reads the same inside a JSON string (no quote, backslash or
+#: control character to escape): then redacting encoded JSON catches each one as it stands.
+_json_plain = True
 _lock = threading.Lock()
 
 
@@ -42,12 +46,19 @@ def mask(value: str) -> str:
 
 
 def register(value: str) -> None:
-    global _ordered
+    global _ordered, _json_plain
     if len(value) >= MIN_REGISTERED:
         with _lock:
             if value not in _registry:
                 _registry.add(value)
                 _ordered = tuple((v, mask(v)) for v in sorted(_registry, key=len, reverse=True))
+                _json_plain = _json_plain and json.dumps(value, ensure_ascii=False)[1:-1] == value
+
+
+def json_plain() -> bool:
+    """True when ``redact`` of a JSON document finds every registered secret in its encoded
+    text, so the document need not be redacted string by string before encoding."""
+    return _json_plain
 
 
 def registered_count() -> int:
