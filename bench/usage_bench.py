@@ -31,11 +31,12 @@
    throwaway ``HOME``. The history is read once before timing, so the page cache is warm for all.
 4. Totals (tokens and cost, calculate mode) are compared with ccusage's and with the generator's
    truth, day by day. Every difference between a ccusage total and the truth is listed with its
-   cause (``ccusage_model.CAUSES``: ``/btw`` replays, partial copies, lines without a request
-   id, fork copies), and what no cause explains is printed as unexplained. The prices behind
-   the costs are compared too: a probe history with one call per model and token kind is priced
-   by each ccusage version and set against thrifty's table, and any difference is printed, not
-   hidden, as are the server tool requests (web search, fetch) ccusage does not charge for.
+   cause (``ccusage_model.CAUSES``: ``/btw`` replays, and 20.x's partial progress mirrors and
+   fork copies of lines without a request id), and what no cause explains is printed as
+   unexplained. The prices behind the costs are compared too: a probe history with one call per
+   model and token kind is priced by each ccusage version and set against thrifty's table, and
+   any difference is printed, not hidden, as are the server tool requests (web search, fetch)
+   ccusage does not charge for.
 """
 
 from __future__ import annotations
@@ -66,6 +67,9 @@ from thrifty.core.usage import Usage  # noqa: E402
 CACHE = REPO / "bench" / ".cache"
 #: Bump when the generator changes what it writes, so a cached history is not reused.
 HISTORY_FORMAT = 4
+#: Bump when ``ccusage_model`` changes what it expects: a cached history is generated again
+#: (the same files, from the same seed) to record the model's new expectations.
+CCUSAGE_MODEL = 2
 DEFAULT_CCUSAGE = ("20.0.24", "19.0.3")
 NATIVE = "@ccusage/ccusage-linux-x64/bin/ccusage"
 TOKEN_KINDS = ("input", "output", "cache_write_5m", "cache_write_1h", "cache_read")
@@ -149,7 +153,7 @@ def history(size_mb: float, seed: int, forks: bool, profile_name: str) -> tuple[
     name = f"history-{size_mb:g}mb-seed{seed}-{profile_name}{'-forks' if forks else ''}-v{HISTORY_FORMAT}"
     root = CACHE / name
     summary = root / "summary.json"
-    if not summary.exists():
+    if not summary.exists() or json.loads(summary.read_text()).get("ccusage_model") != CCUSAGE_MODEL:
         shutil.rmtree(root, ignore_errors=True)
         print(f"generating a {size_mb:g} MB history in {root} ...", file=sys.stderr, flush=True)
         began = time.perf_counter()
@@ -168,7 +172,8 @@ def history(size_mb: float, seed: int, forks: bool, profile_name: str) -> tuple[
         costs = [prices.cost(c.model, Usage.from_api(c.usage())) for c in h.calls.values()]
         doc["cost"] = str(sum((c for c in costs if c is not None), Decimal(0)))
         doc["models"] = sorted({c.model for c in h.calls.values()})
-        # What each ccusage major version should count differently, by cause (20.x keys by session).
+        # What each ccusage major version should count differently, by cause.
+        doc["ccusage_model"] = CCUSAGE_MODEL
         doc["ccusage_expected"] = {
             major: ccusage_model.expected_differences(h, session_in_key=major >= "20")
             for major in ("19", "20")
@@ -374,7 +379,8 @@ def main() -> int:
     parser.add_argument(
         "--forks",
         action="store_true",
-        help="let resumed sessions fork (copies under a new session id), which ccusage 20.x counts twice",
+        help="let resumed sessions fork (copies under a new session id): ccusage 20.x counts a "
+        "forked copy again where its lines have no requestId (Claude Code 1.0.x)",
     )
     parser.add_argument("--profile", choices=sorted(cc_history.PROFILES), default="counting")
     parser.add_argument(
@@ -470,7 +476,7 @@ def print_report(
     print(
         f"history: {truth['bytes'] / 1e9:.2f} GB, {truth['files']:,} files, {truth['lines']:,} lines, "
         f"{truth['calls']:,} calls in {truth['usage_lines']:,} usage lines "
-        f"(seed {args.seed}, profile bench{', forks' if args.forks else ''})"
+        f"(seed {args.seed}, profile {args.profile}{', forks' if args.forks else ''})"
     )
     print(
         f"machine: {cpus} CPUs, load {os.getloadavg()[0]:.1f}, Python {platform.python_version()}, "
