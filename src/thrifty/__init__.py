@@ -61,22 +61,29 @@ __all__ = [
     "Usage",
     "UserMessage",
     "__version__",
+    "batch_results",
+    "batch_status",
+    "cancel_batch",
     "create_sdk_mcp_server",
     "parse_output",
     "query",
     "query_sync",
     "run_sync",
+    "submit_batch",
     "tool",
 ]
 
 _SDK_NAMES = frozenset(__all__) - {"__version__"}
+#: The Message Batches functions load from ``thrifty.batch`` alone (no agent, no ``anthropic``).
+_BATCH_NAMES = frozenset({"batch_results", "batch_status", "cancel_batch", "submit_batch"})
 
 
 def __getattr__(name: str) -> _typing.Any:
     """Load the SDK (and ``anthropic``) only when one of its names is first used."""
     if name not in _SDK_NAMES:
         raise AttributeError(f"module 'thrifty' has no attribute {name!r}")
-    value = getattr(_importlib.import_module("thrifty.sdk"), name)
+    home = "thrifty.batch" if name in _BATCH_NAMES else "thrifty.sdk"
+    value = getattr(_importlib.import_module(home), name)
     globals()[name] = value
     return value
 

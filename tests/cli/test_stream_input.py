@@ -244,12 +244,11 @@ def test_sdk_argv_forms_are_accepted(cli: Cli, tmp_path: Any) -> None:
     )
     run = stream(cli, control("s", "mcp_status"), user("hello"), args=args)
     assert run.code == 0, run.stderr
-    assert run.stderr.splitlines() == [
-        "thrifty: MCP server 'files': MCP servers of type 'stdio' are not supported by thrifty yet; ignored"
-    ]
+    (line,) = run.stderr.splitlines()
+    assert line.startswith("thrifty: MCP server 'files' failed to connect: ") and "some-server" in line
     assert run.lines[-1]["result"] == "fine"
     (status,) = responses(run)["s"]["response"]["mcpServers"]
-    assert status["name"] == "files" and status["status"] == "failed" and "stdio" in status["error"]
+    assert status["name"] == "files" and status["status"] == "failed" and "some-server" in status["error"]
     init = next(f for f in run.lines if f.get("subtype") == "init")
     assert init["mcp_servers"] == [{"name": "files", "status": "failed"}]
     system = cli.sim.message_requests()[0].body["system"]

@@ -11,7 +11,8 @@ import pytest
 from thrifty import __version__
 from thrifty.mcp.client import HANDSHAKE_TIMEOUT_S, PROTOCOL_VERSION, McpClient, McpError
 from thrifty.mcp.config import McpServer
-from thrifty.mcp.tools import connect_servers, proxy_tool, unsupported
+from thrifty.mcp.servers import McpServers, TransportFor
+from thrifty.mcp.tools import proxy_tool
 from thrifty.mcp.transport import Transport, TransportError
 from thrifty.tools.base import Tool, ToolContext, ToolResult
 
@@ -24,11 +25,16 @@ async def run(tool: Tool, arguments: dict[str, Any], tmp_path: Path) -> ToolResu
     return await tool.run(arguments, ToolContext(cwd=tmp_path))
 
 
+async def connect_servers(configs: dict[str, dict[str, Any]], transport_for: TransportFor) -> McpServers:
+    servers = McpServers(configs, cwd=Path.cwd(), environ={}, transport_for=transport_for)
+    await servers.start()
+    return servers
+
+
 async def connected(server: ToyServer | None = None) -> tuple[McpServer, dict[str, Tool], ToyTransport]:
     transport = ToyTransport(server or ToyServer())
-    record = McpServer("toy", {"type": "sdk", "name": "toy"})
-    tools = await connect_servers([record], lambda _server: transport)
-    return record, {t.name: t for t in tools}, transport
+    servers = await connect_servers({"toy": {"type": "sdk", "name": "toy"}}, lambda _server: transport)
+    return servers.get("toy"), {t.name: t for t in servers.tools()}, transport
 
 
 def test_the_toy_transport_is_a_transport() -> None:
@@ -113,8 +119,9 @@ async def test_an_unreachable_server_is_an_error_result(tmp_path: Path) -> None:
 
 async def test_a_failed_handshake_marks_the_server_failed_and_closes_it() -> None:
     transport = ToyTransport(ToyServer(), down="Stream closed")
-    record = McpServer("toy", {"type": "sdk"})
-    assert await connect_servers([record], lambda _server: transport) == []
+    servers = await connect_servers({"toy": {"type": "sdk"}}, lambda _server: transport)
+    record = servers.get("toy")
+    assert servers.tools() == []
     assert record.status == "failed" and record.error == "Stream closed" and transport.closed
     assert record.status_entry() == {
         "name": "toy",
@@ -122,7 +129,9 @@ async def test_a_failed_handshake_marks_the_server_failed_and_closes_it() -> Non
         "error": "Stream closed",
         "config": {"type": "sdk"},
         "scope": "dynamic",
+        "transport": "sdk",
     }
+    assert servers.problems() == ["MCP server 'toy' failed to connect: Stream closed"]
 
 
 async def test_a_tool_with_a_bad_schema_is_skipped_with_a_warning() -> None:
@@ -136,24 +145,16 @@ async def test_a_tool_with_a_bad_schema_is_skipped_with_a_warning() -> None:
 
 
 async def test_servers_without_a_transport_are_failed_and_the_rest_connect() -> None:
-    toy = McpServer("toy", {"type": "sdk"})
-    files = McpServer("files", {"command": "srv"})
-    web = McpServer("web", {"url": "https://example.invalid/mcp"})
     transport = ToyTransport(ToyServer())
-    servers = [toy, files, web]
-    tools = await connect_servers(servers, lambda s: transport if s.kind == "sdk" else None)
-    assert {t.name for t in tools} >= {"mcp__toy__echo"}
-    assert [s.status for s in servers] == ["connected", "failed", "failed"]
-    assert files.error == "MCP servers of type 'stdio' are not supported by thrifty yet"
-    assert web.error == "MCP servers of type 'http' are not supported by thrifty yet"
-    assert files.init_entry() == {"name": "files", "status": "failed"}
-
-
-def test_unsupported_names_the_servers_of_other_kinds() -> None:
-    servers = [McpServer("a", {"type": "sdk"}), McpServer("b", {"type": "sse", "url": "u"})]
-    assert unsupported(servers, {"sdk"}) == [servers[1]]
-    assert servers[0].status == "pending"
-    assert servers[1].error == "MCP servers of type 'sse' are not supported by thrifty yet"
+    configs = {"toy": {"type": "sdk"}, "sock": {"type": "ws", "url": "ws://x"}, "host": {"type": "sdk"}}
+    servers = await connect_servers(configs, lambda s: transport if s.name == "toy" else None)
+    assert {t.name for t in servers.tools()} >= {"mcp__toy__echo"}
+    assert [s.status for s in servers.servers] == ["connected", "failed", "failed"]
+    assert servers.get("sock").error == "MCP servers of type 'ws' are not supported by thrifty"
+    assert servers.get("host").error == (
+        "SDK MCP servers are served by the Agent SDK host (--input-format stream-json)"
+    )
+    assert servers.init_entries()[1] == {"name": "sock", "status": "failed"}
 
 
 async def test_tool_names_are_made_safe(tmp_path: Path) -> None:

@@ -11,8 +11,7 @@ import pytest
 
 from thrifty.cli.control import ControlChannel, FrameWriter
 from thrifty.cli.sdk_mcp import ControlTransport, control_transports
-from thrifty.mcp.config import McpServer
-from thrifty.mcp.tools import connect_servers
+from thrifty.mcp.servers import McpServers
 from thrifty.mcp.transport import Transport, TransportError
 from thrifty.tools.base import ToolContext, ToolResult
 
@@ -52,9 +51,11 @@ class Host:
 
 async def test_sdk_servers_connect_and_call_over_the_control_channel(tmp_path: Path) -> None:
     host = Host(ToyServer())
-    servers = [McpServer("toy", {"type": "sdk", "name": "toy"}), McpServer("files", {"command": "x"})]
-    tools = {t.name: t for t in await connect_servers(servers, control_transports(host.channel))}
-    assert [s.status for s in servers] == ["connected", "failed"]
+    configs = {"toy": {"type": "sdk", "name": "toy"}, "other": {"type": "ws", "url": "ws://x"}}
+    servers = McpServers(configs, cwd=tmp_path, environ={}, transport_for=control_transports(host.channel))
+    await servers.start()
+    tools = {t.name: t for t in servers.tools()}
+    assert [s.status for s in servers.servers] == ["connected", "failed"]
     assert {f["request"]["server_name"] for f in host.frames} == {"toy"}
     result = await tools["mcp__toy__echo"].run({"text": "hi"}, ToolContext(cwd=tmp_path))
     assert result == ToolResult([{"type": "text", "text": "echo: hi"}], False)

@@ -175,9 +175,9 @@ def test_errors_exceptions_and_images_come_back_as_tool_results(sim: Simulator, 
     assert "a dot" in texts(sent(sim)["messages"][-1]["content"])
 
 
-def test_servers_must_be_in_process_and_names_must_not_clash(options: MakeOptions) -> None:
-    with pytest.raises(thrifty.SetupError, match="only in-process servers"):
-        thrifty.run_sync("x", options(mcp_servers={"ext": {"type": "stdio", "command": "srv"}}))
+def test_servers_must_be_servers_and_names_must_not_clash(options: MakeOptions) -> None:
+    with pytest.raises(thrifty.SetupError, match=r"must be create_sdk_mcp_server\(...\) or a stdio/sse/http"):
+        thrifty.run_sync("x", options(mcp_servers={"ext": {"type": "ws", "address": "srv"}}))
 
     @thrifty.tool("same", "x", {})
     async def same(args: dict[str, Any]) -> dict[str, Any]:

@@ -14,16 +14,28 @@ import sys
 import pytest
 
 from thrifty.tools import definitions, registry
+from thrifty.tools.agent import AgentTool
 from thrifty.tools.base import Tool
 from thrifty.tools.bash import BashTool
 from thrifty.tools.edit import EditTool
 from thrifty.tools.glob import GlobTool
 from thrifty.tools.grep import GrepTool
 from thrifty.tools.read import ReadTool
+from thrifty.tools.skill import SkillTool
 from thrifty.tools.todo import TodoWriteTool
 from thrifty.tools.write import WriteTool
 
-CLASSES: list[type[Tool]] = [BashTool, GlobTool, GrepTool, ReadTool, EditTool, WriteTool, TodoWriteTool]
+CLASSES: list[type[Tool]] = [
+    BashTool,
+    GlobTool,
+    GrepTool,
+    ReadTool,
+    EditTool,
+    WriteTool,
+    TodoWriteTool,
+    AgentTool,
+    SkillTool,
+]
 
 
 def test_the_static_table_lists_every_tool_class_in_order() -> None:
@@ -80,7 +92,7 @@ def test_names_and_declarations_import_no_tool_module() -> None:
         "import thrifty.agent.setup, thrifty.agent.hooks.matchers, thrifty.cli.control\n"
         "registry.select_names(None); registry.definition('Read'); registry.path_keys('Grep')\n"
         "registry.primary_field('Bash'); registry.is_path_field('Read', 'file_path')\n"
-        "assert 'Read' in registry.BUILTIN_TOOLS and len(list(registry.BUILTIN_TOOLS)) == 7\n"
+        "assert 'Read' in registry.BUILTIN_TOOLS and len(list(registry.BUILTIN_TOOLS)) == 9\n"
         "loaded = [m for m in sys.modules if m.split('.')[0] == 'pydantic'\n"
         "          or m in {'thrifty.tools.read', 'thrifty.tools.bash', 'thrifty.tools.inputs'}]\n"
         "assert not loaded, loaded\n"

@@ -34,6 +34,8 @@ SPEC: dict[str, tuple[set[str], set[str]]] = {
         },
     ),
     "TodoWrite": ({"todos"}, set()),
+    "Agent": ({"description", "prompt"}, {"subagent_type", "model"}),
+    "Skill": ({"skill"}, {"args"}),
 }
 
 
@@ -95,7 +97,8 @@ def test_bash_timeout_is_capped_in_the_schema() -> None:
 
 
 def test_flags_for_permissions() -> None:
-    assert {n for n, t in BUILTIN_TOOLS.items() if t.read_only} == {"Read", "Glob", "Grep", "TodoWrite"}
+    read_only = {"Read", "Glob", "Grep", "TodoWrite", "Agent", "Skill"}
+    assert {n for n, t in BUILTIN_TOOLS.items() if t.read_only} == read_only
     assert {n for n, t in BUILTIN_TOOLS.items() if t.edits_files} == {"Edit", "Write"}
 
 
@@ -124,6 +127,6 @@ def test_bare_tools_are_valid() -> None:
 def test_unknown_names_fail_loudly() -> None:
     with pytest.raises(ValueError, match="Unknown tool names: Nope, LS") as info:
         select_tools(["Read", "Nope", "LS"])
-    assert "Valid names: Bash, Edit, Glob, Grep, Read, TodoWrite, Write" in str(info.value)
+    assert "Valid names: Agent, Bash, Edit, Glob, Grep, Read, Skill, TodoWrite, Write" in str(info.value)
     with pytest.raises(ValueError, match="Unknown tool name: bash"):
         select_tools(["bash"])

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from thrifty.agent.permissions.policy import PermissionMode
+    from thrifty.agent.subagents import AgentDef
     from thrifty.tools.base import Tool
 
 DEFAULT_MODEL = "claude-sonnet-5-5"
@@ -149,6 +150,10 @@ class AgentOptions:
     bare: bool = False
     setting_sources: list[str] | None = None
     settings: str | None = None
+    #: No custom slash commands or skills: none loaded, listed or expanded, and no Skill tool.
+    disable_slash_commands: bool = False
+    #: The only skills and commands the model may invoke (the SDK's ``skills`` list); None: all.
+    skills: list[str] | None = None
     include_partial_messages: bool = False
     json_schema: dict[str, Any] | None = None
     thinking_budget: int | None = None
@@ -184,3 +189,14 @@ class AgentOptions:
     tags: dict[str, str] = field(default_factory=dict)
     #: In-process hook callbacks (event -> [(matcher, async fn)]), for the SDK.
     hook_callbacks: dict[str, list[Any]] = field(default_factory=dict)
+    #: Subagents given by the caller (``--agents``, ``agents=``), over those in agent files; and
+    #: the one the main thread runs as (``--agent``): its prompt, tools and model.
+    agents: dict[str, AgentDef] = field(default_factory=dict)
+    agent: str | None = None
+    #: MCP servers by name (``--mcp-config``, SDK ``mcp_servers``): stdio, sse and http ones are
+    #: started with the session (``thrifty.mcp.servers``); ``mcp_transport_for`` serves the kinds
+    #: a front end reaches itself (the CLI's host-side ``sdk`` servers).
+    mcp_servers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    mcp_transport_for: Callable[[Any], Any] | None = None
+    #: ``--strict-mcp-config``: only ``mcp_servers``, never the project's ``.mcp.json``.
+    strict_mcp_config: bool = False

@@ -19,11 +19,12 @@ import asyncio
 import contextlib
 import dataclasses
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from thrifty.agent.caller import Caller
+from thrifty.agent.commands.turn import CommandFailed, annotate_init, refused_turn, start_command_turn
 from thrifty.agent.loop import AgentRun
 from thrifty.agent.options import AgentOptions, resolve_model
 from thrifty.agent.setup import prepare
@@ -39,14 +40,29 @@ from thrifty.agent.transcripts import (
 )
 from thrifty.agent.validate import SetupError, check_mode_switch, validate
 from thrifty.billing.estimate import RequestSizer
-from thrifty.core.events import Event
+from thrifty.core.events import Event, SystemInit
 
 if TYPE_CHECKING:
     import anthropic
 
     from thrifty.agent.via_claude import ClaudeProcess
+    from thrifty.mcp.servers import McpServers
 
 INTERRUPTED = "[Request interrupted by user]"
+#: Where MCP servers are discovered when ``setting_sources`` is None (``thrifty.mcp.config``).
+MCP_SOURCES = ("user", "project", "local")
+
+
+@dataclasses.dataclass(frozen=True)
+class McpInit(SystemInit):
+    """``SystemInit`` with the session's MCP servers and their statuses in ``mcp_servers``."""
+
+    mcp_servers: tuple[dict[str, Any], ...] = ()
+
+    def to_frame(self) -> dict[str, Any]:
+        frame = super().to_frame()
+        frame["mcp_servers"] = [dict(entry) for entry in self.mcp_servers]
+        return frame
 
 
 def _resolve_history(options: AgentOptions) -> tuple[str, list[dict[str, Any]]]:
@@ -152,6 +168,11 @@ class Session:
         self._interrupting = False
         self._closed = False
         self._claude_turn = False
+        #: Notes on ``.mcp.json`` servers left out (not approved), for the front end to show.
+        self.mcp_notes: list[str] = []
+        #: The MCP servers (None when none are configured); started by the first turn.
+        self.mcp: McpServers | None = self._mcp_servers()
+        self._mcp_base: tuple[Any, list[dict[str, Any]]] | None = None
 
     def _claude_process(self) -> ClaudeProcess:
         from thrifty.agent.via_claude import ClaudeProcess
@@ -170,6 +191,71 @@ class Session:
             session_id=self.prepared.session_id,
             new_session_id=new_id,
         )
+
+    # -- MCP servers ------------------------------------------------------------------------
+
+    def _mcp_servers(self) -> McpServers | None:
+        """``mcp_servers``, and those of Claude Code's config files (not with bare or strict)."""
+        o, cwd = self.options, self.prepared.ctx.cwd
+        if self.claude is not None:
+            return None
+        sources: Sequence[str] = MCP_SOURCES if o.setting_sources is None else o.setting_sources
+        if o.bare or o.strict_mcp_config:
+            sources = ()
+        found: dict[str, Any] = {}
+        if sources:
+            from thrifty.mcp.config import Approvals, discover
+
+            layers = self.prepared.settings.raw_layers
+            found, self.mcp_notes = discover(
+                cwd,
+                home=Path.home(),
+                environ=o.environ,
+                sources=sources,
+                approvals=lambda: Approvals.from_layers(layer.data for layer in layers),
+            )
+        if not (o.mcp_servers or found):
+            return None
+        from thrifty.mcp.servers import McpServers
+
+        servers = McpServers(
+            o.mcp_servers,
+            cwd=cwd,
+            environ=self.prepared.ctx.env or o.environ,
+            transport_for=o.mcp_transport_for,
+            discovered=found,
+        )
+        servers.on_change = self._mcp_tools_changed
+        return servers if servers else None
+
+    async def start_mcp(self) -> None:
+        """Start the MCP servers (once) and offer their tools from the next request on."""
+        if self.mcp is not None:
+            await self.mcp.start()
+            self._mcp_tools_changed()
+
+    def _mcp_tools_changed(self) -> None:
+        """Rebuild the tool table and definitions: the session's own, then the MCP servers'."""
+        from thrifty.tools import registry, structured
+
+        assert self.mcp is not None
+        if self._mcp_base is None:
+            self._mcp_base = (self.prepared.tools, list(self.prepared.tool_defs))
+        base, defs = self._mcp_base
+        policy = self.prepared.policy
+        found = [t for t in self.mcp.tools() if t.name not in base and not policy.is_hidden(t.name)]
+        builtin = [name for name in base if name in registry.SPECS]
+        own = [base[name] for name in base if name not in registry.SPECS]
+        self.prepared.tools = registry.ToolTable(builtin, [*own, *found])
+        last = [d for d in defs if d.get("name") == structured.NAME]
+        first = [d for d in defs if d.get("name") != structured.NAME]
+        self.prepared.tool_defs = [*first, *(t.definition() for t in found), *last]
+
+    def _with_mcp(self, event: Event) -> Event:
+        if self.mcp is None or not isinstance(event, SystemInit):
+            return event
+        fields = {f.name: getattr(event, f.name) for f in dataclasses.fields(event) if f.init}
+        return McpInit(**fields, mcp_servers=tuple(self.mcp.init_entries()))
 
     @property
     def session_id(self) -> str:
@@ -262,8 +348,11 @@ class Session:
 
     # -- turns ------------------------------------------------------------------------------
 
-    async def turn(self, prompt: str | list[dict[str, Any]]) -> AsyncIterator[Event]:
-        """Run one prompt to its Result. Turns of one session run one at a time."""
+    async def turn(
+        self, prompt: str | list[dict[str, Any]], *, commands: bool = True
+    ) -> AsyncIterator[Event]:
+        """Run one prompt to its Result. Turns of one session run one at a time. A prompt that
+        begins with ``/name`` runs that slash command (unless ``commands`` is False)."""
         if self._closed:
             raise RuntimeError("the session is closed")
         if self.running:
@@ -281,13 +370,20 @@ class Session:
             finally:
                 self._claude_turn = False
             return
+        await self.start_mcp()
         queue: asyncio.Queue[Event | None] = asyncio.Queue()
         run = AgentRun(self, first=self.turn_count == 1, caller=self.caller)
+        try:
+            prompt, scope = await start_command_turn(self.prepared, prompt, enabled=commands)
+        except CommandFailed as exc:
+            for ending in refused_turn(run, str(exc)):
+                yield annotate_init(ending, self.prepared.commands)
+            return
 
         async def pump() -> None:
             try:
                 async for event in run.run(prompt):
-                    queue.put_nowait(event)
+                    queue.put_nowait(self._with_mcp(event))
             finally:
                 queue.put_nowait(None)
 
@@ -295,7 +391,7 @@ class Session:
         task = self._task = asyncio.create_task(pump())
         try:
             while (event := await queue.get()) is not None:
-                yield event
+                yield annotate_init(event, self.prepared.commands)
             await task  # re-raises a crash of the loop itself
         finally:
             if not task.done():
@@ -304,6 +400,7 @@ class Session:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             self._task = None
+            scope.close()
 
     async def close(self) -> None:
         if self._closed:
@@ -316,6 +413,8 @@ class Session:
                 await self._task
         if self.claude is not None:
             await self.claude.stop()
+        if self.mcp is not None:
+            await self.mcp.close()
         if self.transcript is not None:
             self.transcript.close()
         self.prepared.billing.close()

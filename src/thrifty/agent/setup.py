@@ -20,12 +20,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from thrifty.agent.commands.catalog import Catalog
+from thrifty.agent.commands.offer import offer_skills, skill_tools, with_listing
 from thrifty.agent.hooks.runner import HookRunner
 from thrifty.agent.memory.loader import load_memory
 from thrifty.agent.options import AgentOptions, effective_request_timeout, resolve_model
 from thrifty.agent.permissions.policy import PermissionPolicy
 from thrifty.agent.prompt import system_blocks
 from thrifty.agent.settings import Settings, SettingsError, load_settings
+from thrifty.agent.subagents import AgentDef, offered_agents, tool_definition
+from thrifty.agent.subagents.offer import offer_agent_tool, session_agents
 from thrifty.agent.validate import SetupError
 from thrifty.billing.auth import request_timeout
 from thrifty.billing.context import Billing, BillingError, open_billing
@@ -70,6 +74,10 @@ class Prepared:
     claude_session_id: str | None = None
     #: The fast path's client: an API run with no client of the caller's (closed with the run).
     wire: WireClient | None = None
+    #: The subagents the Agent tool offers by name (empty when the session has no Agent tool).
+    agents: Mapping[str, AgentDef] = field(default_factory=dict)
+    #: Custom slash commands and skills (empty under ``bare`` or ``disable_slash_commands``).
+    commands: Catalog = field(default_factory=Catalog)
 
 
 def plan_session_ids(options: AgentOptions) -> tuple[str, str | None]:
@@ -97,6 +105,7 @@ def prepare(
     cwd = options.cwd.resolve()
     if not cwd.is_dir():
         raise SetupError(f"working directory {cwd} does not exist")
+    options, defined = session_agents(options)
     try:
         # A settings file that cannot be read or parsed fails the run here, before any request:
         # running without it could drop the deny rules it holds.
@@ -123,16 +132,20 @@ def prepare(
     base = options.tools if options.tools is not None else (list(BARE_TOOLS) if options.bare else None)
     try:
         builtin = [name for name in registry.select_names(base) if not policy.is_hidden(name)]
+        builtin = offer_agent_tool(builtin, options, defined, policy.is_hidden)
     except ValueError as exc:
         raise SetupError(str(exc)) from exc
+    commands, builtin = offer_skills(builtin, options, policy, cwd)
     clash = sorted({t.name for t in options.extra_tools} & registry.SPECS.keys())
     if clash:
         raise SetupError(f"custom tool name {clash[0]!r} is taken by a built-in tool; rename it")
     extra = [t for t in options.extra_tools if not policy.is_hidden(t.name)]
     # Built-in tools are named here and built when first called: their definitions are stored,
     # so a run that calls no tool never imports a tool module (nor pydantic).
-    tools = registry.ToolTable(builtin, extra)
+    tools = registry.ToolTable(builtin, [*extra, *skill_tools(builtin, commands, policy, cwd)])
     tool_defs = [registry.definition(name) for name in builtin] + [t.definition() for t in extra]
+    agents = offered_agents(defined) if "Agent" in builtin else {}
+    tool_defs = [tool_definition(d, agents) if d["name"] == "Agent" else d for d in tool_defs]
     if options.json_schema is not None:
         try:
             schema = structured.check_schema(options.json_schema)
@@ -155,6 +168,7 @@ def prepare(
         memory=memory,
         structured_output=options.json_schema is not None,
     )
+    system = with_listing(system, commands, builtin)
     env = {**options.environ, **settings.env}
     ctx = ToolContext(cwd=cwd, additional_dirs=tuple(add_dirs), env=env)
     try:
@@ -231,6 +245,8 @@ def prepare(
         history=past,
         claude_session_id=claude_session_id,
         wire=wire,
+        agents=agents,
+        commands=commands,
     )
 
 

@@ -46,6 +46,8 @@ class AskAnswer:
 
 #: Decides an "ask" the policy could not settle; headless runs have none, the SDK can supply one.
 AskHandler = Callable[[AskRequest], Awaitable[AskAnswer]]
+#: Runs the Agent tool's call (its input and call id) as a subagent (``agent.subagents``).
+SubagentHandler = Callable[[dict[str, Any], str], Awaitable[ToolResult]]
 
 
 @dataclass
@@ -121,8 +123,10 @@ class ToolRunner:
         *,
         session_id: str,
         ask: AskHandler | None = None,
+        subagents: SubagentHandler | None = None,
     ) -> None:
         self.tools = tools
+        self.subagents = subagents
         self.policy = policy
         self.hooks = hooks
         self.ctx = ctx
@@ -190,7 +194,10 @@ class ToolRunner:
                     tool_input = answer.updated_input
         started = time.monotonic()
         try:
-            result = await tool.run(tool_input, self.ctx)
+            if name == "Agent" and self.subagents is not None:
+                result = await self.subagents(tool_input, call_id)
+            else:
+                result = await tool.run(tool_input, self.ctx)
         except Exception as exc:  # a tool bug must not kill the run: the model sees the failure
             result = error(f"Error: {name} failed: {type(exc).__name__}: {exc}")
         outcome = CallOutcome(result.to_block(call_id), additional_context=pre_context)

@@ -23,6 +23,7 @@ COMMANDS = {
     "import": ("import_cmd", "run"),
     "reconcile": ("reconcile_cmd", "run"),
     "sessions": ("sessions_cmd", "run"),
+    "batch": ("batch_cmd", "run"),
 }
 #: Words people type for something thrifty spells another way.
 ALIASES = {"help": "--help", "version": "--version", "config": "status", "whoami": "status", "cost": "usage"}

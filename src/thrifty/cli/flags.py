@@ -28,9 +28,7 @@ IGNORED_FLAGS: dict[str, int | str] = {
     "--resume-session-at": 1,
     "--resume-drops-turn": 1,
     "--session-mirror": 0,
-    "--strict-mcp-config": 0,
     "--name": 1,
-    "--disable-slash-commands": 0,
     "--allow-dangerously-skip-permissions": 0,
     "--exclude-dynamic-system-prompt-sections": 0,
     "--system-prompt-snapshot": 1,
@@ -48,8 +46,8 @@ def build_parser() -> OneLineParser:
             "Run the agent headless on PROMPT (or on piped stdin) and print the result. Flags follow "
             "Claude Code's `claude -p`. With --input-format stream-json --output-format stream-json "
             "--verbose, prompts and control requests come as NDJSON on stdin, as the Agent SDK sends "
-            "them (no -p needed). Commands: demo, status, usage, import, advise, sessions, login, "
-            "logout, sim (see `thrifty COMMAND --help`)."
+            "them (no -p needed). Commands: demo, status, usage, import, advise, reconcile, batch, "
+            "sessions, login, logout, sim (see `thrifty COMMAND --help`)."
         ),
     )
     p.add_argument(
@@ -98,8 +96,19 @@ def build_parser() -> OneLineParser:
         "--bare", action="store_true", help="no CLAUDE.md, settings files or hooks; Bash, Edit, Read only"
     )
     p.add_argument("--setting-sources", help="comma list of user,project,local ('' for none)")
+    p.add_argument(
+        "--disable-slash-commands",
+        action="store_true",
+        help="no custom slash commands or skills: a /name prompt is sent as written",
+    )
     p.add_argument("--settings", help="extra settings: a JSON file or a JSON string")
     p.add_argument("--json-schema", help="JSON Schema for a validated structured answer")
+    p.add_argument(
+        "--agents",
+        metavar="JSON_OR_FILE",
+        help='subagents for the Agent tool: {"name": {"description", "prompt", "tools", "model"}}',
+    )
+    p.add_argument("--agent", metavar="NAME", help="run the main thread as this agent")
     sessions = p.add_argument_group("sessions")
     sessions.add_argument("--session-id", help="use this UUID as the id of a new session")
     sessions.add_argument("-r", "--resume", metavar="SESSION_ID", help="continue the session with this id")
@@ -127,7 +136,13 @@ def build_parser() -> OneLineParser:
         action="append",
         default=[],
         metavar="JSON_OR_FILE",
-        help='MCP servers ({"mcpServers": ...}); only SDK servers (type "sdk") are served, by the host',
+        help='MCP servers ({"mcpServers": ...}): stdio, sse and http servers (pip install '
+        "'thrifty[mcp]'), and the SDK's in-process ones (type \"sdk\") with stream-json input",
+    )
+    sdk.add_argument(
+        "--strict-mcp-config",
+        action="store_true",
+        help="use only the --mcp-config servers: the project's .mcp.json is not read",
     )
     sdk.add_argument(
         "--replay-user-messages",
@@ -147,8 +162,7 @@ def build_parser() -> OneLineParser:
         "accepted for compatibility and ignored",
         "Claude Code / Agent SDK flags that thrifty accepts, parses with their values, and ignores: "
         + ", ".join(IGNORED_FLAGS).replace("--name", "-n/--name")
-        + ". --strict-mcp-config: only --mcp-config servers are ever used; --disable-slash-commands: "
-        "thrifty has no slash commands yet.",
+        + ".",
     )
     for flag, arity in IGNORED_FLAGS.items():
         names = ("-n", flag) if flag == "--name" else (flag,)

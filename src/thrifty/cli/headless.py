@@ -20,6 +20,7 @@ from thrifty.agent import validate
 from thrifty.agent.options import AgentOptions
 from thrifty.agent.prompt import environment_block
 from thrifty.agent.settings import parse_setting_sources
+from thrifty.agent.subagents.definitions import AgentConfigError, AgentDef, parse_agents_json
 from thrifty.agent.validate import SetupError, Spelling
 from thrifty.cli import debug
 from thrifty.cli.commands import not_a_prompt, stdin_is_piped
@@ -152,6 +153,12 @@ def _options(args: argparse.Namespace) -> AgentOptions:
     if system_prompt is not None and not system_prompt.strip():
         dirs = [d.resolve() for d in args.add_dirs]
         system_prompt = MINIMAL_SYSTEM_PROMPT + "\n\n" + environment_block(Path.cwd(), dirs)
+    agents: dict[str, AgentDef] = {}
+    if args.agents is not None:
+        try:
+            agents = parse_agents_json(args.agents, Path.cwd())
+        except AgentConfigError as exc:
+            raise _fail(str(exc)) from None
     options = AgentOptions(
         cwd=Path.cwd(),
         system_prompt=_read(args.system_prompt_file, "--system-prompt-file")
@@ -180,6 +187,7 @@ def _options(args: argparse.Namespace) -> AgentOptions:
         if args.setting_sources is not None
         else None,
         settings=args.settings,
+        disable_slash_commands=args.disable_slash_commands,
         include_partial_messages=args.include_partial_messages,
         json_schema=schema,
         thinking_budget=None if args.thinking == "disabled" else args.max_thinking_tokens,
@@ -196,6 +204,8 @@ def _options(args: argparse.Namespace) -> AgentOptions:
         record_usage=not args.no_ledger,
         project=args.project,
         tags=tags,
+        agents=agents,
+        agent=args.agent,
     )
     if args.model:
         options.model = args.model
@@ -203,32 +213,30 @@ def _options(args: argparse.Namespace) -> AgentOptions:
 
 
 async def _run(prompt: str, options: AgentOptions, renderer: Renderer) -> int:
-    from thrifty.agent.session import run_agent
+    from thrifty.agent.session import Session
 
     code = EXIT_ERROR
-    async for event in run_agent(prompt, options):
-        renderer(event)
-        if event.kind == "result":
-            code = event.exit_code
+    async with Session(options) as session:
+        await session.start_mcp()
+        for line in [*session.mcp_notes, *(session.mcp.problems() if session.mcp is not None else [])]:
+            print(f"thrifty: {line}", file=sys.stderr)
+        async for event in session.turn(prompt):
+            renderer(event)
+            if event.kind == "result":
+                code = event.exit_code
     return code
 
 
 def _mcp_servers(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
-    from thrifty.mcp.config import McpConfigError, parse_mcp_config, server_type
+    """``--mcp-config`` servers; the session starts them (SDK ones only with stream-json input)."""
+    if not args.mcp_config:
+        return {}
+    from thrifty.mcp.config import McpConfigError, parse_mcp_config
 
     try:
-        servers = parse_mcp_config(args.mcp_config)
+        return parse_mcp_config(args.mcp_config)
     except McpConfigError as exc:
         raise _fail(str(exc)) from exc
-    if servers and args.input_format != "stream-json":
-        for name, config in servers.items():
-            print(
-                f"thrifty: MCP server {name!r} (type {server_type(config)!r}) ignored: only SDK servers "
-                "with --input-format=stream-json are supported yet",
-                file=sys.stderr,
-            )
-        return {}
-    return servers
 
 
 def run(argv: list[str]) -> int:
@@ -251,7 +259,8 @@ def run(argv: list[str]) -> int:
         args.output_format,
         args.input_format,
     )
-    servers = _mcp_servers(args)
+    options.mcp_servers = _mcp_servers(args)
+    options.strict_mcp_config = args.strict_mcp_config
     # The agent (and the anthropic client under it) is imported only now: every mistake above
     # is reported without paying a second of imports for it.
     if args.input_format == "stream-json":
@@ -262,7 +271,6 @@ def run(argv: list[str]) -> int:
                 run_stream(
                     options,
                     permission_prompt=args.permission_prompt_tool == "stdio",
-                    mcp_servers=servers,
                     replay_user_messages=args.replay_user_messages,
                 )
             )

@@ -4,9 +4,8 @@ The official Agent SDK runs ``create_sdk_mcp_server`` servers in its own process
 in ``--mcp-config`` as ``{"type": "sdk", "name": ...}``. The CLI talks JSON-RPC 2.0 to them through
 ``mcp_message`` control requests: ``ControlTransport`` is that channel as a ``thrifty.mcp``
 ``Transport``, and the client, the handshake and the ``mcp__<server>__<tool>`` proxy tools come
-from ``thrifty.mcp``.
-
-Other transports (stdio, http, sse) are not supported yet: they are reported as ``failed``.
+from ``thrifty.mcp``. stdio, sse and http servers are started by the session itself
+(``thrifty.mcp.servers``); ``control_transports`` serves only the ``sdk`` ones.
 """
 
 from __future__ import annotations
@@ -15,7 +14,7 @@ from typing import Any
 
 from thrifty.cli.control import ControlChannel, ControlError
 from thrifty.mcp.config import McpServer
-from thrifty.mcp.tools import TransportFor
+from thrifty.mcp.servers import TransportFor
 from thrifty.mcp.transport import Transport, TransportError
 
 #: The server kinds the CLI can run.
@@ -49,7 +48,7 @@ class ControlTransport:
 
 
 def control_transports(channel: ControlChannel) -> TransportFor:
-    """``transport_for`` for ``thrifty.mcp.tools.connect_servers``: SDK servers over ``channel``."""
+    """``transport_for`` for ``thrifty.mcp.servers.McpServers``: SDK servers over ``channel``."""
 
     def transport_for(server: McpServer) -> Transport | None:
         return ControlTransport(server.name, channel) if server.kind in KINDS else None

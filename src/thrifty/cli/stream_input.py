@@ -2,9 +2,10 @@
 
 stdin carries ``user`` messages (each queued prompt becomes a turn with its own ``system/init`` …
 ``result``) and the control protocol: requests from the host (``initialize``, ``interrupt``,
-``set_permission_mode``, ``set_model``, ``mcp_status``), answers to the CLI's own requests
-(``control_response``) and withdrawals (``control_cancel_request``). stdout carries the same
-frames as ``-p --output-format stream-json``, plus control frames, through one writer.
+``set_permission_mode``, ``set_model``, ``mcp_status``, ``mcp_reconnect``, ``mcp_toggle``),
+answers to the CLI's own requests (``control_response``) and withdrawals
+(``control_cancel_request``). stdout carries the same frames as ``-p --output-format
+stream-json``, plus control frames, through one writer.
 
 Lines that are not JSON objects are reported on stderr and skipped; unknown message types are
 skipped with a debug log. On stdin EOF the queued turns finish, then the process exits with the
@@ -28,6 +29,7 @@ from thrifty import __version__
 from thrifty.agent.options import MODEL_ALIASES, AgentOptions
 from thrifty.agent.permissions.updates import apply_permission_updates
 from thrifty.agent.session import Session
+from thrifty.agent.subagents import AgentConfigError, parse_agents
 from thrifty.agent.validate import SetupError
 from thrifty.cli.control import (
     ControlChannel,
@@ -38,11 +40,9 @@ from thrifty.cli.control import (
     make_ask_handler,
 )
 from thrifty.cli.render import frames
-from thrifty.cli.sdk_mcp import KINDS, control_transports
+from thrifty.cli.sdk_mcp import control_transports
 from thrifty.cli.stdin_lines import LINE_LIMIT, LineFramer, read_chunks
 from thrifty.core.events import CLAUDE_CODE_COMPAT_VERSION, Event, Result
-from thrifty.mcp.config import McpServer
-from thrifty.mcp.tools import connect_servers, unsupported
 
 log = logging.getLogger("thrifty.stream")
 
@@ -85,7 +85,8 @@ class StreamInput:
         self.writer = FrameWriter(out)
         self.channel = ControlChannel(self.writer)
         self.states = SessionStates(self.writer, self._session_id, options.environ)
-        self.servers = [McpServer(name, dict(cfg)) for name, cfg in (mcp_servers or {}).items()]
+        #: ``--mcp-config`` servers: the session starts them (SDK ones through ``self.channel``).
+        self.mcp_servers = {**options.mcp_servers, **{n: dict(c) for n, c in (mcp_servers or {}).items()}}
         self.queue: asyncio.Queue[Prompt | None] = asyncio.Queue()
         #: Prompts in the queue (the queue also ends with the EOF marker).
         self._queued = 0
@@ -117,8 +118,6 @@ class StreamInput:
 
     async def run(self) -> int:
         """Serve until stdin ends and the queued turns are done; the exit code."""
-        for server in unsupported(self.servers, KINDS):
-            self._warn(f"MCP server {server.name!r}: {server.error}; ignored")
         fatal = self._fatal = asyncio.get_running_loop().create_future()
         reader = asyncio.create_task(self._read())
         worker = asyncio.create_task(self._work())
@@ -163,25 +162,30 @@ class StreamInput:
         return await asyncio.shield(self._session_task)
 
     async def _open_session(self) -> Session:
-        tools = await connect_servers(self.servers, control_transports(self.channel))
-        for server in self.servers:
-            if server.kind == "sdk" and server.status == "failed":
-                self._warn(f"MCP server {server.name!r} failed to connect: {server.error}")
-            for warning in server.warnings:
-                self._warn(warning)
         callbacks: dict[str, list[Any]] = {k: list(v) for k, v in self.options.hook_callbacks.items()}
         for event, entries in hook_callbacks_from(self._hook_config, self.channel).items():
             callbacks.setdefault(event, []).extend(entries)
         options = dataclasses.replace(
-            self.options, extra_tools=[*self.options.extra_tools, *tools], hook_callbacks=callbacks
+            self.options,
+            hook_callbacks=callbacks,
+            mcp_servers=self.mcp_servers,
+            mcp_transport_for=control_transports(self.channel),
         )
         ask = (
             make_ask_handler(self.channel, self.states, self._apply_permission_updates)
             if self.permission_prompt
             else None
         )
-        self.session = Session(options, ask=ask)
-        return self.session
+        session = Session(options, ask=ask)
+        try:
+            await session.start_mcp()
+        except BaseException:
+            await session.close()
+            raise
+        for line in [*session.mcp_notes, *(session.mcp.problems() if session.mcp is not None else [])]:
+            self._warn(line)
+        self.session = session
+        return session
 
     def _apply_permission_updates(self, updates: list[Any]) -> None:
         """The ``updatedPermissions`` of an allow answer, applied as the SDK applies its own."""
@@ -191,8 +195,6 @@ class StreamInput:
 
     def _emit(self, event: Event) -> None:
         for frame in frames(event, include_partial=self.options.include_partial_messages):
-            if frame.get("type") == "system" and frame.get("subtype") == "init":
-                frame["mcp_servers"] = [s.init_entry() for s in self.servers]
             self.writer.write(frame)
 
     async def _work(self) -> None:
@@ -206,7 +208,9 @@ class StreamInput:
                 session.append({"role": "user", "content": prompt.content})
                 continue
             self.states.emit("running")
-            async for event in session.turn(prompt.content):
+            # ``client_composed``: the host built the text itself; no slash-command dispatch.
+            commands = prompt.raw.get("client_composed") is not True
+            async for event in session.turn(prompt.content, commands=commands):
                 if self._starting:
                     self._starting = False
                     if self._interrupt_next:
@@ -333,9 +337,39 @@ class StreamInput:
                 raise ValueError("set_model needs a model name or null")
             session = await self.ensure_session()
             return {"model": session.set_model(model)}
-        if subtype == "mcp_status":
-            return {"mcpServers": [s.status_entry() for s in self.servers]}
+        if subtype in ("mcp_status", "mcp_reconnect", "mcp_toggle"):
+            return await self._mcp(subtype, request)
         raise ControlError(f"Unsupported control request subtype: {subtype}")
+
+    async def _mcp(self, subtype: str, request: dict[str, Any]) -> dict[str, Any]:
+        """``mcp_status``; ``mcp_reconnect`` and ``mcp_toggle`` (``serverName``, ``enabled``)."""
+        servers = (await self.ensure_session()).mcp
+        if subtype == "mcp_status":
+            return {"mcpServers": servers.status_entries() if servers is not None else []}
+        name = request.get("serverName")
+        if not isinstance(name, str) or servers is None:
+            raise ValueError(f"{subtype} needs the serverName of a configured MCP server")
+        if subtype == "mcp_reconnect":
+            server = await servers.reconnect(name)
+            if server.status == "failed":
+                raise ValueError(f"MCP server {name!r} failed to reconnect: {server.error}")
+            return {}
+        enabled = request.get("enabled")
+        if not isinstance(enabled, bool):
+            raise ValueError("mcp_toggle needs enabled: true or false")
+        await servers.toggle(name, enabled)
+        return {}
+
+    def _take_agents(self, raw: Any) -> None:
+        """The SDK's ``agents`` (sent in ``initialize``), over ``--agents`` of the same name."""
+        try:
+            agents = parse_agents(raw, "sdk")
+        except AgentConfigError as exc:
+            raise ControlError(str(exc)) from None
+        if self._session_task is not None:
+            self._warn("agents sent with initialize after the first prompt are ignored")
+            return
+        self.options = dataclasses.replace(self.options, agents={**self.options.agents, **agents})
 
     async def _initialize(self, request: dict[str, Any]) -> dict[str, Any]:
         if self._initialized:
@@ -346,13 +380,17 @@ class StreamInput:
             self._hook_config = hooks
         elif hooks:
             self._warn("hooks sent with initialize after the first prompt are ignored")
-        for key in ("agents", "systemPrompt", "appendSystemPrompt", "jsonSchema"):
+        if request.get("agents") is not None:
+            self._take_agents(request["agents"])
+        if isinstance(request.get("skills"), list) and self._session_task is None:
+            self.options = dataclasses.replace(self.options, skills=[str(s) for s in request["skills"]])
+        for key in ("systemPrompt", "appendSystemPrompt", "jsonSchema"):
             if request.get(key):
                 log.debug("initialize %s is not supported; ignored", key)
         session = await self.ensure_session()
         return {
-            "commands": [],
-            "agents": [],
+            "commands": [c.entry() for c in session.prepared.commands.commands.values()],
+            "agents": [agent.summary() for agent in session.prepared.agents.values()],
             "output_style": "default",
             "available_output_styles": ["default"],
             "models": _models(),

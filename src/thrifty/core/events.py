@@ -37,6 +37,11 @@ class SystemInit:
     billing: dict[str, Any] = field(default_factory=dict)
     uuid: str = field(default_factory=new_uuid)
     kind: Literal["system_init"] = "system_init"
+    #: The subagents the session offers, by name (``--agents``, ``agents=``, agent files).
+    agents: list[str] = field(default_factory=list)
+    #: The session's custom slash commands and skills by name; its skills alone.
+    slash_commands: list[str] = field(default_factory=list)
+    skills: list[str] = field(default_factory=list)
 
     @property
     def subtype(self) -> str:
@@ -58,13 +63,13 @@ class SystemInit:
             "mcp_servers": [],
             "model": self.model,
             "permissionMode": self.permission_mode,
-            "slash_commands": [],
+            "slash_commands": self.slash_commands,
             "apiKeySource": self.api_key_source,
             "claude_code_version": CLAUDE_CODE_COMPAT_VERSION,
             "thrifty_version": self.version,
             "output_style": "default",
-            "agents": [],
-            "skills": [],
+            "agents": self.agents,
+            "skills": self.skills,
             "plugins": [],
             "billing": self.billing,
             "uuid": self.uuid,
@@ -79,13 +84,15 @@ class StreamEvent:
     event: dict[str, Any]
     uuid: str = field(default_factory=new_uuid)
     kind: Literal["stream_event"] = "stream_event"
+    #: Set on a subagent's messages: the id of the Agent ``tool_use`` that started it.
+    parent_tool_use_id: str | None = None
 
     def to_frame(self) -> dict[str, Any]:
         return {
             "type": "stream_event",
             "event": self.event,
             "session_id": self.session_id,
-            "parent_tool_use_id": None,
+            "parent_tool_use_id": self.parent_tool_use_id,
             "uuid": self.uuid,
         }
 
@@ -165,6 +172,8 @@ class AssistantMessage:
     request_id: str | None
     uuid: str = field(default_factory=new_uuid)
     kind: Literal["assistant"] = "assistant"
+    #: Set on a subagent's messages: the id of the Agent ``tool_use`` that started it.
+    parent_tool_use_id: str | None = None
 
     # Conveniences for SDK callers, named as on the official SDK's AssistantMessage.
     @property
@@ -197,7 +206,7 @@ class AssistantMessage:
         return {
             "type": "assistant",
             "message": self.message,
-            "parent_tool_use_id": None,
+            "parent_tool_use_id": self.parent_tool_use_id,
             "session_id": self.session_id,
             "uuid": self.uuid,
             "request_id": self.request_id,
@@ -216,12 +225,14 @@ class UserMessage:
     tool_use_result: Any = None
     uuid: str = field(default_factory=new_uuid)
     kind: Literal["user"] = "user"
+    #: Set on a subagent's messages: the id of the Agent ``tool_use`` that started it.
+    parent_tool_use_id: str | None = None
 
     def to_frame(self) -> dict[str, Any]:
         frame: dict[str, Any] = {
             "type": "user",
             "message": {"role": "user", "content": self.content},
-            "parent_tool_use_id": None,
+            "parent_tool_use_id": self.parent_tool_use_id,
             "session_id": self.session_id,
             "uuid": self.uuid,
         }

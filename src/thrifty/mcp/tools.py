@@ -1,5 +1,5 @@
 """Each tool an MCP server lists, as a ``custom_tool`` named ``mcp__<server>__<tool>`` (as in Claude
-Code), and ``connect_servers``, which runs every handshake at once.
+Code). ``servers.McpServers`` runs the handshakes and builds these.
 
 A tool call goes to the server by ``tools/call``; what comes back becomes a ``ToolResult``. A
 JSON-RPC error or an unreachable server is an error result the model can read, never a crash.
@@ -7,23 +7,17 @@ JSON-RPC error or an unreachable server is an error result the model can read, n
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 import re
-from collections.abc import Callable, Collection
+from collections.abc import Callable
 from typing import Any
 
 from thrifty.mcp.client import McpClient, McpError
-from thrifty.mcp.config import McpServer
-from thrifty.mcp.transport import Transport, TransportError
+from thrifty.mcp.transport import TransportError, TransportTimeout
 from thrifty.tools.base import Tool, ToolResult, error
 from thrifty.tools.custom import custom_tool
 
 _UNSAFE = re.compile(r"[^a-zA-Z0-9_-]")
-
-#: The transport for a server, or ``None`` when thrifty cannot run servers of its kind.
-TransportFor = Callable[[McpServer], Transport | None]
 
 
 def tool_name(server: str, tool: str) -> str:
@@ -63,16 +57,30 @@ def tool_result(result: dict[str, Any]) -> ToolResult:
     return ToolResult(blocks, is_error)
 
 
-def proxy_tool(client: McpClient, spec: dict[str, Any]) -> Tool:
-    """The tool ``spec`` (a ``tools/list`` entry) of ``client``'s server; ``ValueError`` on a bad schema."""
+def proxy_tool(
+    client: McpClient,
+    spec: dict[str, Any],
+    *,
+    on_lost: Callable[[str], None] | None = None,
+    timeout: float | None = None,
+) -> Tool:
+    """The tool ``spec`` (a ``tools/list`` entry) of ``client``'s server; ``ValueError`` on a bad
+    schema. ``on_lost`` hears why, when a call finds the server gone; a call waits ``timeout``
+    seconds at most (None: as long as the tool runs)."""
     remote = str(spec["name"])
 
     async def handler(arguments: dict[str, Any]) -> ToolResult:
         try:
-            result = await client.call("tools/call", {"name": remote, "arguments": arguments})
+            result = await client.call(
+                "tools/call", {"name": remote, "arguments": arguments}, timeout=timeout
+            )
+        except TransportTimeout as exc:
+            return error(f"Error: MCP server {client.server!r}: tool {remote!r} timed out ({exc})")
         except McpError as exc:
             return error(f"MCP error {exc.code}: {exc}" if exc.code is not None else f"MCP error: {exc}")
         except TransportError as exc:
+            if on_lost is not None:
+                on_lost(str(exc))
             return error(f"Error: MCP server {client.server!r} could not be reached: {exc}")
         return tool_result(result)
 
@@ -83,53 +91,3 @@ def proxy_tool(client: McpClient, spec: dict[str, Any]) -> Tool:
         schema if isinstance(schema, dict) else {"type": "object"},
         handler,
     )
-
-
-def _mark_unsupported(server: McpServer) -> None:
-    server.status = "failed"
-    server.error = f"MCP servers of type {server.kind!r} are not supported by thrifty yet"
-
-
-async def _connect_one(server: McpServer, transport: Transport) -> list[Tool]:
-    client = McpClient(server.name, transport)
-    try:
-        server.server_info, specs = await client.connect()
-    except (McpError, TransportError) as exc:
-        server.status, server.error = "failed", str(exc)
-        with contextlib.suppress(TransportError):
-            await transport.close()
-        return []
-    tools: list[Tool] = []
-    for spec in specs:
-        try:
-            tools.append(proxy_tool(client, spec))
-        except ValueError as exc:
-            server.warnings.append(f"MCP server {server.name!r}: tool {spec.get('name')!r} skipped: {exc}")
-            continue
-        server.tools.append(spec)
-    server.status = "connected"
-    return tools
-
-
-async def connect_servers(servers: list[McpServer], transport_for: TransportFor) -> list[Tool]:
-    """Handshake with every server ``transport_for`` can reach, all at once; the tools of those
-    that answered. A server it has no transport for is marked failed, as ``unsupported`` does."""
-    pending: list[tuple[McpServer, Transport]] = []
-    for server in servers:
-        transport = transport_for(server)
-        if transport is None:
-            _mark_unsupported(server)
-        else:
-            pending.append((server, transport))
-    found = await asyncio.gather(*(_connect_one(s, t) for s, t in pending))
-    return [tool for tools in found for tool in tools]
-
-
-def unsupported(servers: list[McpServer], supported: Collection[str]) -> list[McpServer]:
-    """Mark the servers whose kind is not in ``supported`` as failed; return them for a warning."""
-    out = []
-    for server in servers:
-        if server.kind not in supported:
-            _mark_unsupported(server)
-            out.append(server)
-    return out

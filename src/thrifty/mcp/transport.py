@@ -17,6 +17,10 @@ class TransportError(Exception):
     """The server could not be reached (gone, timed out, refused); ``str()`` says why."""
 
 
+class TransportTimeout(TransportError):
+    """The server is there but sent no answer in time."""
+
+
 class Transport(Protocol):
     """A JSON-RPC 2.0 message channel to one server."""
 

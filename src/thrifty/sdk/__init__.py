@@ -14,6 +14,10 @@ imports and the list agree.
 import typing as _typing
 
 from thrifty import __all__ as _public_names
+from thrifty.batch import batch_results as batch_results
+from thrifty.batch import batch_status as batch_status
+from thrifty.batch import cancel_batch as cancel_batch
+from thrifty.batch import submit_batch as submit_batch
 from thrifty.sdk.client import ClaudeSDKClient as ClaudeSDKClient
 from thrifty.sdk.client import Client as Client
 from thrifty.sdk.errors import NotConnectedError as NotConnectedError

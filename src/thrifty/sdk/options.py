@@ -2,9 +2,10 @@
 the same thing, checked eagerly, and turned into the loop's ``AgentOptions``.
 
 Differences from ``claude-agent-sdk``: ``system_prompt=None`` means thrifty's default prompt, not
-an empty one; ``mcp_servers`` takes only in-process servers (``create_sdk_mcp_server``); the
+an empty one; ``mcp_servers`` takes in-process servers (``create_sdk_mcp_server``) and stdio,
+sse and http server configs (started with the session; ``pip install 'thrifty[mcp]'``); the
 transport-level fields (``cli_path``, ``extra_args``, ``stderr``, ``user``, ...) and features
-thrifty does not have (``agents``, ``plugins``, ``sandbox``, ``skills``, ``fallback_model``,
+thrifty does not have (``plugins``, ``sandbox``, ``fallback_model``,
 ``betas``, file checkpointing) are not fields at all, so passing one is a ``TypeError``.
 
 The rules on what a run may do (permission mode and the root guard, budget, retries, sessions,
@@ -26,10 +27,11 @@ from pydantic import BaseModel, ValidationError
 from thrifty.agent import validate as rules
 from thrifty.agent.options import DEFAULT_MAX_TOKENS, DEFAULT_MODEL, AgentOptions
 from thrifty.agent.permissions.policy import PermissionMode
+from thrifty.agent.subagents import AgentConfigError, AgentDef, parse_agents
 from thrifty.agent.validate import SetupError, Spelling
 from thrifty.sdk.hooks import HookMatcher, hook_callbacks
 from thrifty.sdk.permissions import CanUseTool, PermissionBridge
-from thrifty.sdk.tools import server_tools
+from thrifty.sdk.tools import is_external, server_tools
 
 if TYPE_CHECKING:
     import anthropic
@@ -66,6 +68,8 @@ class Options:
     #: ``{"type": "custom", "prompt": ...}`` and ``{"type": "file", "path": ...}`` replace it.
     system_prompt: str | dict[str, Any] | None = None
     mcp_servers: dict[str, Any] = field(default_factory=dict)
+    #: Only ``mcp_servers``: the project's ``.mcp.json`` is not read.
+    strict_mcp_config: bool = False
     #: Checked at run time too (a wrong value is a SetupError); ``"manual"`` is ``"default"``.
     permission_mode: PermissionMode | None = None
     continue_conversation: bool = False
@@ -87,6 +91,14 @@ class Options:
     include_partial_messages: bool = False
     fork_session: bool = False
     setting_sources: list[str] | None = None
+    #: Skills the model may run without asking: ``"all"`` (a ``Skill`` rule) or names (``Skill(name)``
+    #: rules). As in ``ClaudeAgentOptions``, it makes ``setting_sources`` default to user and project.
+    skills: list[str] | str | None = None
+    #: Subagents for the Agent tool: name -> ``AgentDefinition`` (the official SDK's, or any
+    #: object or dict with ``description``, ``prompt``, ``tools``, ``model``...), over agent files.
+    agents: dict[str, Any] | None = None
+    #: Run the main thread as this agent (``--agent``).
+    agent: str | None = None
     max_thinking_tokens: int | None = None
     #: ``{"type": "enabled", "budget_tokens": N}`` or ``{"type": "disabled"}``.
     thinking: dict[str, Any] | None = None
@@ -120,6 +132,8 @@ class Options:
     persist_session: bool = True
     #: Read no CLAUDE.md, settings files or settings hooks.
     bare: bool = False
+    #: No custom slash commands or skills (``--disable-slash-commands``): a ``/name`` prompt goes as written.
+    disable_slash_commands: bool = False
     #: An ``anthropic.AsyncAnthropic`` to reuse across sessions (one connection pool and TLS
     #: context instead of one per session: about half the CPU per session); thrifty does not
     #: close it. Its credentials are used as they are: ledger rows name the account ``client``
@@ -143,7 +157,7 @@ class Options:
         self._schema()
         hook_callbacks(self.hooks)
         if not isinstance(self.mcp_servers, dict):
-            raise _fail("mcp_servers must be a dict of name -> create_sdk_mcp_server(...)")
+            raise _fail("mcp_servers must be a dict of name -> create_sdk_mcp_server(...) or a server config")
         self._agent_options([])
 
     # -- conversions --------------------------------------------------------------------------
@@ -159,15 +173,17 @@ class Options:
             system_prompt=replace,
             append_system_prompt=append,
             tools=self._tools(),
-            allowed_tools=list(self.allowed_tools),
+            allowed_tools=[*self.allowed_tools, *self._skill_rules()],
             disallowed_tools=list(self.disallowed_tools),
             permission_mode=rules.permission_mode(self.permission_mode, KEYWORDS),
             add_dirs=[Path(d) for d in self.add_dirs],
             max_turns=self.max_turns or None,
             max_budget_usd=rules.max_budget_usd(self.max_budget_usd, KEYWORDS),
             bare=self.bare,
-            setting_sources=list(self.setting_sources) if self.setting_sources is not None else None,
+            setting_sources=self._setting_sources(),
             settings=self.settings,
+            disable_slash_commands=self.disable_slash_commands,
+            skills=list(self.skills) if isinstance(self.skills, list) else None,
             include_partial_messages=self.include_partial_messages,
             json_schema=self._schema(),
             thinking_budget=self._thinking(),
@@ -189,9 +205,17 @@ class Options:
             project=self.project,
             tags=dict(self.tags),
             hook_callbacks=dict(hook_callbacks(self.hooks)),
+            agents=self._agents(),
+            agent=self.agent,
         )
         rules.validate(agent, KEYWORDS)
         return agent
+
+    def _agents(self) -> dict[str, AgentDef]:
+        try:
+            return parse_agents(self.agents, "sdk")
+        except AgentConfigError as exc:
+            raise _fail(str(exc)) from None
 
     def _system_prompt(self) -> tuple[str | None, str | None]:
         """(replace, append) for the loop."""
@@ -210,6 +234,20 @@ class Options:
             except OSError as exc:
                 raise _fail(f"system_prompt file {sp['path']}: {exc.strerror}") from None
         raise _fail("system_prompt must be a str, None, or a {'type': 'preset'|'custom'|'file', ...} dict")
+
+    def _skill_rules(self) -> list[str]:
+        if self.skills is None:
+            return []
+        if self.skills == "all":
+            return ["Skill"]
+        if isinstance(self.skills, list) and all(isinstance(n, str) and n for n in self.skills):
+            return [f"Skill({name})" for name in self.skills]
+        raise _fail(f'skills must be a list of skill names or "all", not {self.skills!r}')
+
+    def _setting_sources(self) -> list[str] | None:
+        if self.setting_sources is not None:
+            return list(self.setting_sources)
+        return ["user", "project"] if self.skills is not None else None
 
     def _tools(self) -> list[str] | None:
         tools = self.tools
@@ -285,10 +323,17 @@ def build(options: Options | None) -> Built:
     if not isinstance(o, Options):
         raise _fail(f"options must be thrifty.Options, not {type(o).__name__}")
     o.validate()
-    extra = [t for key, config in o.mcp_servers.items() for t in server_tools(str(key), config)]
+    extra = [
+        t
+        for key, config in o.mcp_servers.items()
+        if not is_external(config)
+        for t in server_tools(str(key), config)
+    ]
     names = [t.name for t in extra]
     if len(set(names)) != len(names):
         raise _fail("mcp_servers: two tools end up with the same name")
     agent = o._agent_options(extra)
+    agent.mcp_servers = {str(k): dict(c) for k, c in o.mcp_servers.items() if is_external(c)}
+    agent.strict_mcp_config = o.strict_mcp_config
     ask = PermissionBridge(o.can_use_tool) if o.can_use_tool is not None else None
     return Built(agent, o.client, ask)

@@ -225,13 +225,25 @@ def _adapter(full_name: str, sdk_tool: SdkMcpTool) -> Callable[[dict[str, Any]],
     return run
 
 
+#: ``mcp_servers`` entries the session starts itself (``thrifty.mcp``), as in ``--mcp-config``.
+EXTERNAL_KINDS = ("stdio", "sse", "http")
+
+
+def is_external(config: Any) -> bool:
+    """A stdio/sse/http server config (``type`` may be left out when a ``command`` or ``url`` says)."""
+    if not isinstance(config, dict):
+        return False
+    kind = config.get("type")
+    return kind in EXTERNAL_KINDS or (kind is None and ("command" in config or "url" in config))
+
+
 def server_tools(key: str, config: Any) -> list[Tool]:
     """The runner's tools for one ``mcp_servers`` entry, named ``mcp__<key>__<tool>``."""
     instance = config.get("instance") if isinstance(config, dict) else None
     if not isinstance(config, dict) or config.get("type") != "sdk" or not isinstance(instance, SdkMcpServer):
         raise SetupError(
-            f"mcp_servers[{key!r}]: only in-process servers from create_sdk_mcp_server() are supported "
-            "(external stdio/sse/http MCP servers are not)"
+            f"mcp_servers[{key!r}]: must be create_sdk_mcp_server(...) or a stdio/sse/http server "
+            "config ({'type': 'stdio', 'command': ...} or {'type': 'http', 'url': ...})"
         )
     out: list[Tool] = []
     for t in instance.tools:

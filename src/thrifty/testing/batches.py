@@ -7,6 +7,7 @@ have passed on the simulator's clock (0 by default, so the first retrieve sees i
 from __future__ import annotations
 
 import json
+import re
 import threading
 import uuid
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from thrifty.testing.engine import Engine
 from thrifty.testing.errors import ApiError, invalid
 
 MAX_BATCH_REQUESTS = 100_000
+CUSTOM_ID = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 
 
 def _iso(ts: float | None) -> str | None:
@@ -84,6 +86,12 @@ class Batches:
         ids = [r.get("custom_id") if isinstance(r, dict) else None for r in requests]
         if len(set(ids)) != len(ids) or not all(isinstance(i, str) and i for i in ids):
             raise invalid("requests: each request needs a custom_id, unique within the batch")
+        for index, custom_id in enumerate(ids):  # the API's limits on custom_id
+            if len(str(custom_id)) > 64:
+                raise invalid(f"requests.{index}.custom_id: String should have at most 64 characters")
+            if not CUSTOM_ID.match(str(custom_id)):
+                pattern = CUSTOM_ID.pattern
+                raise invalid(f"requests.{index}.custom_id: String should match pattern '{pattern}'")
         results = []
         for item in requests:
             params = item.get("params")

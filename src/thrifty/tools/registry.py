@@ -81,6 +81,8 @@ SPECS: Mapping[str, BuiltinSpec] = {
             primary_field="file_path",
         ),
         BuiltinSpec("TodoWrite", "thrifty.tools.todo:TodoWriteTool", read_only=True),
+        BuiltinSpec("Agent", "thrifty.tools.agent:AgentTool", read_only=True, primary_field="subagent_type"),
+        BuiltinSpec("Skill", "thrifty.tools.skill:SkillTool", read_only=True, primary_field="skill"),
     )
 }
 
@@ -160,7 +162,6 @@ CLAUDE_CODE_PRIMARY_FIELDS: Mapping[str, str] = {
     "NotebookEdit": "notebook_path",
     "WebFetch": "url",
     "WebSearch": "query",
-    "Agent": "subagent_type",
     "Task": "subagent_type",
     "Skill": "skill",
 }
