@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from thrifty import __version__
 from thrifty.agent.caller import Caller, Completed
 from thrifty.agent.request import request_params
+from thrifty.agent.subagents import init_names
 from thrifty.agent.toolrun import CallBatch, ToolRunner
 from thrifty.billing.estimate import next_call_cost
 from thrifty.billing.windows import WindowState, current_windows, from_headers, rate_limit_info
@@ -52,6 +53,7 @@ from thrifty.tools.base import ToolResult, error
 if TYPE_CHECKING:
     # The session drives the loop and hands itself in; the loop only needs its type.
     from thrifty.agent.session import Session
+    from thrifty.agent.subagents.runner import SubagentLauncher
 
 STRUCTURED_REMINDER = (
     "[structured-output-enforce] You MUST call the StructuredOutput tool with your final answer. "
@@ -101,6 +103,12 @@ class AgentRun:
         #: Structured-output nudges so far: the plain-text reminder and each rejected output.
         self.reminders = 0
         self.stop_hook_active = False
+        #: The Agent tool's child runs; their events join this run's stream after each call.
+        self.subagents: SubagentLauncher | None = None
+        if self.prepared.agents:  # the runner loads only in a run that has agents
+            from thrifty.agent.subagents.runner import SubagentLauncher
+
+            self.subagents = SubagentLauncher(self, self.prepared.agents)
         self.runner = ToolRunner(
             self.prepared.tools,
             self.prepared.policy,
@@ -108,6 +116,7 @@ class AgentRun:
             self.prepared.ctx,
             session_id=self.session_id,
             ask=session.ask,
+            subagents=self.subagents,
         )
 
     # -- the run --------------------------------------------------------------------------
@@ -135,7 +144,8 @@ class AgentRun:
     def _opening(self) -> list[Event]:
         """SystemInit, then the billing notices: a first turn's warnings and the meter's problems."""
         p, billing = self.prepared, self.billing
-        tools = [*p.tools, *([structured.NAME] if self.options.json_schema is not None else [])]
+        schema = [structured.NAME] if self.options.json_schema is not None else []
+        tools = init_names([*p.tools, *p.server_tools, *schema])
         events: list[Event] = [
             SystemInit(
                 self.session_id,
@@ -146,6 +156,7 @@ class AgentRun:
                 billing.api_key_source,
                 __version__,
                 billing.describe(),
+                agents=list(p.agents),
             )
         ]
         if self.first:
@@ -252,6 +263,8 @@ class AgentRun:
                 batch.results.append(rejected)
                 continue
             outcome = await self.runner.run_call(call)
+            for event in self.subagents.drain() if self.subagents is not None else ():
+                yield event
             batch.add(outcome)
             if outcome.denial is not None:
                 self.denials.append(outcome.denial.denial())
@@ -323,7 +336,7 @@ class AgentRun:
             cached_prefix=cached,
             sizer=self.sizer,
         )
-        self.guard.check(self.meter.spent(), estimate)
+        self.guard.check(self.meter.spent(), estimate, tags=self.meter.context.tags)
         return self.guard.check_windows(self._windows()) if self.billing.mode == "plan" else []
 
     def _windows(self) -> list[WindowState]:
@@ -336,7 +349,7 @@ class AgentRun:
     async def _metered(self, event: ApiUsage) -> list[Event]:
         """Record the attempt in the ledger now, before anything else can fail: this run waits
         until the row is durable, other sessions on the loop do not (the ledger's writer thread)."""
-        row = await self.meter.record_async(event)
+        row = await self.meter.record_async(event, settle=self.guard.take())
         out: list[Event] = [replace(event, cost=row.cost_usd)]
         if event.rate_limits:
             self.session.rate_limits = event.rate_limits

@@ -20,14 +20,14 @@ credit is a cap like the others: an unknown price stops the run.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from thrifty.billing.config import Budget
-from thrifty.billing.ledger import Ledger
+from thrifty.billing.ledger import CapCheck, Ledger, Refusal, Reservation
 from thrifty.billing.prices import PriceTable, bundled_prices
 from thrifty.billing.windows import WARN_AT, WindowState
 from thrifty.core.endings import BudgetExceeded
@@ -47,6 +47,40 @@ def day_start(now: datetime) -> datetime:
 
 def month_start(now: datetime) -> datetime:
     return day_start(now).replace(day=1)
+
+
+#: How long a call's reservation holds if nothing settles or releases it (its worker died): longer
+#: than any one request may take (the client's own timeout is 10 minutes).
+RESERVATION_TTL = timedelta(minutes=15)
+PERIOD_WORDS = {"daily": "today", "monthly": "this month"}
+
+
+def run_scopes(
+    mode: str, project: str | None, account: str | None, tags: Mapping[str, str]
+) -> tuple[str, ...]:
+    """The budget scopes a call belongs to: its mode, project, account and each of its tags."""
+    scopes = [f"mode:{mode}"]
+    if project:
+        scopes.append(f"project:{project}")
+    if account:
+        scopes.append(f"account:{account}")
+    scopes.extend(
+        f"tag:{key}={value}" for key, value in sorted(tags.items()) if '"' not in key and "\\" not in key
+    )
+    return tuple(scopes)
+
+
+def refusal_line(refusal: Refusal, mode: str) -> str:
+    """The one line a ``Refusal`` stops a run with."""
+    check = refusal.check
+    period = check.name or "daily"
+    scope = check.scope
+    what = f"the {period} {mode} budget" if scope == f"mode:{mode}" else f"the {period} budget of {scope}"
+    held = f", {_money(refusal.reserved)} held by calls in flight" if refusal.reserved else ""
+    return (
+        f"Reached {what} ({_money(check.cap)}; {_money(refusal.spent)} spent "
+        f"{PERIOD_WORDS.get(period, 'in the period')}{held})"
+    )
 
 
 class UnpricedModel(ValueError):
@@ -90,6 +124,16 @@ class BudgetGuard:
     credit: CreditState | None = None
     #: ``"credit"``, a share such as ``"80%"``, or ``"never"``: ``agentSdkCredit.stopAt`` in config.
     credit_stop_at: str = "credit"
+    #: Caps of scopes other than the mode (``project:...``, ``tag:k=v``, ``account:...``).
+    scope_caps: Mapping[str, Budget] = field(default_factory=dict)
+    #: The run's scopes besides its mode and tags (``project:...``, ``account:...``).
+    scopes: tuple[str, ...] = ()
+    #: How long a reservation holds if nothing settles or releases it.
+    reservation_ttl: timedelta = RESERVATION_TTL
+    #: Stamped on the run's reservations (who holds them).
+    session_id: str = ""
+    #: The reservation made for the request about to go out (or in flight), until its row lands.
+    held: Reservation | None = None
     _warned: set[str] = field(default_factory=set)
 
     def caps_in_force(self) -> list[str]:
@@ -99,6 +143,11 @@ class BudgetGuard:
             for period, cap in (("daily", self.caps.daily), ("monthly", self.caps.monthly)):
                 if cap is not None:
                     caps.append(f"the {period} {self.mode} budget ({_money(cap)})")
+            for scope, budget in self.scope_caps.items():
+                if scope in self.scopes or scope.startswith("tag:"):
+                    for period, cap in (("daily", budget.daily), ("monthly", budget.monthly)):
+                        if cap is not None:
+                            caps.append(f"the {period} budget of {scope} ({_money(cap)})")
         if self._credit_capped():
             assert self.credit is not None and self.credit.credit is not None
             from thrifty.billing.plan_settings import stop_fraction
@@ -145,12 +194,19 @@ class BudgetGuard:
         if problem is not None:
             raise UnpricedModel(problem)
 
-    def check(self, run_spent: Decimal | None, estimate: Decimal | None) -> None:
+    def check(
+        self, run_spent: Decimal | None, estimate: Decimal | None, *, tags: Mapping[str, str] | None = None
+    ) -> None:
         """Raise ``BudgetExceeded`` if the next call could take spend past any cap.
 
         ``run_spent`` is None when a call of this run came back without a known cost, and
         ``estimate`` is None when the next call's model has no known price: under a cap, either
         stops the run, since an unknown amount must never count as $0.
+
+        The ledger's caps (the mode's, and those of the run's project, account and ``tags``) are
+        checked and the estimate reserved in one atomic step (``Ledger.reserve``), so workers
+        sharing a cap cannot all take the same headroom: the reservation is ``held`` until the
+        call's row settles it (``take``), the next check replaces it, or ``release`` drops it.
         """
         if self._credit_checked() and run_spent is not None:
             refusal = self.credit_refusal(run_spent, estimate)
@@ -170,18 +226,46 @@ class BudgetGuard:
         if self.ledger is None:
             return
         now = self.now()
-        for period, cap, since in (
-            ("daily", self.caps.daily, day_start(now)),
-            ("monthly", self.caps.monthly, month_start(now)),
-        ):
-            if cap is None:
-                continue
-            spent = self.ledger.spend(mode=self.mode, since=since)
-            if spent >= cap or spent + guess > cap:
-                raise BudgetExceeded(
-                    f"Reached the {period} {self.mode} budget ({_money(cap)}; {_money(spent)} spent "
-                    f"{'today' if period == 'daily' else 'this month'})"
-                )
+        scopes = (*run_scopes(self.mode, None, None, tags or {}), *self.scopes)
+        checks = self._cap_checks(scopes, now)
+        if not checks:
+            return
+        held, self.held = self.held, None
+        answer = self.ledger.reserve(
+            scopes,
+            guess,
+            checks,
+            ttl=self.reservation_ttl,
+            now=now,
+            session_id=self.session_id,
+            replaces=held.id if held is not None else None,
+        )
+        if isinstance(answer, Refusal):
+            raise BudgetExceeded(refusal_line(answer, self.mode))
+        self.held = answer if answer.id else None
+
+    def _cap_checks(self, scopes: Sequence[str], now: datetime) -> list[CapCheck]:
+        starts = {"daily": day_start(now), "monthly": month_start(now)}
+        checks = []
+        capped = [(f"mode:{self.mode}", self.caps)]
+        capped += [(scope, self.scope_caps[scope]) for scope in scopes if scope in self.scope_caps]
+        for scope, budget in capped:
+            for period, cap in (("daily", budget.daily), ("monthly", budget.monthly)):
+                if cap is not None:
+                    checks.append(CapCheck(scope, starts[period], cap, period))
+        return checks
+
+    def take(self) -> str | None:
+        """The held reservation's id, for the row of the call it was made for to settle; it is
+        no longer this guard's to release."""
+        held, self.held = self.held, None
+        return held.id if held is not None else None
+
+    def release(self) -> None:
+        """Drop the held reservation (its call failed, or the run ends before sending it)."""
+        held, self.held = self.held, None
+        if held is not None and self.ledger is not None:
+            self.ledger.release(held.id)
 
     def check_windows(self, states: Sequence[WindowState]) -> list[str]:
         """Stop at ``stop_at``; otherwise return warnings for windows newly past ``warn_at``."""
@@ -197,3 +281,43 @@ class BudgetGuard:
                 used = round(state.used * 100)
                 notices.append(f"{used}% of your plan's {state.label} used: {state.describe()}")
         return notices
+
+
+@dataclass(frozen=True)
+class CapStanding:
+    """One configured cap against what its scope has spent and holds now (``thrifty status``)."""
+
+    #: The ``budgets`` key as configured (``api``, ``project:payments``, ``tag:team=infra``, ...).
+    key: str
+    period: str
+    cap: Decimal
+    spent: Decimal
+    reserved: Decimal
+
+    def to_json(self) -> dict[str, str]:
+        return {
+            "scope": self.key,
+            "period": self.period,
+            "capUsd": str(self.cap),
+            "spentUsd": str(self.spent),
+            "reservedUsd": str(self.reserved),
+        }
+
+    def line(self) -> str:
+        held = f" (+{_money(self.reserved)} held by calls in flight)" if self.reserved else ""
+        word = PERIOD_WORDS.get(self.period, self.period)
+        return f"{self.key} {self.period}: {_money(self.spent)} of {_money(self.cap)} {word}{held}"
+
+
+def cap_standings(budgets: Mapping[str, Budget], ledger: Ledger, now: datetime) -> list[CapStanding]:
+    """Every configured cap (modes and scopes), with its scope's spend in the period and live holds."""
+    starts = {"daily": day_start(now), "monthly": month_start(now)}
+    out = []
+    for key, budget in sorted(budgets.items()):
+        scope = key if ":" in key else f"mode:{key}"
+        for period, cap in (("daily", budget.daily), ("monthly", budget.monthly)):
+            if cap is None:
+                continue
+            found = ledger.scope_spend(scope, since=starts[period], now=now)
+            out.append(CapStanding(key, period, cap, found.spent, found.reserved))
+    return out

@@ -43,6 +43,8 @@ if TYPE_CHECKING:
 MODES = ("api", "plan")
 BUDGET_MODES = ("api", "plan", "batch")
 BUDGET_PERIODS = ("daily", "monthly")
+#: ``budgets`` keys besides the modes: ``project:<name>``, ``tag:<key>=<value>``, ``account:<label>``.
+BUDGET_SCOPES = ("project", "tag", "account")
 PROJECT_FILE = ".thrifty.json"
 USER_FILE = "config.json"
 KEYS = ("billingMode", "ledger", "project", "budgets", "planWindows", "prices", "plan")
@@ -58,6 +60,8 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class Budget:
+    """A scope's caps in USD (``None``: no cap for that period)."""
+
     daily: Decimal | None = None
     monthly: Decimal | None = None
 
@@ -77,6 +81,8 @@ class BillingConfig:
     #: ``(path or URL, where)``; ``None`` means the default ledger under the data dir.
     ledger: tuple[str, str] | None = None
     project: str | None = None
+    #: Caps by mode (``api``, ``plan``, ``batch``) and by scope (``project:payments``,
+    #: ``tag:team=infra``, ``account:ANTHROPIC_API_KEY``), as written in ``"budgets"``.
     budgets: Mapping[str, Budget] = field(default_factory=dict)
     plan_windows: PlanWindows = field(default_factory=PlanWindows)
     #: The files that were read, lowest precedence first (for ``thrifty status``).
@@ -276,7 +282,7 @@ def _merge_budgets(into: dict[str, dict[str, Decimal | None]], value: Any, path:
         raise ConfigError(f'{path}: budgets must be an object like {{"api": {{"daily": "5.00"}}}}')
     for mode, periods in value.items():
         if mode not in BUDGET_MODES:
-            raise ConfigError(f"{path}: budgets.{mode} is not a mode; allowed: {', '.join(BUDGET_MODES)}")
+            _check_scope(mode, path)
         if not isinstance(periods, dict):
             raise ConfigError(f'{path}: budgets.{mode} must be an object like {{"daily": "5.00"}}')
         for period, amount in periods.items():
@@ -285,6 +291,30 @@ def _merge_budgets(into: dict[str, dict[str, Decimal | None]], value: Any, path:
                     f"{path}: budgets.{mode}.{period} is not a period; allowed: {', '.join(BUDGET_PERIODS)}"
                 )
             into.setdefault(mode, {})[period] = _amount(amount, f"{path}: budgets.{mode}.{period}")
+
+
+SCOPE_FORMS = "project:<name>, tag:<key>=<value>, account:<label>"
+
+
+def _check_scope(key: str, path: Path) -> None:
+    """A ``budgets`` key other than a mode must name a scope: ``project:``, ``tag:k=v``, ``account:``."""
+    kind, colon, rest = key.partition(":")
+    if not colon or kind not in BUDGET_SCOPES:
+        raise ConfigError(
+            f"{path}: budgets.{key} is not a mode; allowed: {', '.join(BUDGET_MODES)}, "
+            f"or a scope {SCOPE_FORMS}"
+        )
+    if not rest.strip() or rest != rest.strip():
+        raise ConfigError(
+            f"{path}: budgets.{key} names no {kind} (or has spaces around it); e.g. {kind}:payments"
+        )
+    if kind == "tag":
+        tag, eq, _value = rest.partition("=")
+        if not eq or not tag or '"' in tag or "\\" in tag:
+            raise ConfigError(
+                f"{path}: budgets.{key} must be tag:<key>=<value> (as given to --tag; no quote or "
+                "backslash in the key), e.g. tag:team=infra"
+            )
 
 
 def _merge_windows(into: dict[str, float | None], value: Any, path: Path) -> None:

@@ -7,8 +7,9 @@ the same decision made by the same code.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from functools import cached_property
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from thrifty.billing.auth import AuthError, Credential, Resolution, resolve_credential
-from thrifty.billing.budget import BudgetGuard, UnpricedModel
+from thrifty.billing.budget import BudgetGuard, UnpricedModel, run_scopes
 from thrifty.billing.claude_cli import ClaudeCode
 from thrifty.billing.config import BillingConfig, Budget, ConfigError, load_billing_config
 from thrifty.billing.ledger import Ledger, LedgerError, shared_ledger
@@ -47,6 +48,8 @@ class Billing:
     client_label: str | None = None
     #: Set for a plan run: the user's logged-in ``claude``, which does the work (never a token).
     claude: ClaudeCode | None = None
+    #: The guards handed out, whose budget reservations ``close`` releases.
+    guards: list[BudgetGuard] = field(default_factory=list, repr=False)
 
     @property
     def credential(self) -> Credential | None:
@@ -129,10 +132,12 @@ class Billing:
             from thrifty.billing.credit import credit_state
 
             credit = credit_state(self.ledger, settings, datetime.now(UTC))
-        return BudgetGuard(
+        guard = BudgetGuard(
             mode=self.mode,
             run_cap=run_cap,
             caps=self.config.budgets.get(self.mode) or Budget(),
+            scope_caps={scope: cap for scope, cap in self.config.budgets.items() if ":" in scope},
+            scopes=run_scopes(self.mode, self.project, self.account, {})[1:],
             ledger=self.ledger,
             warn_at=windows.warn_at,
             stop_at=windows.stop_at,
@@ -142,10 +147,16 @@ class Billing:
             credit=credit,
             credit_stop_at=settings.stop_at if settings is not None else "credit",
         )
+        self.guards.append(guard)
+        return guard
 
     def close(self) -> None:
-        """Release the run's handle on the ledger (the last handle closes the connection)."""
+        """Release the run's handle on the ledger (the last handle closes the connection), and
+        first any budget reservation a call left held (it failed before its usage came back)."""
         if self.ledger is not None:
+            for guard in self.guards:
+                with contextlib.suppress(LedgerError):  # unreachable: the hold expires on its own
+                    guard.release()
             self.ledger.close()
 
 

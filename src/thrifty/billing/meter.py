@@ -7,10 +7,11 @@ or retries, so a crash afterwards cannot lose a billed call. The run's ``total_c
 
 from __future__ import annotations
 
+import copy
 import sqlite3
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from functools import partial
@@ -64,19 +65,29 @@ class Meter:
             except (LedgerError, sqlite3.Error, OSError) as exc:
                 self.problems.append(f"could not replay spooled ledger rows yet: {exc}")
 
+    def with_tags(self, tags: Mapping[str, str]) -> Meter:
+        """A meter for a subagent's calls: the same ledger, tally and problems (so the run's totals
+        and budget checks include them), its rows carrying ``tags`` besides the run's."""
+        child = copy.copy(self)
+        child.context = replace(self.context, tags={**self.context.tags, **tags})
+        return child
+
     def price(self, model: str, usage: Usage, at: datetime | None = None) -> Decimal | None:
         """What ``usage`` on ``model`` costs (tokens and server-tool fees) at the prices in force at
         ``at`` (``None``: now)."""
         return self.prices.cost(model, usage, batch=self.context.mode == "batch", at=at)
 
-    def record(self, event: ApiUsage) -> LedgerRow:
-        """Price the attempt and write its row durably before returning (for sync callers)."""
+    def record(self, event: ApiUsage, *, settle: str | None = None) -> LedgerRow:
+        """Price the attempt and write its row durably before returning (for sync callers).
+
+        ``settle``: the budget reservation the call was made under (``BudgetGuard.take``), ended
+        in the row's own transaction."""
         row = self._row(event)
         if self.ledger is not None:
-            self._write(self.ledger, row)
+            self._write(self.ledger, row, settle)
         return row
 
-    async def record_async(self, event: ApiUsage) -> LedgerRow:
+    async def record_async(self, event: ApiUsage, *, settle: str | None = None) -> LedgerRow:
         """``record`` for the event loop: it returns once the row is durable (or spooled), but
         the write runs on the shared ledger's writer thread, so other sessions run meanwhile.
 
@@ -84,9 +95,9 @@ class Meter:
         row = self._row(event)
         ledger = self.ledger
         if isinstance(ledger, SharedLedger):
-            await ledger.run_async(partial(self._write, row=row))
+            await ledger.run_async(partial(self._write, row=row, settle=settle))
         elif ledger is not None:
-            self._write(ledger, row)
+            self._write(ledger, row, settle)
         return row
 
     def _row(self, event: ApiUsage) -> LedgerRow:
@@ -121,9 +132,13 @@ class Meter:
         self.last_row = row
         return row
 
-    def _write(self, ledger: Ledger, row: LedgerRow) -> None:
+    def _write(self, ledger: Ledger, row: LedgerRow, settle: str | None = None) -> None:
         try:
-            ledger.append(row)
+            # A spooled row leaves its reservation to expire: the spend stays held meanwhile.
+            if settle:
+                ledger.append(row, settle=settle)
+            else:
+                ledger.append(row)
         except Exception as exc:  # any driver error: the row must survive it
             if self.spool is None:
                 raise

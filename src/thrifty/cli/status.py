@@ -17,7 +17,7 @@ from typing import Any
 
 from thrifty.agent.options import DEFAULT_MODEL, resolve_model
 from thrifty.agent.settings import load_settings
-from thrifty.billing.budget import day_start, month_start
+from thrifty.billing.budget import cap_standings, day_start, month_start
 from thrifty.billing.calibrate import LOOKBACK, PlanLimits, calibrate, resolve_limits
 from thrifty.billing.context import Billing, BillingError, open_billing
 from thrifty.billing.credit import credit_state
@@ -141,6 +141,10 @@ def gather(billing: Billing, model: str, now: datetime) -> dict[str, Any]:
         "priceOverrides": {name: where for name, (_, where) in sorted(billing.config.prices.items())},
         "ledger": billing.ledger.location if billing.ledger else None,
         "spend": spend,
+        "budgets": [
+            cap.to_json() | {"text": cap.line()}
+            for cap in (cap_standings(billing.config.budgets, billing.ledger, now) if billing.ledger else [])
+        ],
         "plan": billing.plan.to_dict() if billing.plan else None,
         "agentSdkCredit": credit,
         "planLimits": _limits_json(limits) if limits is not None else None,
@@ -188,6 +192,7 @@ def render_text(info: dict[str, Any]) -> str:
         word = "API rates; headless use draws the Agent SDK credit" if spend["mode"] == "plan" else "billed"
         today, month = Decimal(spend["today"]), Decimal(spend["month"])
         lines.append(f"Spend ({spend['mode']}): {_money(today)} today, {_money(month)} this month ({word})")
+    lines.extend(f"Budget:        {cap['text']}" for cap in info.get("budgets") or [])
     if info["plan"]:
         lines.append(f"Plan:          {info['plan']['label']} (${info['plan']['monthlyFeeUsd']}/month)")
     if info["agentSdkCredit"]:

@@ -10,11 +10,16 @@ from thrifty.billing.ledger.contract import (
     GROUP_COLUMNS,
     LOGGED_COST_TAG,
     Bucket,
+    CapCheck,
     Ledger,
     LedgerError,
     LoggedCosts,
     Recorded,
+    Refusal,
+    Reservation,
+    ScopeSpend,
     read_logged_cost,
+    scope_parts,
 )
 from thrifty.billing.ledger.open import open_url
 from thrifty.billing.ledger.rows import LIVE_SOURCE, MODES, LedgerRow, RowQuery, completeness
@@ -26,16 +31,21 @@ __all__ = [
     "LOGGED_COST_TAG",
     "MODES",
     "Bucket",
+    "CapCheck",
     "Ledger",
     "LedgerError",
     "LedgerRow",
     "LoggedCosts",
     "Recorded",
+    "Refusal",
+    "Reservation",
     "RowQuery",
+    "ScopeSpend",
     "SharedLedger",
     "completeness",
     "open_ledger",
     "read_logged_cost",
+    "scope_parts",
     "shared_ledger",
 ]
 

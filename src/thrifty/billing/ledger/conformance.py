@@ -3,7 +3,8 @@
 thrifty's SQLite and PostgreSQL ledgers run exactly these cases (``tests/billing/``), so a backend
 that passes them gives the same answers: rows back unchanged (exact ``Decimal`` costs, UTC
 instants, tags), one row per ``request_id`` (the most complete copy of a call, see
-``rows.completeness``), the same order, filters, sums and time buckets.
+``rows.completeness``), the same order, filters, sums and time buckets, and the same budget
+reservations (``conformance_reservations``: what counts against a cap, settle, release, expiry).
 
 A backend's tests hand over a factory of fresh, empty stores; ``Harness.open`` opens a new handle
 on one store (some cases open two, or reopen)::
@@ -678,6 +679,18 @@ from thrifty.billing.ledger import conformance_copies  # noqa: E402
 
 for _check in conformance_copies.CHECKS:
     _on_a_ledger(_check)
+
+# Budget reservations (``Ledger.reserve``), likewise apart.
+from thrifty.billing.ledger import conformance_reservations  # noqa: E402
+
+for _check in conformance_reservations.CHECKS:
+    _on_a_ledger(_check)
+
+
+@_on_the_store
+def reservations_are_seen_by_every_handle_on_the_store(harness: Harness) -> None:
+    conformance_reservations.holds_are_seen_by_every_handle_on_the_store(harness.open)
+
 
 #: Every case, in order; each needs a fresh, empty store.
 CASES: tuple[Case, ...] = tuple(_CASES)

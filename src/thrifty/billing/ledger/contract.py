@@ -8,7 +8,7 @@ package only re-exports these names, and the arrows run one way.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import NamedTuple, Protocol
 
@@ -103,14 +103,70 @@ class Recorded(NamedTuple):
     upgraded: tuple[str, ...]
 
 
+#: The kinds of scope a budget cap and a reservation name: ``mode:api``, ``project:payments``,
+#: ``account:ANTHROPIC_API_KEY``, ``tag:team=infra`` (a row is in a tag scope when its tags map the
+#: key to that value).
+SCOPE_KINDS = ("mode", "project", "account", "tag")
+
+
+def scope_parts(scope: str) -> tuple[str, str, str]:
+    """``(kind, key, value)`` of a scope; ``key`` is empty except for a tag. ``ValueError`` if malformed."""
+    kind, colon, rest = scope.partition(":")
+    if not colon or kind not in SCOPE_KINDS or not rest:
+        raise ValueError(f"scope must be one of {', '.join(k + ':...' for k in SCOPE_KINDS)}, got {scope!r}")
+    if kind != "tag":
+        return kind, "", rest
+    key, eq, value = rest.partition("=")
+    if not eq or not key or '"' in key or "\\" in key:
+        raise ValueError(f"tag scope must be tag:KEY=VALUE (no quote or backslash in KEY), got {scope!r}")
+    return kind, key, value
+
+
+class CapCheck(NamedTuple):
+    """One cap ``Ledger.reserve`` checks: known spend of ``scope`` since ``since``, plus its live
+    reservations, plus the new amount, must stay within ``cap``."""
+
+    scope: str
+    since: datetime
+    cap: Decimal
+    #: What the caller calls this cap (e.g. ``"daily"``); echoed back in a ``Refusal``.
+    name: str = ""
+
+
+class Reservation(NamedTuple):
+    """An amount held against every scope of a call in flight until it is settled, released or expires."""
+
+    id: str
+    amount: Decimal
+    expires_at: datetime
+
+
+class Refusal(NamedTuple):
+    """Why ``Ledger.reserve`` held nothing: the first cap the amount would pass, and what it found."""
+
+    check: CapCheck
+    #: Known cost of the scope's calls since ``check.since``.
+    spent: Decimal
+    #: Live reservations of other calls in flight in the scope.
+    reserved: Decimal
+
+
+class ScopeSpend(NamedTuple):
+    spent: Decimal
+    reserved: Decimal
+
+
 class Ledger(Protocol):
     #: Where the ledger lives, for display: a file path or a URL with any password masked.
     location: str
 
-    def append(self, row: LedgerRow) -> bool:
+    def append(self, row: LedgerRow, *, settle: str | None = None) -> bool:
         """Commit one row durably before returning: True if it was written, new or replacing a
         less complete copy of its call (``rows.completeness``); False when the ledger already
-        held its request_id at least as complete (then nothing changed)."""
+        held its request_id at least as complete (then nothing changed).
+
+        ``settle``: a reservation (``reserve``) this row's call was made under, deleted in the
+        same transaction, so the call is counted once at every instant: held, then recorded."""
         ...
 
     def append_many(self, rows: Iterable[LedgerRow]) -> int:
@@ -153,6 +209,35 @@ class Ledger(Protocol):
 
     def latest_rate_limits(self, account: str) -> tuple[datetime, dict[str, str]] | None:
         """The newest row of ``account`` that carried plan-window headers, with when it was seen."""
+        ...
+
+    def reserve(
+        self,
+        scopes: Sequence[str],
+        amount: Decimal,
+        checks: Sequence[CapCheck],
+        *,
+        ttl: timedelta,
+        now: datetime,
+        session_id: str = "",
+        replaces: str | None = None,
+    ) -> Reservation | Refusal:
+        """Atomically, against every other writer of the store: for each check, the scope's known
+        spend since ``check.since`` plus its live (unexpired at ``now``) reservations; if none is
+        at its cap nor would pass it by ``amount``, hold ``amount`` against every one of ``scopes``
+        until ``now + ttl`` and return the ``Reservation``, else the first ``Refusal``.
+
+        ``replaces``: a reservation of the caller's, released in the same transaction whatever the
+        answer. An ``amount`` of 0 only checks (it holds nothing, and its id is empty). The hold
+        need not be durable: a crash loses it and its call with it."""
+        ...
+
+    def release(self, reservation_id: str) -> None:
+        """Drop a reservation whose call will not be recorded (it failed, or never went out)."""
+        ...
+
+    def scope_spend(self, scope: str, *, since: datetime, now: datetime) -> ScopeSpend:
+        """Known spend of ``scope`` since ``since``, and its reservations live at ``now``."""
         ...
 
     def close(self) -> None: ...

@@ -15,6 +15,8 @@ from typing import Any
 from thrifty.billing.ledger.rows import LedgerRow
 
 TABLE = "thrifty_calls"
+#: What calls in flight hold against budget caps (``Ledger.reserve``).
+RESERVATIONS = "thrifty_reservations"
 #: Column names are the field names, in field order: a field added to ``LedgerRow`` without a
 #: migration fails loudly at the first insert instead of being silently dropped.
 COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(LedgerRow))
@@ -50,6 +52,8 @@ class Dialect:
     #: ``aggregate``: ``recorded_at`` is fixed-width ISO text (``encode_time``), so a UTC day,
     #: hour or minute is a prefix of it, no date arithmetic needed.
     text_time: bool = False
+    #: A tag's value in ``tags`` as text, ``{}`` standing for the placeholder of the tag's key.
+    tag_value: str = "tags->>{}"
 
 
 def utc(dt: datetime, what: str = "recorded_at") -> datetime:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from thrifty.billing.ledger.contract import LedgerError
-from thrifty.billing.ledger.dialect import TABLE
+from thrifty.billing.ledger.dialect import RESERVATIONS, TABLE
 
 MIGRATIONS_TABLE = "thrifty_migrations"
 
@@ -62,6 +62,23 @@ def _calls_table(*, text_key: str, cost: str, time: str, json: str, boolean: str
     )"""
 
 
+def _reservations_table(*, cost: str, time: str) -> tuple[str, ...]:
+    # One row per (reservation, scope): a cap check sums one scope's live rows off the index.
+    return (
+        f"""CREATE TABLE {RESERVATIONS} (
+        id TEXT NOT NULL,
+        scope TEXT NOT NULL,
+        amount {cost} NOT NULL,
+        created_at {time} NOT NULL,
+        expires_at {time} NOT NULL,
+        session_id TEXT NOT NULL,
+        PRIMARY KEY (id, scope)
+    )""",
+        f"CREATE INDEX {RESERVATIONS}_scope ON {RESERVATIONS} (scope, expires_at)",
+        f"CREATE INDEX {RESERVATIONS}_expires ON {RESERVATIONS} (expires_at)",
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         "m001_create_calls",
@@ -95,6 +112,13 @@ MIGRATIONS: tuple[Migration, ...] = (
         f"ALTER TABLE {TABLE} ADD COLUMN web_fetch_requests BIGINT NOT NULL DEFAULT 0",
         # An import looks a message up to tell a replayed copy of a call from a new call.
         f"CREATE INDEX {TABLE}_message ON {TABLE} (message_id)",
+    ),
+    Migration(
+        "m004_reservations",
+        # What calls in flight hold against budget caps (``Ledger.reserve``), shared by every
+        # worker of the store; a row lives from a call's budget check until its usage row lands.
+        sqlite=_reservations_table(cost="TEXT", time="TEXT"),
+        postgres=_reservations_table(cost="NUMERIC", time="TIMESTAMPTZ"),
     ),
 )
 

@@ -19,6 +19,7 @@ import psycopg
 from psycopg.rows import TupleRow
 from psycopg.types.json import Jsonb
 
+from thrifty.billing.ledger import holds
 from thrifty.billing.ledger.contract import LOGGED_COST_TAG, LedgerError, Recorded
 from thrifty.billing.ledger.migrations import MIGRATIONS_TABLE, migrate
 from thrifty.billing.ledger.sql import Dialect, SqlLedger
@@ -27,6 +28,8 @@ from thrifty.billing.ledger.urls import mask_url, scrub, url_secrets
 CONNECT_TIMEOUT_S = 10
 #: pg_advisory_xact_lock key serialising migrations across every client of one database ("thrifty!").
 MIGRATION_LOCK = 0x7468726966747921
+#: pg_advisory_xact_lock class of the per-scope reservation locks ("thri"); the key is hashtext(scope).
+HOLD_LOCK_CLASS = 0x74687269
 
 DIALECT = Dialect(
     name="postgres",
@@ -156,6 +159,30 @@ class PostgresLedger(SqlLedger):
 
     def _fetch(self, sql: str, params: Sequence[Any]) -> list[Sequence[Any]]:
         return list(self._live().execute(sql, params).fetchall())
+
+    def _execute_settling(self, sql: str, params: Sequence[Any], settle: str) -> int:
+        # One autocommit statement, as a plain append: the hold is deleted by a data-modifying
+        # CTE of the row's upsert, so the settle adds no round trip and no second commit.
+        gone = f"WITH settled AS ({holds.delete_sql(DIALECT)}) "
+        return self._live().execute(gone + sql, [settle, *params]).rowcount
+
+    @contextmanager
+    def _holding(self, scopes: Sequence[str]) -> Iterator[holds.Run]:
+        # A lock per scope, taken in sorted order (no deadlock between two checks): checks of one
+        # scope serialise, others run side by side. The hold commits without waiting for the WAL
+        # flush (synchronous_commit off, this transaction only): no extra disk wait per call.
+        conn = self._live()
+        with conn.transaction():
+            # SET LOCAL and the locks (left to right, in sorted order) in one round trip.
+            lock = f"pg_advisory_xact_lock({HOLD_LOCK_CLASS}, hashtext(%s))"
+            steps = ["set_config('synchronous_commit', 'off', true)", *([lock] * len(scopes))]
+            conn.execute(f"SELECT {', '.join(steps)}", list(scopes))
+
+            def run(sql: str, params: Sequence[Any]) -> list[Sequence[Any]]:
+                cur = conn.execute(sql, params)
+                return list(cur.fetchall()) if cur.description else []
+
+            yield run
 
     def _close(self) -> None:
         self._closed = True

@@ -30,13 +30,22 @@ import queue
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from thrifty.billing import paths
-from thrifty.billing.ledger.contract import Bucket, Ledger, LedgerError, Recorded
+from thrifty.billing.ledger.contract import (
+    Bucket,
+    CapCheck,
+    Ledger,
+    LedgerError,
+    Recorded,
+    Refusal,
+    Reservation,
+    ScopeSpend,
+)
 from thrifty.billing.ledger.open import open_url, sqlite_path
 from thrifty.billing.ledger.rows import LedgerRow, RowQuery
 from thrifty.billing.ledger.sqlite import MEMORY
@@ -148,8 +157,8 @@ class SharedLedger:
         return self._entry.ledger
 
     # -- Ledger -----------------------------------------------------------------------------------
-    def append(self, row: LedgerRow) -> bool:
-        return self._ledger().append(row)
+    def append(self, row: LedgerRow, *, settle: str | None = None) -> bool:
+        return self._ledger().append(row, settle=settle)
 
     def append_many(self, rows: Iterable[LedgerRow]) -> int:
         return self._ledger().append_many(rows)
@@ -179,6 +188,27 @@ class SharedLedger:
 
     def latest_rate_limits(self, account: str) -> tuple[datetime, dict[str, str]] | None:
         return self._ledger().latest_rate_limits(account)
+
+    def reserve(
+        self,
+        scopes: Sequence[str],
+        amount: Decimal,
+        checks: Sequence[CapCheck],
+        *,
+        ttl: timedelta,
+        now: datetime,
+        session_id: str = "",
+        replaces: str | None = None,
+    ) -> Reservation | Refusal:
+        return self._ledger().reserve(
+            scopes, amount, checks, ttl=ttl, now=now, session_id=session_id, replaces=replaces
+        )
+
+    def release(self, reservation_id: str) -> None:
+        self._ledger().release(reservation_id)
+
+    def scope_spend(self, scope: str, *, since: datetime, now: datetime) -> ScopeSpend:
+        return self._ledger().scope_spend(scope, since=since, now=now)
 
     def close(self) -> None:
         """Release this handle (again is a no-op); the last one closes the connection."""

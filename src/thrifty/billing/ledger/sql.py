@@ -16,12 +16,21 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import MAX_PREC, Decimal, localcontext
 from typing import Any
 
+from thrifty.billing.ledger import holds
 from thrifty.billing.ledger.aggregation import _Aggregation, _Unreadable
-from thrifty.billing.ledger.contract import GROUP_COLUMNS, Bucket, Recorded
+from thrifty.billing.ledger.contract import (
+    GROUP_COLUMNS,
+    Bucket,
+    CapCheck,
+    Recorded,
+    Refusal,
+    Reservation,
+    ScopeSpend,
+)
 from thrifty.billing.ledger.dialect import COLUMNS, TABLE, Dialect, utc
 from thrifty.billing.ledger.rows import LIVE_SOURCE, MODES, LedgerRow, RowQuery, completeness
 
@@ -176,13 +185,24 @@ class SqlLedger:
     def _fetch(self, sql: str, params: Sequence[Any]) -> list[Sequence[Any]]:
         raise NotImplementedError
 
+    def _execute_settling(self, sql: str, params: Sequence[Any], settle: str) -> int:
+        """``_execute``, and the reservation ``settle`` deleted, in one durable transaction."""
+        raise NotImplementedError
+
+    def _holding(self, scopes: Sequence[str]) -> AbstractContextManager[holds.Run]:
+        """A transaction serialising every other ``_holding`` of any of ``scopes`` (the store's
+        write lock will do), committed on exit; it need not wait for the disk (see ``holds``)."""
+        raise NotImplementedError
+
     def _close(self) -> None:
         raise NotImplementedError
 
     # -- Ledger -----------------------------------------------------------------------------------
-    def append(self, row: LedgerRow) -> bool:
+    def append(self, row: LedgerRow, *, settle: str | None = None) -> bool:
         record = to_record(row, self.dialect)
         with self._lock, self._guard():
+            if settle:
+                return self._execute_settling(self._upsert, record, settle) == 1
             return self._execute(self._upsert, record) == 1
 
     def append_many(self, rows: Iterable[LedgerRow]) -> int:
@@ -264,6 +284,53 @@ class SqlLedger:
             return None
         limits = d.decode_json(records[0][1])
         return d.decode_time(records[0][0]), dict(limits or {})
+
+    # -- reservations (``holds``) -------------------------------------------------------------
+    def _total(self, values: Iterable[Any]) -> Decimal:
+        decode = self.dialect.decode_cost
+        return exact_sum(cost for cost in (decode(v) for v in values if v is not None) if cost is not None)
+
+    def reserve(
+        self,
+        scopes: Sequence[str],
+        amount: Decimal,
+        checks: Sequence[CapCheck],
+        *,
+        ttl: timedelta,
+        now: datetime,
+        session_id: str = "",
+        replaces: str | None = None,
+    ) -> Reservation | Refusal:
+        holds.check_arguments(scopes, amount, checks, ttl)
+        locked = sorted({*scopes, *(check.scope for check in checks)})
+        with self._lock, self._guard(), self._holding(locked) as run:
+            return holds.reserve(
+                run,
+                self.dialect,
+                self._total,
+                scopes=scopes,
+                amount=amount,
+                checks=checks,
+                ttl=ttl,
+                now=now,
+                session_id=session_id,
+                replaces=replaces,
+            )
+
+    def release(self, reservation_id: str) -> None:
+        if not reservation_id:
+            return
+        with self._lock, self._guard(), self._holding(()) as run:
+            run(holds.delete_sql(self.dialect), [reservation_id])
+
+    def scope_spend(self, scope: str, *, since: datetime, now: datetime) -> ScopeSpend:
+        holds.check_arguments((scope,), Decimal(0), (), timedelta(seconds=1))
+
+        def run(sql: str, params: Sequence[Any]) -> list[Sequence[Any]]:
+            return self._fetch(sql, params)
+
+        with self._lock, self._guard():
+            return holds.scope_spend(run, self.dialect, scope, since, now, self._total)
 
     def close(self) -> None:
         with self._lock:

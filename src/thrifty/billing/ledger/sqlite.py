@@ -22,6 +22,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from thrifty.billing.ledger import holds
 from thrifty.billing.ledger.contract import LOGGED_COST_TAG, LedgerError, Recorded
 from thrifty.billing.ledger.migrations import MIGRATIONS_TABLE, migrate
 from thrifty.billing.ledger.sql import Dialect, SqlLedger
@@ -69,6 +70,7 @@ DIALECT = Dialect(
     # Aggregate FILTER clauses came in 3.30.
     can_group=sqlite3.sqlite_version_info >= (3, 30),
     text_time=True,
+    tag_value="""json_extract(tags, '$."' || {} || '"')""",
 )
 #: ``aggregate``: sorter threads per connection (SQLite sorts every row of a large GROUP BY).
 SORTER_THREADS = max(1, min(4, os.cpu_count() or 1))
@@ -203,6 +205,27 @@ class SqliteLedger(SqlLedger):
 
     def _fetch(self, sql: str, params: Sequence[Any]) -> list[Sequence[Any]]:
         return list(self._conn.execute(sql, params).fetchall())
+
+    def _execute_settling(self, sql: str, params: Sequence[Any], settle: str) -> int:
+        # One transaction, so still one fsync per call: the row and the end of its hold.
+        with _transaction(self._conn):
+            count = self._conn.execute(sql, params).rowcount
+            self._conn.execute(holds.delete_sql(DIALECT), (settle,))
+        return count
+
+    @contextmanager
+    def _holding(self, scopes: Sequence[str]) -> Iterator[holds.Run]:
+        # BEGIN IMMEDIATE is the store's one write lock: every check of every scope serialises on
+        # it, and a settle (also a write) can never land between a check's reads. The hold is
+        # committed with synchronous=NORMAL: in WAL that skips the fsync (the next durable commit,
+        # the call's own row, syncs it along), so a reservation costs no extra fsync per call.
+        conn = self._conn
+        conn.execute("PRAGMA synchronous = NORMAL")
+        try:
+            with _transaction(conn):
+                yield lambda sql, params: list(conn.execute(sql, params).fetchall())
+        finally:
+            conn.execute("PRAGMA synchronous = FULL")
 
     def _close(self) -> None:
         self._conn.close()
