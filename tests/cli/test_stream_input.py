@@ -322,7 +322,10 @@ def test_permission_request_answered_with_an_error_is_a_denial(cli: Cli) -> None
     request = ask["request"]
     assert request["subtype"] == "can_use_tool" and request["tool_name"] == "Write"
     assert request["input"] == {"file_path": str(target), "content": "x"}
-    assert request["tool_use_id"].startswith("toolu_") and request["permission_suggestions"] == []
+    assert request["tool_use_id"].startswith("toolu_")
+    # as Claude Code suggests for a file edit inside the working directories
+    accept_edits = {"type": "setMode", "destination": "session", "mode": "acceptEdits"}
+    assert request["permission_suggestions"] == [accept_edits]
     error = {"subtype": "error", "request_id": ask["request_id"], "error": "host is busy"}
     host.send({"type": "control_response", "response": error})
     result = host.until("result")

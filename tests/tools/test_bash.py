@@ -146,12 +146,6 @@ async def test_huge_output_is_capped_while_streaming(call: CallTool) -> None:
     assert "characters truncated" in text
 
 
-async def test_run_in_background_is_refused(call: CallTool) -> None:
-    result = await call("Bash", {"command": "echo hi", "run_in_background": True})
-    assert result.is_error
-    assert "run_in_background is not supported" in str(result.content)
-
-
 async def test_optional_fields_are_accepted(call: CallTool) -> None:
     result = await call(
         "Bash",

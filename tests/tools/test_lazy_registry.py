@@ -20,8 +20,11 @@ from thrifty.tools.bash import BashTool
 from thrifty.tools.edit import EditTool
 from thrifty.tools.glob import GlobTool
 from thrifty.tools.grep import GrepTool
+from thrifty.tools.notebook_edit import NotebookEditTool
 from thrifty.tools.read import ReadTool
 from thrifty.tools.skill import SkillTool
+from thrifty.tools.task_output import TaskOutputTool
+from thrifty.tools.task_stop import TaskStopTool
 from thrifty.tools.todo import TodoWriteTool
 from thrifty.tools.write import WriteTool
 
@@ -32,9 +35,12 @@ CLASSES: list[type[Tool]] = [
     ReadTool,
     EditTool,
     WriteTool,
+    NotebookEditTool,
     TodoWriteTool,
     AgentTool,
     SkillTool,
+    TaskOutputTool,
+    TaskStopTool,
 ]
 
 
@@ -92,12 +98,17 @@ def test_names_and_declarations_import_no_tool_module() -> None:
         "import thrifty.agent.setup, thrifty.agent.hooks.matchers, thrifty.cli.control\n"
         "registry.select_names(None); registry.definition('Read'); registry.path_keys('Grep')\n"
         "registry.primary_field('Bash'); registry.is_path_field('Read', 'file_path')\n"
-        "assert 'Read' in registry.BUILTIN_TOOLS and len(list(registry.BUILTIN_TOOLS)) == 9\n"
+        "assert 'Read' in registry.BUILTIN_TOOLS and len(list(registry.BUILTIN_TOOLS)) == 12\n"
         "loaded = [m for m in sys.modules if m.split('.')[0] == 'pydantic'\n"
-        "          or m in {'thrifty.tools.read', 'thrifty.tools.bash', 'thrifty.tools.inputs'}]\n"
+        "          or m in {'thrifty.tools.read', 'thrifty.tools.bash', 'thrifty.tools.inputs',\n"
+        "                   'thrifty.tools.pdf', 'thrifty.tools.notebook',\n"
+        "                   'thrifty.tools.bash_background'}]\n"
         "assert not loaded, loaded\n"
         "registry.BUILTIN_TOOLS['Read']\n"
         "assert 'pydantic' in sys.modules and 'thrifty.tools.read' in sys.modules\n"
+        "registry.BUILTIN_TOOLS['Bash']\n"
+        "extra = {'thrifty.tools.pdf', 'thrifty.tools.notebook', 'thrifty.tools.bash_background'}\n"
+        "assert not extra & set(sys.modules), 'loaded before a PDF, notebook or background use'\n"
     )
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]

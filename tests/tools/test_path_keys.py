@@ -78,7 +78,8 @@ def test_lookups_by_name_reproduce_the_old_tables(name: str) -> None:
 
 def test_undeclared_tools_scan_the_generic_keys() -> None:
     assert path_keys("mcp__srv__tool") == GENERIC_PATH_KEYS == ("file_path", "notebook_path", "path")
-    assert path_keys("NotebookEdit") == GENERIC_PATH_KEYS
+    assert path_keys("MultiEdit") == GENERIC_PATH_KEYS
+    assert path_keys("NotebookEdit") == ("notebook_path",)  # built in: its own declaration
     assert path_keys("Read") == ("file_path",)
     assert path_keys("Grep") == path_keys("Glob") == ("path",)
     assert path_keys(BUILTIN_TOOLS["Read"]) == ("file_path",)

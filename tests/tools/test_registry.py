@@ -36,6 +36,10 @@ SPEC: dict[str, tuple[set[str], set[str]]] = {
     "TodoWrite": ({"todos"}, set()),
     "Agent": ({"description", "prompt"}, {"subagent_type", "model"}),
     "Skill": ({"skill"}, {"args"}),
+    "NotebookEdit": ({"notebook_path", "new_source"}, {"cell_id", "cell_type", "edit_mode"}),
+    # sdk-tools.d.ts marks block and timeout required (zod defaults); the schema sent has defaults.
+    "TaskOutput": ({"task_id"}, {"block", "timeout"}),
+    "TaskStop": (set(), {"task_id", "shell_id"}),
 }
 
 
@@ -93,13 +97,13 @@ def test_todo_items_are_inlined() -> None:
 def test_bash_timeout_is_capped_in_the_schema() -> None:
     timeout = BUILTIN_TOOLS["Bash"].input_schema()["properties"]["timeout"]
     assert timeout["type"] == "number"
-    assert timeout["maximum"] == 600_000
+    assert timeout["maximum"] == 7_200_000  # a background command's limit; foreground is 600_000
 
 
 def test_flags_for_permissions() -> None:
-    read_only = {"Read", "Glob", "Grep", "TodoWrite", "Agent", "Skill"}
+    read_only = {"Read", "Glob", "Grep", "TodoWrite", "Agent", "Skill", "TaskOutput", "TaskStop"}
     assert {n for n, t in BUILTIN_TOOLS.items() if t.read_only} == read_only
-    assert {n for n, t in BUILTIN_TOOLS.items() if t.edits_files} == {"Edit", "Write"}
+    assert {n for n, t in BUILTIN_TOOLS.items() if t.edits_files} == {"Edit", "Write", "NotebookEdit"}
 
 
 def test_descriptions_are_present_and_short() -> None:
@@ -127,6 +131,9 @@ def test_bare_tools_are_valid() -> None:
 def test_unknown_names_fail_loudly() -> None:
     with pytest.raises(ValueError, match="Unknown tool names: Nope, LS") as info:
         select_tools(["Read", "Nope", "LS"])
-    assert "Valid names: Agent, Bash, Edit, Glob, Grep, Read, Skill, TodoWrite, Write" in str(info.value)
+    assert (
+        "Valid names: Agent, Bash, Edit, Glob, Grep, NotebookEdit, Read, Skill, TaskOutput, TaskStop, "
+        "TodoWrite, Write" in str(info.value)
+    )
     with pytest.raises(ValueError, match="Unknown tool name: bash"):
         select_tools(["bash"])

@@ -18,9 +18,11 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from thrifty import __version__
 from thrifty.agent.caller import Caller, Completed
+from thrifty.agent.compact import DISABLED, Compacted, Trigger, compact, is_prompt_too_long
 from thrifty.agent.request import request_params
 from thrifty.agent.subagents import init_names
 from thrifty.agent.toolrun import CallBatch, ToolRunner
+from thrifty.agent.transcripts import as_blocks
 from thrifty.billing.estimate import next_call_cost
 from thrifty.billing.windows import WindowState, current_windows, from_headers, rate_limit_info
 from thrifty.core.endings import (
@@ -103,6 +105,12 @@ class AgentRun:
         #: Structured-output nudges so far: the plain-text reminder and each rejected output.
         self.reminders = 0
         self.stop_hook_active = False
+        #: A ``/compact [instructions]`` turn: its instructions (``agent.compact``); and the text
+        #: such a turn ends with when it did not compact.
+        self.manual_compact: str | None = None
+        self.note: str | None = None
+        #: Why the latest compaction did not happen (a hook blocked it, nothing to compact).
+        self.skipped: str | None = None
         #: The Agent tool's child runs; their events join this run's stream after each call.
         self.subagents: SubagentLauncher | None = None
         if self.prepared.agents:  # the runner loads only in a run that has agents
@@ -136,10 +144,27 @@ class AgentRun:
         except asyncio.CancelledError:
             if not self.session.take_interrupt():
                 raise
-            self.session.repair_after_interrupt()
+            note = self._repair_after_interrupt()
+            if note is not None:
+                yield note
             failure = InterruptedTools() if self.in_tools else Interrupted()
             ending, text = ending_for(failure), str(failure)
         yield self._result(ending, text, started, failure)
+
+    def _repair_after_interrupt(self) -> UserMessage | None:
+        """Answer what the interrupt cut off; the message that says so ("[Request interrupted by
+        user]", or the unanswered calls' results), which Claude Code sends before the result."""
+        last = self.messages[-1] if self.messages else None
+        before = len(as_blocks(last["content"])) if last is not None and last["role"] == "user" else 0
+        self.session.repair_after_interrupt()
+        now = self.messages[-1] if self.messages else None
+        if now is None or now["role"] != "user":
+            return None
+        added = as_blocks(now["content"])[before if now is last else 0 :]
+        if not added:
+            return None
+        results = any(b.get("type") == "tool_result" for b in added)
+        return UserMessage(self.session_id, added, origin="tool_results" if results else "hook")
 
     def _opening(self) -> list[Event]:
         """SystemInit, then the billing notices: a first turn's warnings and the meter's problems."""
@@ -168,6 +193,11 @@ class AgentRun:
     async def _loop(self, prompt: Prompt) -> AsyncIterator[Event]:
         """Ask, run the tools, repeat. Returns on a final answer; any other end raises RunEnded."""
         self._require_login()
+        if self.manual_compact is not None:
+            async for event in self._compact("manual", self.manual_compact):
+                yield event
+            self.note = self.skipped
+            return
         yield self._tell(await self._prompt_content(prompt), origin="prompt")
         while True:
             self._count_turn()
@@ -180,6 +210,8 @@ class AgentRun:
                 if self.has_structured:
                     return
                 continue
+            if self.stop_reason == "pause_turn":
+                continue  # a server tool loop paused: resend as is, and the answer goes on
             follow_up = await self._follow_up()
             if follow_up is None:
                 return
@@ -218,22 +250,56 @@ class AgentRun:
 
     async def _ask_model(self) -> AsyncIterator[Event]:
         """One request: the budget first, each attempt metered the moment it lands, then the
-        answer in the history. Retries happen inside the caller, never here."""
-        params = request_params(self.prepared, self.options, self.messages)
-        for warning in self._check_budget(params):
-            yield BillingNotice(self.session_id, warning)
-        completed: Completed | None = None
-        async for item in self.caller.call(params):
-            if isinstance(item, Completed):
-                completed = item
-            elif isinstance(item, ApiUsage):
-                for event in await self._metered(item):
+        answer in the history. Retries happen inside the caller, never here; the one exception is
+        a request over the context window, sent again once the history is compacted."""
+        compaction = self.session.compaction
+        for retry in (False, True):
+            params = request_params(self.prepared, self.options, self.messages)
+            # One estimate per request, for the compaction threshold and the budget check alike.
+            tokens = self.sizer.input_tokens(params)
+            over = compaction.auto and not retry and len(self.messages) > 1
+            if over and tokens > compaction.threshold(self.options.max_tokens):
+                async for event in self._compact("auto", pre_tokens=tokens):
                     yield event
-            else:
-                yield item
+                params = request_params(self.prepared, self.options, self.messages)
+                tokens = self.sizer.input_tokens(params)
+            for warning in self._check_budget(params, tokens):
+                yield BillingNotice(self.session_id, warning)
+            completed: Completed | None = None
+            try:
+                async for item in self.caller.call(params):
+                    if isinstance(item, Completed):
+                        completed = item
+                    elif isinstance(item, ApiUsage):
+                        for event in await self._metered(item):
+                            yield event
+                    else:
+                        yield item
+            except RunEnded as exc:
+                # Over the window after all (the estimate is a guess): compact, then once more.
+                if retry or not compaction.auto or len(self.messages) < 2 or not is_prompt_too_long(exc):
+                    raise
+                async for event in self._compact("auto"):
+                    yield event
+                if self.skipped is not None:
+                    raise exc
+                continue
+            break
         if completed is None:
             raise RuntimeError(f"{type(self.caller).__name__}.call ended without a Completed message")
         yield self._answer(completed)
+
+    async def _compact(self, trigger: Trigger, instructions: str = "", **kw: Any) -> AsyncIterator[Event]:
+        """Summarise the history in its place (``agent.compact``); ``skipped`` says why not."""
+        self.skipped = None
+        if trigger == "manual" and not self.session.compaction.manual:
+            self.skipped = DISABLED
+            return
+        async for item in compact(self, trigger, instructions, **kw):
+            if isinstance(item, Compacted):
+                self.skipped = item.why_not
+            else:
+                yield item
 
     def _answer(self, completed: Completed) -> AssistantMessage:
         """Take the model's message into the tally and the history."""
@@ -323,8 +389,9 @@ class AgentRun:
 
     # -- requests and billing -------------------------------------------------------------
 
-    def _check_budget(self, params: dict[str, Any]) -> list[str]:
-        """Before each request: raise if the next call could pass a cap; return window warnings."""
+    def _check_budget(self, params: dict[str, Any], input_tokens: int | None = None) -> list[str]:
+        """Before each request: raise if the next call could pass a cap; return window warnings.
+        ``input_tokens``: the request's estimate when the caller has it already."""
         last = self.meter.last_row
         recent = last is not None and datetime.now(UTC) - last.recorded_at < CACHE_LIFETIME
         cached = last.prompt_tokens if last is not None and recent else 0
@@ -335,6 +402,7 @@ class AgentRun:
             output_guess=self.tally.largest_output(),
             cached_prefix=cached,
             sizer=self.sizer,
+            input_tokens=input_tokens,
         )
         self.guard.check(self.meter.spent(), estimate, tags=self.meter.context.tags)
         return self.guard.check_windows(self._windows()) if self.billing.mode == "plan" else []
@@ -361,6 +429,8 @@ class AgentRun:
     # -- the end --------------------------------------------------------------------------
 
     def _final_text(self) -> str:
+        if self.note is not None:
+            return self.note
         if self.has_structured:
             return json.dumps(self.structured)
         return (

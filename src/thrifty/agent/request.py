@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from thrifty.agent.options import AgentOptions
+from thrifty.agent.server_tools import model_server_tools, web_tool_name
 from thrifty.agent.setup import Prepared
 
 EPHEMERAL = {"type": "ephemeral"}
@@ -46,6 +47,10 @@ def _marked_setup(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return marked
 
 
+def _web_name(definition: dict[str, Any]) -> str | None:
+    return web_tool_name(str(definition.get("type", "")))
+
+
 def with_cache_breakpoints(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Mark the moving end of the conversation (and the previous user turn, for the lookback).
 
@@ -73,7 +78,12 @@ def request_params(
 ) -> dict[str, Any]:
     """The ``messages.create`` arguments for the next request; the model is read now, since
     ``Session.set_model`` may change it between requests."""
-    tools = _marked_setup(prepared.tool_defs) if prepared.tool_defs else []
+    defs = prepared.tool_defs
+    kept = model_server_tools(prepared.model)
+    if any(_web_name(d) not in (None, *kept) for d in defs):
+        # ``set_model`` switched to a model without them: the API would refuse the request
+        defs = [d for d in defs if _web_name(d) in (None, *kept)]
+    tools = _marked_setup(defs) if defs else []
     params: dict[str, Any] = {
         "model": prepared.model,
         "max_tokens": options.max_tokens,

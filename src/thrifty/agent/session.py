@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from thrifty.agent.caller import Caller
 from thrifty.agent.commands.turn import CommandFailed, annotate_init, refused_turn, start_command_turn
+from thrifty.agent.compact import manual_request, settings_for
 from thrifty.agent.loop import AgentRun
 from thrifty.agent.options import AgentOptions, resolve_model
 from thrifty.agent.setup import prepare
@@ -133,6 +134,8 @@ class Session:
         #: Kept across prompts, so the budget estimate of a long conversation serialises only the
         #: new messages, not the whole history again.
         self.sizer = RequestSizer()
+        #: When and how the history is summarised (``agent.compact``); read once.
+        self.compaction = settings_for(options, self.prepared)
         self.transcript: TranscriptWriter | None = None
         #: Plan runs: the session's ``claude`` (started by the first turn).
         self.claude: ClaudeProcess | None = None
@@ -279,10 +282,15 @@ class Session:
 
     def append(self, message: dict[str, Any], **extra: Any) -> None:
         """Add a message to the history and the transcript. A user message that follows a user
-        message (the prompt after an interrupted call) is merged, since turns must alternate."""
+        message (the prompt after an interrupted call) is merged, since turns must alternate; so is
+        the continuation of an assistant message that paused (``pause_turn``), in a new dict."""
         if message["role"] == "user" and self.messages and self.messages[-1]["role"] == "user":
             last = self.messages[-1]
             last["content"] = as_blocks(last["content"]) + as_blocks(message["content"])
+        elif message["role"] == "assistant" and self.messages and self.messages[-1]["role"] == "assistant":
+            last = self.messages[-1]
+            merged = as_blocks(last["content"]) + as_blocks(message["content"])
+            self.messages[-1] = {**last, "content": merged}
         else:
             self.messages.append(message)
         if self.transcript is not None:
@@ -373,8 +381,13 @@ class Session:
         await self.start_mcp()
         queue: asyncio.Queue[Event | None] = asyncio.Queue()
         run = AgentRun(self, first=self.turn_count == 1, caller=self.caller)
+        manual = manual_request(prompt) if commands else None
+        if manual is not None:
+            run.manual_compact = manual  # a built-in: no custom command of that name runs
         try:
-            prompt, scope = await start_command_turn(self.prepared, prompt, enabled=commands)
+            prompt, scope = await start_command_turn(
+                self.prepared, prompt, enabled=commands and manual is None
+            )
         except CommandFailed as exc:
             for ending in refused_turn(run, str(exc)):
                 yield annotate_init(ending, self.prepared.commands)
@@ -411,6 +424,7 @@ class Session:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+        await self.prepared.ctx.aclose()  # background shells die with the session
         if self.claude is not None:
             await self.claude.stop()
         if self.mcp is not None:

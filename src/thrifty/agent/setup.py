@@ -27,6 +27,7 @@ from thrifty.agent.memory.loader import load_memory
 from thrifty.agent.options import AgentOptions, effective_request_timeout, resolve_model
 from thrifty.agent.permissions.policy import PermissionPolicy
 from thrifty.agent.prompt import system_blocks
+from thrifty.agent.server_tools import SERVER_TOOL_NAMES, server_tool_definitions, web_tool_name
 from thrifty.agent.settings import Settings, SettingsError, load_settings
 from thrifty.agent.subagents import AgentDef, offered_agents, tool_definition
 from thrifty.agent.subagents.offer import offer_agent_tool, session_agents
@@ -78,6 +79,8 @@ class Prepared:
     agents: Mapping[str, AgentDef] = field(default_factory=dict)
     #: Custom slash commands and skills (empty under ``bare`` or ``disable_slash_commands``).
     commands: Catalog = field(default_factory=Catalog)
+    #: The web tools sent as the API's server tools (``WebSearch``, ``WebFetch``: ``server_tools``).
+    server_tools: list[str] = field(default_factory=list)
 
 
 def plan_session_ids(options: AgentOptions) -> tuple[str, str | None]:
@@ -131,7 +134,8 @@ def prepare(
         raise SetupError(str(exc)) from exc
     base = options.tools if options.tools is not None else (list(BARE_TOOLS) if options.bare else None)
     try:
-        builtin = [name for name in registry.select_names(base) if not policy.is_hidden(name)]
+        own = None if base is None else [n for n in base if n not in SERVER_TOOL_NAMES]
+        builtin = [name for name in registry.select_names(own) if not policy.is_hidden(name)]
         builtin = offer_agent_tool(builtin, options, defined, policy.is_hidden)
     except ValueError as exc:
         raise SetupError(str(exc)) from exc
@@ -144,6 +148,8 @@ def prepare(
     # so a run that calls no tool never imports a tool module (nor pydantic).
     tools = registry.ToolTable(builtin, [*extra, *skill_tools(builtin, commands, policy, cwd)])
     tool_defs = [registry.definition(name) for name in builtin] + [t.definition() for t in extra]
+    web = server_tool_definitions(policy, resolve_model(options.model), options.tools, bare=options.bare)
+    tool_defs = [*web, *tool_defs]  # first: the cache marker stays on the last client tool
     agents = offered_agents(defined) if "Agent" in builtin else {}
     tool_defs = [tool_definition(d, agents) if d["name"] == "Agent" else d for d in tool_defs]
     if options.json_schema is not None:
@@ -247,6 +253,7 @@ def prepare(
         wire=wire,
         agents=agents,
         commands=commands,
+        server_tools=[str(web_tool_name(d["type"])) for d in web],
     )
 
 

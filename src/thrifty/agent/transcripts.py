@@ -38,6 +38,8 @@ __all__ = [
 MAX_NAME = 200
 PROMPT_CHARS = 200
 INTERRUPTED = "[Request interrupted by user for tool use]"
+#: The ``subtype`` of a compaction's ``system`` entry (Claude Code's name).
+COMPACT_BOUNDARY = "compact_boundary"
 _ROLES = ("user", "assistant")
 _RESERVED = frozenset({"type", "uuid", "parentUuid", "sessionId", "cwd", "version", "timestamp", "message"})
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE)
@@ -120,6 +122,23 @@ def _objects(data: bytes) -> Iterator[dict[str, Any]]:
             yield entry
 
 
+def _is_boundary(entry: Mapping[str, Any]) -> bool:
+    return entry.get("type") == "system" and entry.get("subtype") == COMPACT_BOUNDARY
+
+
+def _since_boundary(data: bytes) -> list[dict[str, Any]]:
+    """Message entries after the last compaction boundary: the history a resume goes on from."""
+    kept: list[dict[str, Any]] = []
+    for entry in _objects(data):
+        if _is_boundary(entry):
+            kept = []
+            continue
+        message = entry.get("message")
+        if entry.get("type") in _ROLES and isinstance(message, dict) and message.get("role") == entry["type"]:
+            kept.append(entry)
+    return kept
+
+
 def _entries(data: bytes) -> Iterator[dict[str, Any]]:
     """Message entries in file order; other types are for someone else (or a later version)."""
     for entry in _objects(data):
@@ -170,6 +189,29 @@ class TranscriptWriter:
             "timestamp": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
             **extra,
             "message": {"role": role, "content": message.get("content", "")},
+        }
+        _write_all(self._fd, _encode(entry))
+        self._last = entry_id
+        return entry_id
+
+    def record_boundary(self, metadata: dict[str, Any]) -> str:
+        """A compaction boundary (``agent.compact``): a resume reads only what follows it."""
+        if self._fd < 0:
+            raise ValueError("transcript is closed")
+        entry_id = str(uuidlib.uuid4())
+        entry = {
+            "type": "system",
+            "subtype": COMPACT_BOUNDARY,
+            "content": "Conversation compacted",
+            "uuid": entry_id,
+            "parentUuid": None,
+            "logicalParentUuid": self._last,
+            "sessionId": self._session_id,
+            "cwd": self._cwd,
+            "version": __version__,
+            "timestamp": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "level": "info",
+            "compactMetadata": metadata,
         }
         _write_all(self._fd, _encode(entry))
         self._last = entry_id
@@ -243,7 +285,7 @@ def _paired(messages: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], bool]
 
 def load_messages(path: Path) -> list[dict[str, Any]]:
     """The history as the Messages API will accept it, whatever a crash left behind."""
-    entries = _entries(path.read_bytes())
+    entries = _since_boundary(path.read_bytes())
     messages = [{"role": e["type"], "content": e["message"].get("content")} for e in entries]
     dropped = True
     while dropped:  # dropping an orphan-only user message can join two assistant turns

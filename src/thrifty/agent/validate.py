@@ -216,6 +216,8 @@ def validate(options: AgentOptions, spell: Spelling = FIELD_NAMES) -> None:
         raise SetupError(f"{spell('max_turns')} must be 0 (no limit) or a positive number")
     _at_least_0(options.max_retries, "max_retries", spell)
     _at_least_0(options.structured_output_retries, "structured_output_retries", spell)
+    if options.auto_compact is not None and not isinstance(options.auto_compact, bool):
+        raise SetupError(f"{spell('auto_compact')} must be true, false or unset")
     if options.max_tokens < 1:
         raise SetupError(f"{spell('max_tokens')} must be at least 1")
     on_rate_limit(options.on_rate_limit, spell)

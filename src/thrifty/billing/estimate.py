@@ -72,6 +72,9 @@ class RequestSizer:
         return math.ceil(size / BYTES_PER_TOKEN)
 
 
+_input_tokens = input_tokens  # the function, under a name the parameter below does not hide
+
+
 def next_call_cost(
     prices: PriceTable,
     model: str,
@@ -80,18 +83,23 @@ def next_call_cost(
     output_guess: int | None = None,
     cached_prefix: int = 0,
     sizer: RequestSizer | None = None,
+    input_tokens: int | None = None,
 ) -> Decimal | None:
     """The most the next call is likely to cost; ``None`` if the model has no known price.
 
     ``cached_prefix``: input tokens of the previous call, if it was recent enough to be cached.
     ``sizer``: the session's ``RequestSizer``, so a long history is not serialised every time.
+    ``input_tokens``: the request's size when the caller has measured it already.
     """
     price = prices.price(model)
     if price is None:
         return None
     max_tokens = int(params.get("max_tokens") or DEFAULT_OUTPUT_GUESS)
     output = min(max_tokens, output_guess or DEFAULT_OUTPUT_GUESS)
-    total = sizer.input_tokens(params) if sizer is not None else input_tokens(params)
+    if input_tokens is not None:
+        total = input_tokens
+    else:
+        total = sizer.input_tokens(params) if sizer is not None else _input_tokens(params)
     cached = min(cached_prefix, total)
     cost = (
         Decimal(cached) * price.cache_read

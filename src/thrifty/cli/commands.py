@@ -24,6 +24,7 @@ COMMANDS = {
     "reconcile": ("reconcile_cmd", "run"),
     "sessions": ("sessions_cmd", "run"),
     "batch": ("batch_cmd", "run"),
+    "fleet": ("fleet_cmd", "run"),
 }
 #: Words people type for something thrifty spells another way.
 ALIASES = {"help": "--help", "version": "--version", "config": "status", "whoami": "status", "cost": "usage"}

@@ -23,6 +23,8 @@ from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from thrifty.agent.permissions.policy import PermissionPolicy
+from thrifty.agent.permissions.suggestions import suggestions
 from thrifty.agent.toolrun import AskAnswer, AskHandler, AskRequest
 from thrifty.tools import registry
 
@@ -191,8 +193,10 @@ def make_ask_handler(
     channel: ControlChannel,
     states: SessionStates,
     on_permission_updates: Callable[[list[Any]], None] | None = None,
+    policy: Callable[[], PermissionPolicy | None] | None = None,
 ) -> AskHandler:
-    """``can_use_tool``: the host decides what the permission policy could not.
+    """``can_use_tool``: the host decides what the permission policy could not. ``policy`` gives
+    the session's permission policy, for the ``permission_suggestions`` the host may hand back.
 
     An error response, a malformed answer or a closed stdin raise, which the tool runner records
     as a denial (``Tool permission request failed: Error: ...``).
@@ -205,7 +209,9 @@ def make_ask_handler(
             "display_name": request.tool_name,
             "input": request.tool_input,
             "tool_use_id": request.tool_use_id,
-            "permission_suggestions": [],
+            "permission_suggestions": suggestions(
+                request.tool_name, request.tool_input, policy() if policy is not None else None
+            ),
         }
         description = _describe(request)
         if description:

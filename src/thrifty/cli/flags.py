@@ -20,7 +20,6 @@ MODE_CHOICES = [*PERMISSION_MODES, "manual"]
 IGNORED_FLAGS: dict[str, int | str] = {
     "--fallback-model": 1,
     "--betas": "+",
-    "--include-hook-events": 0,
     "--thinking-display": 1,
     "--effort": 1,
     "--plugin-dir": 1,
@@ -47,7 +46,7 @@ def build_parser() -> OneLineParser:
             "Claude Code's `claude -p`. With --input-format stream-json --output-format stream-json "
             "--verbose, prompts and control requests come as NDJSON on stdin, as the Agent SDK sends "
             "them (no -p needed). Commands: demo, status, usage, import, advise, reconcile, batch, "
-            "sessions, login, logout, sim (see `thrifty COMMAND --help`)."
+            "fleet, sessions, login, logout, sim (see `thrifty COMMAND --help`)."
         ),
     )
     p.add_argument(
@@ -60,6 +59,11 @@ def build_parser() -> OneLineParser:
         "--verbose", action="store_true", help="required by stream-json; json prints every message"
     )
     p.add_argument("--include-partial-messages", action="store_true", help="emit raw stream events")
+    p.add_argument(
+        "--include-hook-events",
+        action="store_true",
+        help="with stream-json output: a system hook_started / hook_response frame for each command hook",
+    )
     p.add_argument("--max-turns", type=int, help="stop after N model round-trips (0: no limit)")
     p.add_argument("--max-budget-usd", help="stop before a request would take the run past this spend")
     p.add_argument(

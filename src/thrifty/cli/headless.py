@@ -212,11 +212,18 @@ def _options(args: argparse.Namespace) -> AgentOptions:
     return options
 
 
-async def _run(prompt: str, options: AgentOptions, renderer: Renderer) -> int:
+def _write_frame(frame: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(frame, ensure_ascii=False, separators=(",", ":")) + "\n")
+    sys.stdout.flush()
+
+
+async def _run(prompt: str, options: AgentOptions, renderer: Renderer, *, hook_events: bool = False) -> int:
     from thrifty.agent.session import Session
 
     code = EXIT_ERROR
     async with Session(options) as session:
+        if hook_events:
+            session.prepared.hooks.on_event = _write_frame
         await session.start_mcp()
         for line in [*session.mcp_notes, *(session.mcp.problems() if session.mcp is not None else [])]:
             print(f"thrifty: {line}", file=sys.stderr)
@@ -272,6 +279,7 @@ def run(argv: list[str]) -> int:
                     options,
                     permission_prompt=args.permission_prompt_tool == "stdio",
                     replay_user_messages=args.replay_user_messages,
+                    include_hook_events=args.include_hook_events,
                 )
             )
         except SetupError as exc:
@@ -289,6 +297,7 @@ def run(argv: list[str]) -> int:
         err=None if args.output_format == "stream-json" else sys.stderr,
     )
     try:
-        return asyncio.run(_run(prompt, options, renderer))
+        hook_events = args.include_hook_events and args.output_format == "stream-json"
+        return asyncio.run(_run(prompt, options, renderer, hook_events=hook_events))
     except SetupError as exc:
         raise _fail(str(exc)) from exc

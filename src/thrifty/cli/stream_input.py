@@ -73,6 +73,7 @@ class StreamInput:
         permission_prompt: bool = False,
         mcp_servers: Mapping[str, dict[str, Any]] | None = None,
         replay_user_messages: bool = False,
+        include_hook_events: bool = False,
         stdin: BinaryIO | None = None,
         out: BinaryIO | None = None,
         err: TextIO | None = None,
@@ -80,6 +81,7 @@ class StreamInput:
         self.options = options
         self.permission_prompt = permission_prompt
         self.replay_user_messages = replay_user_messages
+        self.include_hook_events = include_hook_events
         self.stdin = stdin if stdin is not None else sys.stdin.buffer
         self.err = err if err is not None else sys.stderr
         self.writer = FrameWriter(out)
@@ -172,11 +174,18 @@ class StreamInput:
             mcp_transport_for=control_transports(self.channel),
         )
         ask = (
-            make_ask_handler(self.channel, self.states, self._apply_permission_updates)
+            make_ask_handler(
+                self.channel,
+                self.states,
+                self._apply_permission_updates,
+                lambda: self.session.prepared.policy if self.session is not None else None,
+            )
             if self.permission_prompt
             else None
         )
         session = Session(options, ask=ask)
+        if self.include_hook_events:
+            session.prepared.hooks.on_event = self.writer.write
         try:
             await session.start_mcp()
         except BaseException:
@@ -339,6 +348,10 @@ class StreamInput:
             return {"model": session.set_model(model)}
         if subtype in ("mcp_status", "mcp_reconnect", "mcp_toggle"):
             return await self._mcp(subtype, request)
+        if subtype == "get_context_usage":
+            from thrifty.agent.context_usage import context_usage
+
+            return context_usage(await self.ensure_session())
         raise ControlError(f"Unsupported control request subtype: {subtype}")
 
     async def _mcp(self, subtype: str, request: dict[str, Any]) -> dict[str, Any]:
@@ -408,10 +421,12 @@ async def run_stream(
     permission_prompt: bool,
     mcp_servers: Mapping[str, dict[str, Any]] | None = None,
     replay_user_messages: bool = False,
+    include_hook_events: bool = False,
 ) -> int:
     return await StreamInput(
         options,
         permission_prompt=permission_prompt,
         mcp_servers=mcp_servers,
         replay_user_messages=replay_user_messages,
+        include_hook_events=include_hook_events,
     ).run()

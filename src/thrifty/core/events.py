@@ -292,6 +292,34 @@ class PermissionDenied:
 
 
 @dataclass(frozen=True)
+class CompactBoundary:
+    """The history was replaced by a summary (``agent.compact``): Claude Code's
+    ``system/compact_boundary`` frame; ``trigger`` is ``auto`` or ``manual``."""
+
+    session_id: str
+    trigger: Literal["auto", "manual"]
+    pre_tokens: int
+    post_tokens: int | None = None
+    duration_ms: int | None = None
+    uuid: str = field(default_factory=new_uuid)
+    kind: Literal["compact_boundary"] = "compact_boundary"
+
+    def to_frame(self) -> dict[str, Any]:
+        metadata: dict[str, Any] = {"trigger": self.trigger, "pre_tokens": self.pre_tokens}
+        if self.post_tokens is not None:
+            metadata["post_tokens"] = self.post_tokens
+        if self.duration_ms is not None:
+            metadata["duration_ms"] = self.duration_ms
+        return {
+            "type": "system",
+            "subtype": "compact_boundary",
+            "session_id": self.session_id,
+            "uuid": self.uuid,
+            "compact_metadata": metadata,
+        }
+
+
+@dataclass(frozen=True)
 class Result:
     """The end of a run: the ``result`` message of Claude Code, key for key."""
 
@@ -367,5 +395,6 @@ Event = (
     | UserMessage
     | ApiRetry
     | PermissionDenied
+    | CompactBoundary
     | Result
 )

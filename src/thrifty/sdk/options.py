@@ -110,6 +110,9 @@ class Options:
     output_type: type[BaseModel] | None = None
     #: Invalid structured answers the model may correct before ``error_max_structured_output_retries``.
     structured_output_retries: int = 3
+    #: Summarise the conversation when it nears the context window (``thrifty.agent.compact``).
+    #: None: ``DISABLE_AUTO_COMPACT`` / ``DISABLE_COMPACT`` and the ``autoCompactEnabled`` setting.
+    auto_compact: bool | None = None
     #: Retries of one model call (overloaded, rate limited, dropped connection) before the run
     #: fails. None: ``THRIFTY_MAX_RETRIES`` from ``env``/the environment, else 4.
     max_retries: int | None = None
@@ -196,6 +199,7 @@ class Options:
             on_rate_limit=rules.on_rate_limit(self.on_rate_limit, KEYWORDS),
             request_timeout=rules.request_timeout(self.request_timeout, KEYWORDS),
             structured_output_retries=self.structured_output_retries,
+            auto_compact=self.auto_compact,
             structured_check=_model_check(self.output_type) if self.output_type is not None else None,
             extra_tools=extra_tools,
             environ=environ,

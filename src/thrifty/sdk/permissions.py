@@ -22,6 +22,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from thrifty.agent.permissions.suggestions import suggestions
 from thrifty.agent.permissions.updates import apply_permission_updates
 from thrifty.agent.toolrun import AskAnswer, AskRequest
 
@@ -117,6 +118,19 @@ CanUseTool = Callable[
 ]
 
 
+def _update(data: dict[str, Any]) -> PermissionUpdate:
+    """A suggestion's wire dict as the SDK's ``PermissionUpdate``."""
+    rules = data.get("rules")
+    return PermissionUpdate(
+        type=data["type"],
+        rules=[PermissionRuleValue(r["toolName"], r.get("ruleContent")) for r in rules] if rules else None,
+        behavior=data.get("behavior"),
+        mode=data.get("mode"),
+        directories=data.get("directories"),
+        destination=data.get("destination"),
+    )
+
+
 class PermissionBridge:
     """Turns a ``can_use_tool`` callback into the loop's ``AskHandler``. ``session`` is set once
     the session exists, so ``updated_permissions`` can change its policy."""
@@ -126,8 +140,11 @@ class PermissionBridge:
         self.session: Session | None = None
 
     async def __call__(self, request: AskRequest) -> AskAnswer:
+        policy = self.session.prepared.policy if self.session is not None else None
         context = ToolPermissionContext(
-            tool_use_id=request.tool_use_id, decision_reason=request.reason or None
+            suggestions=[_update(d) for d in suggestions(request.tool_name, request.tool_input, policy)],
+            tool_use_id=request.tool_use_id,
+            decision_reason=request.reason or None,
         )
         answer: Any = self.can_use_tool(request.tool_name, dict(request.tool_input), context)
         if inspect.isawaitable(answer):

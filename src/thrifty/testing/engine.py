@@ -17,7 +17,7 @@ from thrifty.testing.accounts import Account
 from thrifty.testing.cache import PromptCache, breakpoints
 from thrifty.testing.errors import STATUS_TYPES, ApiError, invalid
 from thrifty.testing.models import ModelCatalog
-from thrifty.testing.responses import message, shape, usage_dict
+from thrifty.testing.responses import message, restrict_fetches, server_tool_use, shape, usage_dict
 from thrifty.testing.script import (
     ChaosSpec,
     Fault,
@@ -29,7 +29,7 @@ from thrifty.testing.script import (
     turn_index,
 )
 from thrifty.testing.tokens import flatten
-from thrifty.testing.validation import resolve_model, validate
+from thrifty.testing.validation import check_context_window, resolve_model, validate
 
 ERROR_FAULTS = {
     "rate_limit": (429, "rate_limit_error", "Number of request tokens has exceeded your rate limit."),
@@ -131,6 +131,8 @@ class Engine:
     ) -> Outcome:
         spec = resolve_model(self.catalog, body)
         validate(body, spec, version, in_batch=in_batch)
+        units = flatten(body)
+        check_context_window(sum(u.tokens for u in units), spec)
         turn, conversation, index, text = self._pick(body, account)
         key = (conversation, hashlib.sha256(text.encode()).hexdigest()[:16], index)
         fault = self._fault_for(turn, key)
@@ -139,7 +141,6 @@ class Engine:
         if fault is not None and fault.kind == "stream_error" and not body.get("stream"):
             raise fault_error(fault)
         played = turn or self._default_turn(conversation, index)
-        units = flatten(body)
         bps = breakpoints(units, body.get("cache_control"))
         cache_usage = self.cache.account(
             units,
@@ -162,6 +163,9 @@ class Engine:
             service_tier="batch" if in_batch else "standard",
             override=played.usage,
         )
+        restrict_fetches(shaped.content, list(body.get("tools") or []))
+        if usage["server_tool_use"] is None:
+            usage["server_tool_use"] = server_tool_use(shaped.content)
         msg_id = "msg_sim_" + uuid.uuid4().hex[:24]
         return Outcome(
             message(msg_id, str(body["model"]), shaped, usage), fault, index, conversation, len(bps)

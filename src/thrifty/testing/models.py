@@ -25,6 +25,8 @@ class ModelSpec:
     min_cacheable_tokens: int = 1024
     thinking: tuple[str, ...] = ("enabled",)
     aliases: tuple[str, ...] = field(default_factory=tuple)
+    #: ``capabilities.server_tools`` this model has (``web_search``, ``web_fetch``).
+    server_tools: tuple[str, ...] = ("web_search", "web_fetch")
 
     def info(self) -> dict[str, Any]:
         """The ModelInfo object of ``GET /v1/models``."""
@@ -45,6 +47,9 @@ class ModelSpec:
                 "citations": supported,
                 "image_input": supported,
                 "pdf_input": supported,
+                "server_tools": {
+                    name: {"supported": name in self.server_tools} for name in ("web_search", "web_fetch")
+                },
                 "structured_outputs": supported,
                 "thinking": {
                     "supported": bool(self.thinking),
@@ -76,6 +81,8 @@ class ModelCatalog:
             item = dict(raw)
             item["thinking"] = tuple(item.get("thinking", ()))
             item["aliases"] = tuple(item.get("aliases", ()))
+            if "server_tools" in item:
+                item["server_tools"] = tuple(item["server_tools"])
             specs.append(ModelSpec(**item))
         return cls(specs)
 

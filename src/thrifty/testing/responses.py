@@ -8,10 +8,15 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from thrifty.testing.cache import CacheUsage
 from thrifty.testing.tokens import canonical, count_text
 
+#: Server tool result blocks, answered by the API itself.
+SERVER_RESULTS = ("web_search_tool_result", "web_fetch_tool_result")
+#: ``usage.server_tool_use`` counters by server tool name.
+SERVER_COUNTERS = {"web_search": "web_search_requests", "web_fetch": "web_fetch_requests"}
 TEXT_CHUNK = 24
 JSON_CHUNK = 16
 
@@ -41,8 +46,10 @@ def _block_output_tokens(block: dict[str, Any]) -> int:
         return count_text(block.get("text", ""))
     if kind == "thinking":
         return count_text(block.get("thinking", ""))
-    if kind == "tool_use":
+    if kind in ("tool_use", "server_tool_use"):
         return count_text(block.get("name", "")) + count_text(canonical(block.get("input", {})))
+    if kind in SERVER_RESULTS:
+        return 0  # the API writes results into the message; the model does not generate them
     return count_text(canonical(block))
 
 
@@ -60,10 +67,16 @@ def shape(
     thinking_tokens = 0
     reason = stop_reason
     matched: str | None = None
+    server_id = ""
     for i, original in enumerate(blocks):
         block = dict(original)
         if block.get("type") == "tool_use" and not block.get("id"):
             block["id"] = stable_id("toolu_sim_", id_seed, i)
+        if block.get("type") == "server_tool_use":
+            block["id"] = block.get("id") or stable_id("srvtoolu_sim_", id_seed, i)
+            server_id = block["id"]
+        if block.get("type") in SERVER_RESULTS and not block.get("tool_use_id"):
+            block["tool_use_id"] = server_id
         if block.get("type") == "thinking" and not block.get("signature"):
             block["signature"] = signature_for(block.get("thinking", ""))
         if block.get("type") == "text":
@@ -93,6 +106,36 @@ def shape(
     if reason == "max_tokens" and max_tokens == 0:
         out = []
     return Shaped(out, reason, matched, max(used, 1) if max_tokens else 0, thinking_tokens)
+
+
+def server_tool_use(content: list[dict[str, Any]]) -> dict[str, int] | None:
+    """``usage.server_tool_use``: the message's server tool uses by kind; None when it made none."""
+    counts = dict.fromkeys(SERVER_COUNTERS.values(), 0)
+    for block in content:
+        counter = SERVER_COUNTERS.get(str(block.get("name")))
+        if block.get("type") == "server_tool_use" and counter is not None:
+            counts[counter] += 1
+    return counts if any(counts.values()) else None
+
+
+def restrict_fetches(content: list[dict[str, Any]], tools: list[Any]) -> None:
+    """A fetch outside the request's ``web_fetch`` domains gets the API's ``url_not_allowed``."""
+    fetchers = (t for t in tools if isinstance(t, dict) and str(t.get("type", "")).startswith("web_fetch_"))
+    spec = next(fetchers, None)
+    if spec is None:
+        return
+    allowed, blocked = spec.get("allowed_domains"), spec.get("blocked_domains") or []
+    for block in content:
+        page = block.get("content")
+        if block.get("type") != "web_fetch_tool_result" or not isinstance(page, dict):
+            continue
+        host = (urlsplit(str(page.get("url", ""))).hostname or "").lower()
+
+        def within(domains: list[str], host: str = host) -> bool:
+            return any(host == d.lower() or host.endswith("." + d.lower()) for d in domains)
+
+        if within(blocked) or (allowed is not None and not within(allowed)):
+            block["content"] = {"type": "web_fetch_tool_result_error", "error_code": "url_not_allowed"}
 
 
 def usage_dict(
@@ -164,8 +207,8 @@ def sse_events(msg: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
                 {"type": "thinking_delta", "thinking": c} for c in _chunks(block["thinking"], TEXT_CHUNK)
             ]
             deltas.append({"type": "signature_delta", "signature": block.get("signature", "")})
-        elif kind == "tool_use":
-            start = {"type": "tool_use", "id": block["id"], "name": block["name"], "input": {}}
+        elif kind in ("tool_use", "server_tool_use"):
+            start = {"type": kind, "id": block["id"], "name": block["name"], "input": {}}
             raw = json.dumps(block.get("input", {}))
             deltas = [{"type": "input_json_delta", "partial_json": ""}]
             deltas += [{"type": "input_json_delta", "partial_json": c} for c in _chunks(raw, JSON_CHUNK)]
@@ -187,6 +230,8 @@ def sse_events(msg: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
             "output_tokens_details",
         )
     }
+    if usage.get("server_tool_use"):
+        final_usage["server_tool_use"] = usage["server_tool_use"]
     yield (
         "message_delta",
         {

@@ -59,21 +59,56 @@ class ToolCall(BaseModel):
     id: str | None = None
 
 
+class WebResult(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    url: str
+    title: str = "A page"
+
+
+#: What a real search result carries besides its url and title.
+_OPAQUE = {"encrypted_content": "c2ltdWxhdGVk", "page_age": None}
+
+
+class WebSearch(BaseModel):
+    """A ``web_search`` server tool use and its result (``server_tool_use`` +
+    ``web_search_tool_result``), counted in ``usage.server_tool_use.web_search_requests``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    query: str
+    results: list[WebResult] = Field(default_factory=lambda: [WebResult(url="https://example.com/")])
+
+
+class WebFetch(BaseModel):
+    """A ``web_fetch`` server tool use and its result, counted in ``web_fetch_requests``. A URL
+    outside the request's ``allowed_domains`` (or inside ``blocked_domains``) gets the API's
+    ``url_not_allowed`` error result instead of the page."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: str
+    title: str = "A page"
+    text: str = "Page text."
+
+
 class Turn(BaseModel):
-    """One assistant response. Shorthands (``thinking``, ``text``, ``tool_use``) build ``content``
-    in that order; ``content`` gives full control over the blocks instead."""
+    """One assistant response. Shorthands (``thinking``, ``web_search``, ``web_fetch``, ``text``,
+    ``tool_use``) build ``content`` in that order; ``content`` gives full control instead."""
 
     model_config = ConfigDict(extra="forbid")
 
     thinking: str | None = None
     text: str | None = None
     tool_use: list[ToolCall] = Field(default_factory=list)
+    web_search: list[WebSearch] = Field(default_factory=list)
+    web_fetch: list[WebFetch] = Field(default_factory=list)
     content: list[dict[str, Any]] | None = None
     stop_reason: str | None = None
     usage: dict[str, int] | None = None
     fault: list[Fault] = Field(default_factory=list)
 
-    @field_validator("tool_use", "fault", mode="before")
+    @field_validator("tool_use", "fault", "web_search", "web_fetch", mode="before")
     @classmethod
     def _one_or_many(cls, value: Any) -> Any:
         return [value] if isinstance(value, dict) else value
@@ -84,6 +119,22 @@ class Turn(BaseModel):
         out: list[dict[str, Any]] = []
         if self.thinking is not None:
             out.append({"type": "thinking", "thinking": self.thinking, "signature": ""})
+        for search in self.web_search:
+            out.append(_server_use("web_search", {"query": search.query}))
+            results = [
+                {"type": "web_search_result", "url": r.url, "title": r.title, **_OPAQUE}
+                for r in search.results
+            ]
+            out.append({"type": "web_search_tool_result", "content": results})
+        for fetch in self.web_fetch:
+            out.append(_server_use("web_fetch", {"url": fetch.url}))
+            document = {
+                "type": "document",
+                "source": {"type": "text", "media_type": "text/plain", "data": fetch.text},
+                "title": fetch.title,
+            }
+            page = {"type": "web_fetch_result", "url": fetch.url, "content": document, "retrieved_at": None}
+            out.append({"type": "web_fetch_tool_result", "content": page})
         if self.text is not None:
             out.append({"type": "text", "text": self.text})
         for call in self.tool_use:
@@ -92,6 +143,11 @@ class Turn(BaseModel):
                 block["id"] = call.id
             out.append(block)
         return out
+
+
+def _server_use(name: str, tool_input: dict[str, Any]) -> dict[str, Any]:
+    """A server tool use; the simulator gives it a ``srvtoolu_`` id and its result the same."""
+    return {"type": "server_tool_use", "name": name, "input": tool_input}
 
 
 class Conversation(BaseModel):
@@ -201,10 +257,19 @@ def first_user_text(body: dict[str, Any]) -> str:
     return ""
 
 
+def _paused(message: dict[str, Any]) -> bool:
+    """A turn that stopped with ``pause_turn`` (it holds server tool use): sent back to go on."""
+    content = message.get("content")
+    return isinstance(content, list) and any(
+        isinstance(b, dict) and b.get("type") == "server_tool_use" for b in content
+    )
+
+
 def turn_index(body: dict[str, Any]) -> int:
-    """Assistant messages already in the request; a trailing one is a prefill, not a past turn."""
+    """Assistant messages already in the request; a trailing one is a prefill, not a past turn,
+    unless it is a paused turn (``pause_turn``) sent back to continue."""
     messages = [m for m in body.get("messages") or [] if isinstance(m, dict)]
     count = sum(1 for m in messages if m.get("role") == "assistant")
-    if messages and messages[-1].get("role") == "assistant":
+    if messages and messages[-1].get("role") == "assistant" and not _paused(messages[-1]):
         count -= 1
     return count

@@ -29,6 +29,12 @@ def resolve_model(catalog: ModelCatalog, body: dict[str, Any]) -> ModelSpec:
     return spec
 
 
+def check_context_window(input_tokens: int, spec: ModelSpec) -> None:
+    """The real API's answer to a prompt over the model's context window (``max_input_tokens``)."""
+    if input_tokens > spec.max_input_tokens:
+        raise invalid(f"prompt is too long: {input_tokens} tokens > {spec.max_input_tokens} maximum")
+
+
 def _blocks(content: Any, where: str) -> list[dict[str, Any]]:
     if isinstance(content, str):
         if not content:
@@ -198,6 +204,28 @@ def _check_tools(body: dict[str, Any], count: list[int], ttls: list[str]) -> set
     return names
 
 
+#: Server tool versions the simulator knows, by capability (wire spec 2.3).
+SERVER_TOOL_TYPES = {
+    "web_search": ("web_search_20250305", "web_search_20260209", "web_search_20260318"),
+    "web_fetch": ("web_fetch_20250910",),
+}
+
+
+def _check_server_tools(body: dict[str, Any], spec: ModelSpec) -> None:
+    """Web tools: a known version, a model that has it, and not both domain lists."""
+    for i, tool in enumerate(body.get("tools") or []):
+        tool_type = str(tool.get("type", "custom"))
+        kind = next((k for k in SERVER_TOOL_TYPES if tool_type.startswith(k + "_")), None)
+        if kind is None:
+            continue
+        if tool_type not in SERVER_TOOL_TYPES[kind]:
+            raise invalid(f"tools.{i}.type: unknown server tool type '{tool_type}'")
+        if kind not in spec.server_tools:
+            raise invalid(f"tools.{i}: '{tool_type}' is not supported on model '{spec.id}'")
+        if tool.get("allowed_domains") and tool.get("blocked_domains"):
+            raise invalid(f"tools.{i}: Cannot specify both allowed_domains and blocked_domains")
+
+
 def validate(body: dict[str, Any], spec: ModelSpec, version: str, *, in_batch: bool = False) -> None:
     """Raise the real API's 400 for anything it would refuse; return quietly otherwise."""
     breakpoints = [0]
@@ -215,6 +243,7 @@ def validate(body: dict[str, Any], spec: ModelSpec, version: str, *, in_batch: b
             f"tokens for {spec.id}"
         )
     tool_names = _check_tools(body, breakpoints, ttls)
+    _check_server_tools(body, spec)
     system = body.get("system")
     if system is not None and not isinstance(system, str):
         for i, block in enumerate(_blocks(system, "system")):

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
+    from thrifty.tools.bash_background import BackgroundShells
     from thrifty.tools.inputs import ToolInput
 
 ContentBlock = dict[str, Any]
@@ -54,10 +55,17 @@ class ToolContext:
     read_files: dict[Path, float] = field(default_factory=dict)
     todos: list[dict[str, Any]] = field(default_factory=list)
     env: dict[str, str] | None = None
+    #: Shells Bash started with ``run_in_background`` (``tools.bash_background``), made on first use.
+    background: BackgroundShells | None = None
 
     @property
     def working_dirs(self) -> tuple[Path, ...]:
         return (self.cwd, *self.additional_dirs)
+
+    async def aclose(self) -> None:
+        """End what the session's tools left running: its background shells are killed."""
+        if self.background is not None:
+            await self.background.close()
 
     def resolve(self, path: str) -> Path:
         """Absolute paths stay as given; relative ones are taken from the cwd."""

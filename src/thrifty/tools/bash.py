@@ -21,6 +21,8 @@ from thrifty.tools.inputs import ToolInput
 
 DEFAULT_TIMEOUT_MS = 120_000
 MAX_TIMEOUT_MS = 600_000
+#: A background command's limit (its default is the foreground maximum), as in Claude Code.
+MAX_BACKGROUND_TIMEOUT_MS = 7_200_000
 MAX_OUTPUT_CHARS = 30_000
 # Bytes kept from each end of the stream; generous enough for MAX_OUTPUT_CHARS of UTF-8 text.
 _KEEP_BYTES = MAX_OUTPUT_CHARS * 2
@@ -30,13 +32,19 @@ _DRAIN_SECONDS = 0.25
 
 class BashInput(ToolInput):
     command: str = Field(description="The command to execute")
-    timeout: Annotated[float, Field(gt=0, le=MAX_TIMEOUT_MS)] | None = Field(
-        None, description=f"Optional timeout in milliseconds (max {MAX_TIMEOUT_MS})"
+    timeout: Annotated[float, Field(gt=0, le=MAX_BACKGROUND_TIMEOUT_MS)] | None = Field(
+        None,
+        description=f"Optional timeout in milliseconds (max {MAX_TIMEOUT_MS} for a foreground command; "
+        f"a background command may run up to {MAX_BACKGROUND_TIMEOUT_MS}, default {MAX_TIMEOUT_MS})",
     )
     description: str | None = Field(
         None, description="Clear, concise description of what this command does in 5-10 words"
     )
-    run_in_background: bool | None = Field(None, description="Not supported; leave unset.")
+    run_in_background: bool | None = Field(
+        None,
+        description="Run the command in the background (no `&` needed); TaskOutput reads its new "
+        "output, TaskStop stops it.",
+    )
     dangerouslyDisableSandbox: bool | None = Field(
         None, description="Accepted for compatibility; has no effect."
     )
@@ -136,7 +144,8 @@ class BashTool(Tool):
         "absolute paths. Default timeout 2 minutes (max 10, via timeout in ms). Output over "
         f"{MAX_OUTPUT_CHARS} characters is cut in the middle. stdin is closed, so interactive "
         "commands fail; pass flags such as -y. Processes left running when the command ends are "
-        "stopped. Prefer Read, Edit, Write, Glob and Grep over cat, sed, echo, find and grep."
+        "stopped unless run_in_background is set. Prefer Read, Edit, Write, Glob and Grep over cat, "
+        "sed, echo, find and grep."
     )
     input_model = BashInput
     #: The paths a command touches come from parsing it (``agent/bash/permissions.py``).
@@ -145,7 +154,12 @@ class BashTool(Tool):
 
     async def call(self, params: BashInput, ctx: ToolContext) -> ToolResult:
         if params.run_in_background:
-            return error("run_in_background is not supported")
+            return await _start_background(params, ctx)
+        if params.timeout is not None and params.timeout > MAX_TIMEOUT_MS:
+            return error(
+                f"InputValidationError: Bash failed due to: timeout: at most {MAX_TIMEOUT_MS} ms for a "
+                "foreground command; use run_in_background for a longer one"
+            )
         timeout_s = (params.timeout or DEFAULT_TIMEOUT_MS) / 1000
         collector = OutputCollector()
         loop = asyncio.get_running_loop()
@@ -191,3 +205,23 @@ class BashTool(Tool):
         if code:
             return error(f"{output}\nExit code {code}".lstrip("\n"))
         return ToolResult(output or "(no output)")
+
+
+async def _start_background(params: BashInput, ctx: ToolContext) -> ToolResult:
+    from thrifty.tools.bash_background import shells  # only a background command pays for it
+
+    try:
+        shell = await shells(ctx).start(
+            params.command,
+            cwd=ctx.cwd,
+            env=ctx.env,
+            timeout_s=(params.timeout or MAX_TIMEOUT_MS) / 1000,
+            description=params.description,
+        )
+    except OSError as exc:
+        return error(f"Could not start bash: {exc}")
+    return ToolResult(
+        f"Command running in background with ID: {shell.id}. Output is being written to: "
+        f"{shell.output_path}. Use TaskOutput with this ID to read new output and its status, "
+        "or Read on that file path; TaskStop stops it."
+    )

@@ -52,7 +52,11 @@ class ReadInput(ToolInput):
         None,
         description="The number of lines to read. Only provide if the file is too large to read at once.",
     )
-    pages: str | None = Field(None, description='Page range for PDF files (e.g. "1-5"). Not yet supported.')
+    pages: str | None = Field(
+        None,
+        description='Page range for PDF files (e.g. "1-5", "3"). Only applicable to PDF files. '
+        "Maximum 20 pages per request; required for PDFs over 10 pages.",
+    )
     allow_large: bool | None = Field(
         None,
         description="Read a text file over the size limit in full. Costs many tokens; prefer offset/limit.",
@@ -133,11 +137,17 @@ def _read_text(path: Path, params: ReadInput) -> ToolResult:
 def _read(path: Path, params: ReadInput) -> ToolResult:
     suffix = path.suffix.lower()
     if suffix == ".pdf":
-        return error(
-            "Reading PDF files is not supported yet. Try a text extraction tool such as pdftotext via Bash."
-        )
+        from thrifty.tools.pdf import read_pdf  # only a PDF read pays for importing it
+
+        blocks = read_pdf(path, params.pages)
+        return error(blocks) if isinstance(blocks, str) else ToolResult(content=blocks)
     if params.pages is not None:
         return error("The pages parameter applies only to PDF files.")
+    if suffix == ".ipynb":
+        from thrifty.tools.notebook import read_notebook
+
+        cells = read_notebook(path)
+        return error(cells) if isinstance(cells, str) else ToolResult(content=cells)
     if suffix in IMAGE_MEDIA_TYPES:
         return _read_image(path, suffix)
     with path.open("rb") as handle:
@@ -165,8 +175,8 @@ class ReadTool(Tool):
         f"reads up to {DEFAULT_LINE_LIMIT} lines from the start; for long files pass offset (1-based "
         "line number) and limit. Output is numbered like `cat -n` (line number, tab, content); the "
         "numbers are not part of the file. Lines over 2000 characters are truncated. Images (PNG, "
-        "JPEG, GIF, WebP) are shown to you visually. Cannot read directories (use Bash `ls` or Glob) "
-        "or binary files."
+        "JPEG, GIF, WebP) are shown to you visually, PDFs as documents (see pages), notebooks as "
+        "cells with outputs. Cannot read directories (use Bash `ls` or Glob) or binary files."
     )
     input_model = ReadInput
     read_only = True

@@ -80,9 +80,18 @@ SPECS: Mapping[str, BuiltinSpec] = {
             path_keys=("file_path",),
             primary_field="file_path",
         ),
+        BuiltinSpec(
+            "NotebookEdit",
+            "thrifty.tools.notebook_edit:NotebookEditTool",
+            edits_files=True,
+            path_keys=("notebook_path",),
+            primary_field="notebook_path",
+        ),
         BuiltinSpec("TodoWrite", "thrifty.tools.todo:TodoWriteTool", read_only=True),
         BuiltinSpec("Agent", "thrifty.tools.agent:AgentTool", read_only=True, primary_field="subagent_type"),
         BuiltinSpec("Skill", "thrifty.tools.skill:SkillTool", read_only=True, primary_field="skill"),
+        BuiltinSpec("TaskOutput", "thrifty.tools.task_output:TaskOutputTool", read_only=True),
+        BuiltinSpec("TaskStop", "thrifty.tools.task_stop:TaskStopTool", read_only=True),
     )
 }
 
@@ -151,7 +160,7 @@ class ToolTable(Mapping[str, "Tool"]):
 
 
 #: The keys scanned for paths in the input of a tool that declares none (a custom or MCP tool,
-#: or a Claude Code tool thrifty does not build in, such as NotebookEdit): the strict default.
+#: or a Claude Code tool thrifty does not build in, such as MultiEdit): the strict default.
 GENERIC_PATH_KEYS: tuple[str, ...] = ("file_path", "notebook_path", "path")
 
 #: The primary fields of Claude Code tools that thrifty does not build in, which hook ``if``

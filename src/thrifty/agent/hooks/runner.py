@@ -17,6 +17,7 @@ import json
 import os
 import shutil
 import time
+import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -107,6 +108,15 @@ class HookRunner:
                 name = getattr(fn, "__qualname__", None) or repr(fn)
                 self._callbacks.setdefault(event, []).append(_Callback(fn, matcher, f"callback {name}"))
         self._bash = shutil.which("bash", path=self._env.get("PATH"))
+        #: Receives Claude Code's ``system/hook_started`` and ``hook_response`` frames for each
+        #: command hook (``--include-hook-events``); None sends none.
+        self.on_event: Callable[[dict[str, Any]], None] | None = None
+
+    def _emit(self, subtype: str, hook_id: str, label: str, event: str, **fields: Any) -> None:
+        if self.on_event is not None:
+            frame = {"type": "system", "subtype": subtype, "hook_id": hook_id, "hook_name": label}
+            frame.update(hook_event=event, **fields, uuid=str(uuid.uuid4()), session_id=self.session_id)
+            self.on_event(frame)
 
     # -- configuration ------------------------------------------------------------------------
 
@@ -223,6 +233,28 @@ class HookRunner:
         return aggregate(event, [v for _, v in ran], [r for r, _ in ran])
 
     async def _run_command(
+        self, event: str, label: str, cmd: _Command, stdin: bytes
+    ) -> tuple[HookRunResult, Verdict]:
+        hook_id = str(uuid.uuid4())
+        self._emit("hook_started", hook_id, label, event)
+        result, verdict = await self._command(event, label, cmd, stdin)
+        if self.on_event is not None:
+            code = result.exit_code
+            outcome = "cancelled" if result.timed_out else "success" if code == 0 else "error"
+            self._emit(
+                "hook_response",
+                hook_id,
+                label,
+                event,
+                output=result.stdout + result.stderr,
+                stdout=result.stdout,
+                stderr=result.stderr,
+                exit_code=code,
+                outcome=outcome,
+            )
+        return result, verdict
+
+    async def _command(
         self, event: str, label: str, cmd: _Command, stdin: bytes
     ) -> tuple[HookRunResult, Verdict]:
         started = time.monotonic()

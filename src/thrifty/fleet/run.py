@@ -1,0 +1,499 @@
+"""``run_fleet``: many agent jobs, each an in-process session, with a journal and the ledger's totals.
+
+Every job runs as its own session (``thrifty.sdk.runner.open_session``) with the fleet's options,
+the job's own on top, and two tags on every ledger row: ``fleet=<fleet id>`` and ``job=<id>``.
+So the fleet's cost is the sum of the ledger rows tagged with its id, exact whatever happened to
+the coordinator, and a fleet budget is a cap on the scope ``tag:fleet=<id>``: the ledger's
+reservations make it hold across jobs running at once. A per-job budget is the job's
+``max_budget_usd`` (the run's own cap).
+
+All jobs write one ledger, resolved once by the coordinator (``--ledger``/``ledger``, else the
+environment and config of where the fleet is run) and passed to each job, so a project file in a
+job's repository cannot send its rows elsewhere.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from thrifty.fleet.executor import DEFAULT_CONCURRENCY, EmbeddedExecutor, Executor
+from thrifty.fleet.jobs import FleetInputError, Job, jobs_hash, parse_jobs, read_jobs
+from thrifty.fleet.journal import FleetBusy, FleetJournal, check_fleet_id
+
+if TYPE_CHECKING:
+    from thrifty.agent.session import Session
+    from thrifty.billing.ledger import Ledger
+    from thrifty.sdk.options import Options
+
+SUCCEEDED = "succeeded"
+FAILED = "failed"
+BUDGET_EXCEEDED = "budget_exceeded"
+#: The run cap's own words (``BudgetGuard.check``): a stop by the job's budget, not a shared one.
+RUN_CAP_WORDS = "Reached maximum budget"
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+class FleetError(RuntimeError):
+    """The fleet cannot run (another coordinator holds it, no ledger): one line."""
+
+
+@dataclass
+class JobResult:
+    """One job's outcome: a line of the results JSONL."""
+
+    id: str | int
+    status: str
+    result: str | None = None
+    #: This attempt's cost (the session's ``total_cost_usd``); the summary's per-job cost is the
+    #: ledger's, every attempt included.
+    cost_usd: float = 0.0
+    num_turns: int = 0
+    session_id: str | None = None
+    error: str | None = None
+    attempt: int = 0
+    #: For ``budget_exceeded``: ``"job"`` (its own max_budget_usd) or ``"shared"`` (the fleet's
+    #: budget or another shared cap; such a job runs again on a rerun).
+    budget: str | None = None
+    #: The commit checked out, for a job with a repo.
+    commit: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        line: dict[str, Any] = {
+            "id": self.id,
+            "status": self.status,
+            "result": self.result,
+            "cost_usd": self.cost_usd,
+            "num_turns": self.num_turns,
+            "session_id": self.session_id,
+            "attempt": self.attempt,
+        }
+        for key in ("error", "budget", "commit"):
+            if getattr(self, key) is not None:
+                line[key] = getattr(self, key)
+        return line
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> JobResult:
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+
+@dataclass
+class JobTask:
+    """What a worker needs to run one attempt of a job: plain data."""
+
+    job: Job
+    fleet_id: str
+    session_id: str
+    attempt: int
+    #: The fleet's options (every job's base), its ledger already resolved.
+    options: Options
+    #: The checkout folder, for a job with a repo.
+    work_dir: Path | None = None
+    #: The fleet's budget in USD less what the fleet spent before this calendar month: the
+    #: monthly cap on ``tag:fleet=<fleet id>`` that makes the fleet's whole spend stop at its budget.
+    fleet_cap: Decimal | None = None
+
+
+@dataclass
+class FleetSummary:
+    fleet_id: str
+    #: Every job's latest result, in the jobs' order (earlier runs' for skipped jobs).
+    results: list[JobResult]
+    #: Jobs finished by an earlier run of this fleet and not run again.
+    skipped: int
+    #: From the ledger: the rows tagged ``fleet=<fleet id>`` (every attempt, every run).
+    total_cost_usd: Decimal
+    #: From the ledger, per job: its sessions' rows (every attempt).
+    job_cost_usd: dict[str, Decimal]
+    ledger_rows: int
+    #: Calls whose model had no known price (their cost is not in the totals).
+    unpriced_calls: int
+    #: Attempts that were run again after an earlier one was cut short or stopped.
+    reruns: int
+    state_dir: Path
+    ledger: str
+
+    def count(self, status: str) -> int:
+        return sum(1 for r in self.results if r.status == status)
+
+    @property
+    def ok(self) -> bool:
+        return all(r.status == SUCCEEDED for r in self.results)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "fleet_id": self.fleet_id,
+            "jobs": len(self.results),
+            "succeeded": self.count(SUCCEEDED),
+            "failed": self.count(FAILED),
+            "budget_exceeded": self.count(BUDGET_EXCEEDED),
+            "skipped": self.skipped,
+            "reruns": self.reruns,
+            "total_cost_usd": str(self.total_cost_usd),
+            "ledger_rows": self.ledger_rows,
+            "unpriced_calls": self.unpriced_calls,
+            "job_cost_usd": {k: str(v) for k, v in self.job_cost_usd.items()},
+            "state_dir": str(self.state_dir),
+            "ledger": self.ledger,
+        }
+
+
+class FleetEvents:
+    """What the coordinator reports as it goes (the CLI's progress bar); every method a no-op."""
+
+    def planned(self, fleet_id: str, to_run: int, skipped: Sequence[JobResult]) -> None:
+        """Before the first job starts: how many will run, and the results kept from earlier runs."""
+
+    def started(self, job: Job) -> None:
+        """A job was handed to the executor."""
+
+    def finished(self, result: JobResult) -> None:
+        """A job ended (or will not start: the fleet's budget is spent)."""
+
+
+# -- one job -----------------------------------------------------------------------------------
+
+
+def job_options(base: Options, job: Job, fleet_id: str, cwd: Path | None, session_id: str | None) -> Options:
+    """The fleet's options with the job's on top, tagged with the fleet and the job."""
+    changes: dict[str, Any] = {
+        "tags": {**base.tags, "fleet": fleet_id, "job": job.id},
+        "session_id": session_id,
+    }
+    if cwd is not None:
+        changes["cwd"] = cwd
+    if job.model is not None:
+        changes["model"] = job.model
+    if job.allowed_tools is not None:
+        changes["allowed_tools"] = list(job.allowed_tools)
+    if job.max_turns is not None:
+        changes["max_turns"] = job.max_turns
+    if job.max_budget_usd is not None:
+        changes["max_budget_usd"] = job.max_budget_usd
+    if job.system_prompt is not None:
+        changes["system_prompt"] = job.system_prompt
+    if job.permission_mode is not None:
+        changes["permission_mode"] = job.permission_mode
+    return dataclasses.replace(base, **changes)
+
+
+def cap_fleet(session: Session, fleet_id: str, cap: Decimal) -> None:
+    """Add the fleet's budget to the session's caps, as a cap on ``tag:fleet=<id>``: the check
+    before each call then reserves its estimate against the fleet's spend in the ledger.
+
+    The ledger's scope caps are daily or monthly, so ``cap`` is the monthly one: the fleet's budget
+    less its spend before this month (``_coordinate`` works it out as each job starts)."""
+    from thrifty.billing.config import Budget
+
+    guard = session.guard
+    scope = f"tag:fleet={fleet_id}"
+    known = guard.scope_caps.get(scope)
+    monthly = cap if known is None or known.monthly is None else min(cap, known.monthly)
+    guard.scope_caps = {**guard.scope_caps, scope: Budget(known.daily if known else None, monthly)}
+
+
+async def run_job(task: JobTask) -> JobResult:
+    """Run one attempt of a job to its end; every failure is a ``failed`` result, never raised."""
+    from thrifty.core.events import Result
+    from thrifty.fleet.workdir import CheckoutError, checkout
+    from thrifty.sdk.runner import open_session
+
+    job = task.job
+    out = JobResult(job.raw_id, FAILED, session_id=task.session_id, attempt=task.attempt)
+    try:
+        cwd = Path(job.cwd) if job.cwd is not None and job.repo is None else None
+        if job.repo is not None:
+            assert task.work_dir is not None
+            out.commit = await checkout(job.repo, job.ref, task.work_dir)
+            cwd = task.work_dir / job.cwd if job.cwd else task.work_dir
+            if not cwd.is_dir():
+                raise CheckoutError(f"cwd {job.cwd!r} is not a folder of {job.repo} at {out.commit[:12]}")
+        options = job_options(task.options, job, task.fleet_id, cwd, task.session_id)
+        session = open_session(options)
+    except Exception as exc:  # SetupError, CheckoutError, OSError; a job's bug must not end the fleet
+        out.error = _one_line(exc)
+        return out
+    try:
+        if task.fleet_cap is not None:
+            cap_fleet(session, task.fleet_id, task.fleet_cap)
+        result: Result | None = None
+        async for event in session.turn(job.prompt):
+            if isinstance(event, Result):
+                result = event
+    except Exception as exc:  # a job's bug must not end the fleet
+        out.error = _one_line(exc)
+        return out
+    finally:
+        await session.close()
+    if result is None:
+        out.error = "the session ended without a result"
+        return out
+    out.result = result.result
+    out.cost_usd = result.total_cost_usd
+    out.num_turns = result.num_turns
+    out.session_id = result.session_id
+    if result.subtype == "error_max_budget_usd":
+        out.status = BUDGET_EXCEEDED
+        out.error = _first_error(result)
+        out.budget = "job" if (out.error or "").startswith(RUN_CAP_WORDS) else "shared"
+    elif result.is_error:
+        out.error = _first_error(result) or result.subtype
+    else:
+        out.status = SUCCEEDED
+    return out
+
+
+def run_job_sync(task: JobTask) -> JobResult:
+    """``run_job`` in an event loop of its own: what a remote worker (Ray) calls."""
+    import asyncio
+
+    return asyncio.run(run_job(task))
+
+
+def _first_error(result: Any) -> str | None:
+    errors = [e for e in result.errors if isinstance(e, str) and e]
+    text = errors[0] if errors else result.result
+    return text.splitlines()[0] if isinstance(text, str) and text else None
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+# -- the fleet ---------------------------------------------------------------------------------
+
+
+def _amount(value: Decimal | str | float | int | None) -> Decimal | None:
+    if value is None:
+        return None
+    try:
+        amount = Decimal(str(value)) if not isinstance(value, bool) else Decimal("NaN")
+    except InvalidOperation:
+        amount = Decimal("NaN")
+    if not amount.is_finite() or amount <= 0:
+        raise FleetInputError(f"max_cost_usd must be an amount in USD above 0, not {value!r}")
+    return amount
+
+
+def _load(jobs: str | Path | Iterable[Job | Mapping[str, Any]]) -> tuple[list[Job], str]:
+    if isinstance(jobs, str | Path):
+        return read_jobs(Path(jobs))
+    parsed = parse_jobs(jobs)
+    return parsed, jobs_hash(parsed)
+
+
+def _ledger_url(base: Options, environ: Mapping[str, str]) -> str:
+    from thrifty.billing.config import load_billing_config
+    from thrifty.billing.paths import default_ledger_path
+
+    cwd = Path(base.cwd) if base.cwd is not None else Path.cwd()
+    config = load_billing_config(cwd, environ, flag_ledger=base.ledger)
+    return config.ledger[0] if config.ledger else str(default_ledger_path(environ))
+
+
+def _done_before(line: Mapping[str, Any] | None, retry_failed: bool) -> bool:
+    """Whether an earlier run's result finishes the job (a rerun skips it)."""
+    if line is None:
+        return False
+    status = line.get("status")
+    if status == SUCCEEDED:
+        return True
+    if status == FAILED:
+        return not retry_failed
+    return status == BUDGET_EXCEEDED and line.get("budget") == "job"
+
+
+async def run_fleet(
+    jobs: str | Path | Iterable[Job | Mapping[str, Any]],
+    *,
+    options: Options | None = None,
+    fleet_id: str | None = None,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    max_cost_usd: Decimal | str | float | None = None,
+    retry_failed: bool = False,
+    executor: Executor | None = None,
+    events: FleetEvents | None = None,
+    state_dir: str | Path | None = None,
+) -> FleetSummary:
+    """Run every job of the fleet not finished by an earlier run, and sum its cost from the ledger.
+
+    ``jobs``: a JSONL path, or job dicts (the JSONL line format) / ``Job`` objects. ``options``:
+    the base of every job's options (credentials, ledger, model, permission mode, ...).
+    ``fleet_id``: default ``f-`` and a hash of the jobs, so rerunning the same file resumes it.
+    ``max_cost_usd``: the fleet's budget. ``retry_failed``: run failed jobs again on a rerun.
+    ``state_dir``: where fleets keep their journals (default ``<data dir>/fleets``).
+
+    Raises ``FleetInputError`` for a bad job (naming its line) and ``FleetError`` when the fleet
+    cannot run; a job's own failure is its result, never an exception.
+    """
+    from thrifty.agent.validate import SetupError
+    from thrifty.billing.ledger import shared_ledger
+    from thrifty.billing.paths import data_dir
+    from thrifty.sdk.options import Options as OptionsType
+
+    job_list, digest = _load(jobs)
+    cap = _amount(max_cost_usd)
+    base = options if options is not None else OptionsType()
+    if not base.record_usage:
+        raise FleetError("a fleet needs the ledger to count its cost; record_usage=False is not allowed")
+    environ = {**os.environ, **{str(k): str(v) for k, v in base.env.items()}}
+    try:
+        fid = check_fleet_id(fleet_id) if fleet_id is not None else f"f-{digest[:12]}"
+    except ValueError as exc:
+        raise FleetInputError(str(exc)) from None
+    url = _ledger_url(base, environ)
+    base = dataclasses.replace(base, ledger=url)
+    for job in job_list:  # every job's options checked before any runs
+        try:
+            job_options(base, job, fid, None, None)
+        except SetupError as exc:
+            raise FleetInputError(f"{job.where or job.id}: {exc}") from None
+    runner = executor if executor is not None else EmbeddedExecutor(concurrency)
+    report = events if events is not None else FleetEvents()
+    fleets = Path(state_dir) if state_dir is not None else data_dir(environ) / "fleets"
+    try:
+        journal = FleetJournal.open(fleets, fid, digest)
+    except FleetBusy as exc:
+        raise FleetError(str(exc)) from None
+    ledger = shared_ledger(url)
+    try:
+        return await _coordinate(job_list, fid, base, cap, retry_failed, runner, report, journal, ledger)
+    finally:
+        ledger.close()
+        journal.close()
+
+
+async def _coordinate(
+    job_list: list[Job],
+    fid: str,
+    base: Options,
+    cap: Decimal | None,
+    retry_failed: bool,
+    runner: Executor,
+    report: FleetEvents,
+    journal: FleetJournal,
+    ledger: Ledger,
+) -> FleetSummary:
+    skipped = [
+        JobResult.from_json(journal.results[j.id])
+        for j in job_list
+        if _done_before(journal.results.get(j.id), retry_failed)
+    ]
+    skip_ids = {str(r.id) for r in skipped}
+    todo = [job for job in job_list if job.id not in skip_ids]
+    report.planned(fid, len(todo), skipped)
+    scope = f"tag:fleet={fid}"
+    pending = iter(todo)
+    started: set[str] = set()
+    stopped: list[str] = []
+
+    def month_cap() -> Decimal | None:
+        """The fleet's budget less its spend before this month (None: spent, or no budget)."""
+        if cap is None:
+            return None
+        from thrifty.billing.budget import month_start
+
+        now = datetime.now(UTC)
+        ever = ledger.scope_spend(scope, since=EPOCH, now=now)
+        if ever.spent + ever.reserved >= cap:
+            stopped.append(f"not started: the fleet's budget (${cap}) is spent")
+            return None
+        this_month = ledger.scope_spend(scope, since=month_start(now), now=now)
+        return cap - (ever.spent - this_month.spent)
+
+    def next_task() -> JobTask | None:
+        if stopped:
+            return None
+        fleet_cap = month_cap()
+        if stopped:
+            return None
+        job = next(pending, None)
+        if job is None:
+            return None
+        session_id = str(uuid.uuid4())
+        attempt = journal.started(job.id, session_id)
+        started.add(job.id)
+        report.started(job)
+        work_dir = journal.work_dir(job.id) if job.repo is not None else None
+        return JobTask(job, fid, session_id, attempt, base, work_dir, fleet_cap)
+
+    def done(result: JobResult) -> None:
+        journal.finished(result.to_json())
+        if result.status == BUDGET_EXCEEDED and result.budget == "shared" and not stopped:
+            stopped.append(f"not started: a shared budget stopped job {result.id}: {result.error}")
+        report.finished(result)
+
+    await runner.run(next_task, run_job, done)
+    for job in todo:
+        if job.id not in started:
+            left = JobResult(
+                job.raw_id, BUDGET_EXCEEDED, error=stopped[0] if stopped else "not started", budget="shared"
+            )
+            journal.finished(left.to_json())
+            report.finished(left)
+    return _summary(job_list, fid, journal, ledger, len(skipped))
+
+
+def _summary(
+    job_list: list[Job], fid: str, journal: FleetJournal, ledger: Ledger, skipped: int
+) -> FleetSummary:
+    from thrifty.billing.ledger import RowQuery
+
+    since = datetime.fromtimestamp(journal.created_at, UTC) - timedelta(hours=1)
+    owner = {sid: job_id for job_id, sids in journal.sessions.items() for sid in sids}
+    job_cost = {job.id: Decimal(0) for job in job_list}
+    rows = unpriced = 0
+    for bucket in ledger.aggregate(RowQuery(since=since), by=("session_id",), times=False, logged=False):
+        job_id = owner.get(bucket.session_id or "")
+        if job_id is None:
+            continue
+        job_cost[job_id] = job_cost.get(job_id, Decimal(0)) + bucket.cost_usd
+        rows += bucket.calls
+        unpriced += bucket.unpriced_calls
+    total = ledger.scope_spend(f"tag:fleet={fid}", since=EPOCH, now=datetime.now(UTC)).spent
+    results = [
+        JobResult.from_json(journal.results[job.id])
+        if job.id in journal.results
+        else JobResult(job.raw_id, FAILED, error="no result")
+        for job in job_list
+    ]
+    reruns = sum(max(0, len(sids) - 1) for sids in journal.sessions.values())
+    return FleetSummary(
+        fleet_id=fid,
+        results=results,
+        skipped=skipped,
+        total_cost_usd=total,
+        job_cost_usd=job_cost,
+        ledger_rows=rows,
+        unpriced_calls=unpriced,
+        reruns=reruns,
+        state_dir=journal.root,
+        ledger=ledger.location,
+    )
+
+
+__all__ = [
+    "BUDGET_EXCEEDED",
+    "FAILED",
+    "SUCCEEDED",
+    "FleetError",
+    "FleetEvents",
+    "FleetSummary",
+    "JobResult",
+    "JobTask",
+    "cap_fleet",
+    "job_options",
+    "run_fleet",
+    "run_job",
+    "run_job_sync",
+]
