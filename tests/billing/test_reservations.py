@@ -16,8 +16,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -27,6 +25,7 @@ import pytest
 
 from tests.billing.factory import make_row
 from tests.billing.test_budget import LOOP, options, run
+from tests.billing.workers import reaped, spawn
 from thrifty.billing.budget import BudgetGuard, day_start
 from thrifty.billing.config import Budget, ConfigError, load_billing_config
 from thrifty.billing.ledger import Ledger, Reservation, RowQuery, open_ledger
@@ -83,34 +82,18 @@ def _child_hold_and_hang(url: str, ttl_s: float) -> None:
     time.sleep(600)
 
 
-def _spawn(*args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "tests.billing.test_reservations", *args],
-        cwd=REPO,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
-@contextmanager
-def _reaped(procs: list[subprocess.Popen[str]]) -> Iterator[None]:
-    try:
-        yield
-    finally:
-        for proc in procs:
-            if proc.poll() is None:
-                proc.kill()
-            proc.wait()
+MODULE = "tests.billing.test_reservations"
 
 
 def spend_with_workers(
     url: str, *, workers: int = WORKERS, reserve: bool = True, latency: float = 0.02
 ) -> Decimal:
     """``workers`` processes spending against one daily cap at once; the final spend."""
-    procs = [_spawn("spend", url, str(k), "1" if reserve else "0", str(latency)) for k in range(workers)]
-    with _reaped(procs):
+    procs = [
+        spawn("spend", url, str(k), "1" if reserve else "0", str(latency), module=MODULE)
+        for k in range(workers)
+    ]
+    with reaped(procs):
         for proc in procs:
             assert proc.stdout is not None and proc.stdout.readline().strip() == "ready", proc.stderr
         for proc in procs:
@@ -154,8 +137,8 @@ def test_sixteen_workers_share_one_daily_cap_on_postgres(pg_url: str) -> None:
 def test_a_crashed_workers_hold_expires(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
     url = str(tmp_path / "ledger.sqlite3") if backend == "sqlite" else request.getfixturevalue("pg_url")
     ttl = 3.0
-    proc = _spawn("hang", url, str(ttl))
-    with _reaped([proc]):
+    proc = spawn("hang", url, str(ttl), module=MODULE)
+    with reaped([proc]):
         assert proc.stdout is not None and proc.stdout.readline().strip() == "held", proc.stderr
         started = time.monotonic()
         os.kill(proc.pid, signal.SIGKILL)

@@ -55,9 +55,10 @@ def _child_loop(url: str) -> None:
         i += 1
 
 
-def _spawn(*args: str) -> subprocess.Popen[str]:
+def spawn(*args: str, module: str = "tests.billing.workers") -> subprocess.Popen[str]:
+    """A worker process running ``module``'s command line with ``args``."""
     return subprocess.Popen(
-        [sys.executable, "-m", "tests.billing.workers", *args],
+        [sys.executable, "-m", module, *args],
         cwd=REPO,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
@@ -67,7 +68,7 @@ def _spawn(*args: str) -> subprocess.Popen[str]:
 
 
 @contextmanager
-def _reaped(procs: list[subprocess.Popen[str]]) -> Iterator[None]:
+def reaped(procs: list[subprocess.Popen[str]]) -> Iterator[None]:
     try:
         yield
     finally:
@@ -79,8 +80,8 @@ def _reaped(procs: list[subprocess.Popen[str]]) -> Iterator[None]:
 
 def run_writers(url: str, *, processes: int = 8, rows: int = 200, shared: int = 50) -> None:
     """``processes`` writers, ``shared`` request_ids written by all of them; checks the ledger after."""
-    procs = [_spawn("append", url, str(k), str(rows), str(shared)) for k in range(processes)]
-    with _reaped(procs):
+    procs = [spawn("append", url, str(k), str(rows), str(shared)) for k in range(processes)]
+    with reaped(procs):
         for proc in procs:
             assert proc.stdout is not None and proc.stdout.readline().strip() == "ready", proc.stderr
         for proc in procs:
@@ -106,9 +107,9 @@ def run_writers(url: str, *, processes: int = 8, rows: int = 200, shared: int = 
 
 def kill_mid_append(url: str, *, after: int = 150) -> list[str]:
     """Start an appending child, SIGKILL it once it has reported ``after`` rows; the rows it reported."""
-    proc = _spawn("loop", url)
+    proc = spawn("loop", url)
     reported: list[str] = []
-    with _reaped([proc]):
+    with reaped([proc]):
         assert proc.stdout is not None
         deadline = time.monotonic() + 120
         while len(reported) < after:

@@ -91,11 +91,17 @@ async def open_context(
         )
     except (BillingError, SettingsError) as exc:
         raise BatchError(str(exc)) from None
+    own: anthropic.AsyncAnthropic | None = None
     try:
-        the_client = client if client is not None else _client_of(billing)
+        if client is None:
+            # Ours to close: left to the garbage collector, its connections would be closed
+            # later on whatever event loop is running then (or on a closed one).
+            own = client = _client_of(billing)
         who = Who(billing.account, billing.project)
-        yield Ctx(billing, the_client, billing.prices, billing.ledger, who, Journal(environ=environ))
+        yield Ctx(billing, client, billing.prices, billing.ledger, who, Journal(environ=environ))
     finally:
+        if own is not None:
+            await own.close()
         billing.close()
 
 
