@@ -6,6 +6,9 @@ Each command runs in a fresh process, ``--runs`` times, the commands alternating
 so a busy machine slows all of them alike; the median of each is printed. Wall time is measured
 around the process, CPU time (user + system) from ``wait4``'s resource usage of that child.
 
+Before timing, the package is byte-compiled, as installing it does (a checkout run under
+``PYTHONDONTWRITEBYTECODE`` would compile every changed module on each start).
+
 - ``python -I -S -c pass``: the floor, an interpreter that starts and exits.
 - ``thrifty --version``, ``thrifty status``, ``thrifty usage daily``: on an empty ledger, with
   a throwaway ``HOME``, ``THRIFTY_CONFIG_DIR`` and ``THRIFTY_DATA_DIR``.
@@ -110,6 +113,12 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=7, help="runs per command (median reported)")
     parser.add_argument("--no-claude", action="store_true", help="skip the bundled Claude Code")
     args = parser.parse_args()
+
+    # As an install leaves it: every module compiled. A checkout run with PYTHONDONTWRITEBYTECODE
+    # (or just edited) would otherwise compile its changed modules on every start.
+    import compileall
+
+    compileall.compile_dir(str(REPO / "src" / "thrifty"), quiet=1)
 
     scratch = Path(tempfile.mkdtemp(prefix="thrifty-startup-"))
     home = scratch / "home"
