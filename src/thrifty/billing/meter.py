@@ -15,13 +15,16 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from functools import partial
+from typing import TYPE_CHECKING
 
 from thrifty.billing.ledger import Ledger, LedgerError, LedgerRow, SharedLedger
 from thrifty.billing.prices import PriceTable, bundled_prices
 from thrifty.billing.spool import Spool
 from thrifty.billing.tally import Tally
-from thrifty.core.events import ApiUsage
 from thrifty.core.usage import Usage
+
+if TYPE_CHECKING:
+    from thrifty.core.events import ApiUsage
 
 
 @dataclass(frozen=True)

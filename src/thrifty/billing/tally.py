@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from thrifty.core.events import ApiUsage
 from thrifty.core.usage import Usage
+
+if TYPE_CHECKING:
+    from thrifty.core.events import ApiUsage
 
 CONTEXT_WINDOW = 1_000_000
 

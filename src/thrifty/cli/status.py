@@ -13,17 +13,18 @@ import sys
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from thrifty.agent.options import DEFAULT_MODEL, resolve_model
 from thrifty.agent.settings import load_settings
 from thrifty.billing.budget import cap_standings, day_start, month_start
-from thrifty.billing.calibrate import LOOKBACK, PlanLimits, calibrate, resolve_limits
 from thrifty.billing.context import Billing, BillingError, open_billing
-from thrifty.billing.credit import credit_state
 from thrifty.billing.ledger import RowQuery
 from thrifty.billing.windows import WindowState, current_windows
 from thrifty.cli.errors import EXIT_ERROR, UsageError
+
+if TYPE_CHECKING:
+    from thrifty.billing.calibrate import PlanLimits
 
 MODE_WORDS = {
     "api": "api (billed per token)",
@@ -70,6 +71,9 @@ def plan_limits(billing: Billing, now: datetime) -> PlanLimits | None:
     plan = billing.plan
     if billing.mode != "plan" or plan is None:
         return None
+    # Loaded only for a plan: an API user's status never needs the calibration.
+    from thrifty.billing.calibrate import LOOKBACK, calibrate, resolve_limits
+
     settings = billing.config.plan
     user = settings.user_limits if settings is not None and settings.definition.name == plan.name else {}
     calibration = {}
@@ -105,6 +109,7 @@ def gather(billing: Billing, model: str, now: datetime) -> dict[str, Any]:
     credit = None
     settings = billing.config.plan
     if billing.mode == "plan" and settings is not None and billing.ledger is not None:
+        from thrifty.billing.credit import credit_state
         from thrifty.cli.usage.common import decimal_text  # only here: status stays light
 
         state = credit_state(billing.ledger, settings, now)
