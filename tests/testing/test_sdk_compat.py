@@ -28,11 +28,13 @@ def test_sync_create_returns_scripted_text_and_request_id(simulator: Simulator) 
 @pytest.mark.anyio
 async def test_async_create_and_stream(simulator: Simulator) -> None:
     simulator.set_script([{"thinking": "consider", "text": "Async works."}])
-    client = simulator.async_client()
-    msg = await client.messages.create(model=MODEL, max_tokens=64, messages=HELLO)
-    assert [b.type for b in msg.content] == ["thinking", "text"]
-    async with client.messages.stream(model=MODEL, max_tokens=64, messages=HELLO) as stream:
-        final = await stream.get_final_message()
+    # Closed here: a client left to the garbage collector closes its connection later, on
+    # whatever event loop is running then (a later test's), after this one has closed.
+    async with simulator.async_client() as client:
+        msg = await client.messages.create(model=MODEL, max_tokens=64, messages=HELLO)
+        assert [b.type for b in msg.content] == ["thinking", "text"]
+        async with client.messages.stream(model=MODEL, max_tokens=64, messages=HELLO) as stream:
+            final = await stream.get_final_message()
     assert final.content[1].text == "Async works."
     assert final.content[0].signature  # the accumulator overwrote the empty start signature
     assert final.usage.output_tokens == msg.usage.output_tokens
