@@ -8,9 +8,6 @@ and let limits the user set win, naming whose number each is.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -18,48 +15,26 @@ from typing import Any
 import pytest
 
 from tests.cli.conftest import Run
+from tests.cli.test_advise_cli import Advise
 from tests.usage.test_calibrate import FIVE_LIMIT, WEEK_LIMIT, Server, busy_week
-from thrifty.billing.ledger import LedgerRow, open_ledger
 
 PERIOD = ["--since", "2026-03-01", "--until", "2026-03-29", "--timezone", "UTC"]
 START = datetime(2026, 3, 2, 8, 0, tzinfo=UTC).timestamp()  # before the Agent SDK credit
 
 
-class Thrifty:
-    def __init__(self, tmp: Path) -> None:
-        self.project, self.data, self.config = tmp / "project", tmp / "data", tmp / "config"
-        for path in (self.project, self.data, tmp / "home"):
-            path.mkdir()
-        self.env = {k: v for k, v in os.environ.items() if not k.startswith(("THRIFTY_", "ANTHROPIC_"))}
-        self.env.update(
-            HOME=str(tmp / "home"),
-            THRIFTY_CONFIG_DIR=str(self.config),
-            THRIFTY_DATA_DIR=str(self.data),
-            THRIFTY_KEYRING="0",
-            COLUMNS="250",
-        )
+class Thrifty(Advise):
+    """``Advise``'s sandbox, any command (``thrifty("status", ...)``), with a plan block to write."""
 
-    def fill(self, rows: list[LedgerRow]) -> None:
-        ledger = open_ledger(str(self.data / "ledger.sqlite3"))
-        try:
-            assert ledger.append_many(rows) == len(rows)
-        finally:
-            ledger.close()
+    def __init__(self, tmp: Path) -> None:
+        super().__init__(tmp)
+        self.env["COLUMNS"] = "250"
 
     def plan(self, block: dict[str, Any]) -> None:
         self.config.mkdir(exist_ok=True)
         (self.config / "config.json").write_text(json.dumps({"plan": block}))
 
-    def __call__(self, *args: str) -> Run:
-        result = subprocess.run(
-            [sys.executable, "-m", "thrifty", *args],
-            cwd=self.project,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        return Run(result.returncode, result.stdout, result.stderr)
+    def __call__(self, command: str, *args: str, stdin: str | None = None) -> Run:  # type: ignore[override]
+        return super().__call__(*args, command=command, stdin=stdin)
 
 
 @pytest.fixture
