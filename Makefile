@@ -36,6 +36,7 @@ lint:
 
 check: lint
 	./scripts/ensure-postgres.sh
+	./scripts/ensure-chromium.sh
 	$(BIN)/pytest -q
 
 # The suite against the newest releases of every dependency, in its own environment, so drift
