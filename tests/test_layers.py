@@ -251,6 +251,22 @@ def test_the_layers_below_mcp_do_not_import_it() -> None:
     assert found == [], "\n".join(found)
 
 
+def test_telemetry_imports_only_itself() -> None:
+    """The meter calls ``thrifty.telemetry`` for every row, so telemetry sits below billing: it
+    reads ledger rows it is handed and may import nothing of thrifty's but itself (and the
+    version), or billing would import its way back into itself."""
+    graph = import_graph()
+    outside = sorted(
+        f"{source} -> {target}"
+        for source, targets in graph.items()
+        if within(source, "thrifty.telemetry")
+        for target in targets
+        if target != ROOT_PACKAGE and not within(target, "thrifty.telemetry")
+    )
+    assert outside == [], "\n".join(outside)
+    assert "thrifty.telemetry" in graph["thrifty.billing.meter"]
+
+
 def test_no_import_cycles() -> None:
     graph = import_graph()
     cycles = [" -> ".join(shortest_cycle(graph, members)) for members in strongly_connected(graph)]

@@ -22,6 +22,7 @@ from thrifty.billing.prices import PriceTable, bundled_prices
 from thrifty.billing.spool import Spool
 from thrifty.billing.tally import Tally
 from thrifty.core.usage import Usage
+from thrifty.telemetry import record_call
 
 if TYPE_CHECKING:
     from thrifty.core.events import ApiUsage
@@ -133,6 +134,7 @@ class Meter:
             web_fetch_requests=usage.web_fetch_requests,
         )
         self.last_row = row
+        record_call(row)  # OpenTelemetry counters when enabled; one cached check when not
         return row
 
     def _write(self, ledger: Ledger, row: LedgerRow, settle: str | None = None) -> None:
