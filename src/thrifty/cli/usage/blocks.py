@@ -13,7 +13,7 @@ from rich.console import Console
 
 from thrifty.billing.ledger import MODES, LedgerRow
 from thrifty.billing.plan_presets import PlanDefinition
-from thrifty.cli.errors import EXIT_OK
+from thrifty.cli.errors import EXIT_OK, UsageError
 from thrifty.cli.usage.common import (
     TITLES,
     decimal_text,
@@ -36,7 +36,7 @@ def duration(span: timedelta) -> str:
     return f"{hours}h {minutes:02d}m" if hours else f"{minutes}m"
 
 
-def _plan_for(args: argparse.Namespace, blocks: list[Block]) -> PlanDefinition | None:
+def plan_for(args: argparse.Namespace, blocks: list[Block]) -> PlanDefinition | None:
     if args.plan is not None:
         return plan_named(args.plan, os.environ)
     if any(b.mode == "plan" and not b.gap for b in blocks):  # only then is the store worth reading
@@ -58,11 +58,13 @@ def show_blocks(
     location: str,
     filtered: bool,
 ) -> int:
+    if getattr(args, "refresh", None) is not None:  # --live runs in thrifty.cli.usage.live
+        raise UsageError("--refresh goes with --live (thrifty usage blocks --live --refresh 5)")
     modes = [args.mode] if args.mode else list(MODES)
     blocks = build_blocks(rows, now=now, modes=modes, breakdown=args.breakdown)
     if args.active:
         blocks = [b for b in blocks if b.active]
-    plan = _plan_for(args, blocks)
+    plan = plan_for(args, blocks)
     entries = []
     for block in blocks:
         projection = project(block, now)
