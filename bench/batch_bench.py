@@ -14,6 +14,12 @@ Printed: wall time of each path, and the cost ratio batch / live read back from 
 acceptance figure: exactly 0.5000, since the simulator's usage is the same for the same request).
 The simulator ends a batch at once, so the batch time is the harness (create, poll, results,
 ledger writes), not the up-to-24-hours a real batch may take.
+
+``--agents`` adds the same prompts as one-turn agent jobs of a fleet (``thrifty.fleet.run_fleet``,
+every job a full session with the default tools and system prompt), ``via="batch"`` and then
+live, each at ``--agent-concurrency`` sessions at once: the batches sent, the ledger's rows and
+cost, and each batch row's cost over the live price of its own usage (exactly 0.5). The two
+fleets' costs differ by what each read from the prompt cache, so they are not compared.
 """
 
 from __future__ import annotations
@@ -66,6 +72,7 @@ async def run_batch(items: list[dict[str, Any]], base_url: str, work: Path, env:
         done.batch_id, wait=True, poll_interval=0.2, client=client, cwd=work, env=env
     )
     elapsed = time.perf_counter() - started
+    await client.close()
     failed = [line for line in results.lines if line["status"] != "succeeded"]
     assert not failed and results.recorded == len(items), (len(failed), results.recorded)
     return elapsed
@@ -89,8 +96,56 @@ async def run_live(items: list[dict[str, Any]], base_url: str, ledger_path: Path
     started = time.perf_counter()
     await asyncio.gather(*(one(r["params"]) for r in requests))
     elapsed = time.perf_counter() - started
+    await client.close()
     ledger.close()
     return elapsed
+
+
+async def run_agents(
+    items: list[dict[str, Any]], via: str, base_url: str, work: Path, env: dict[str, str], concurrency: int
+) -> tuple[float, Any]:
+    from thrifty.batch.fleet_pool import ViaBatch
+    from thrifty.batch.pool import PoolPolicy
+    from thrifty.fleet import run_fleet
+
+    jobs = [{"id": item["id"], "prompt": item["prompt"]} for item in items]
+    creds = {"ANTHROPIC_API_KEY": DEFAULT_API_KEY, "ANTHROPIC_BASE_URL": base_url}
+    options = thrifty.Options(
+        cwd=work, env={**env, **creds}, model=MODEL, ledger=str(work / "data" / "ledger.sqlite3")
+    )
+    how: Any = ViaBatch(PoolPolicy(poll_s=0.05, max_poll_s=0.2)) if via == "batch" else "live"
+    started = time.perf_counter()
+    summary = await run_fleet(
+        jobs, options=options, concurrency=concurrency, via=how, fleet_id=f"bench-{via}"
+    )
+    elapsed = time.perf_counter() - started
+    assert summary.count("succeeded") == len(items), summary.to_json()
+    return elapsed, summary
+
+
+def report_agents(n: int, ledger_path: Path, timed: dict[str, tuple[float, Any]], concurrency: int) -> bool:
+    from thrifty.billing.prices import bundled_prices
+
+    prices = bundled_prices()
+    ledger = shared_ledger(str(ledger_path))
+    rows = {
+        via: [r for r in ledger.query(RowQuery()) if r.tags.get("fleet") == f"bench-{via}"] for via in timed
+    }
+    ledger.close()
+    live_of_batch = sum((prices.cost(r.model, r.usage) or Decimal(0) for r in rows["batch"]), Decimal(0))
+    ok = True
+    for via, (elapsed, summary) in timed.items():
+        cost = summary.total_cost_usd
+        batches = len({r.request_id.split(":")[1] for r in rows[via] if r.request_id.startswith("batch:")})
+        print(
+            f"agents {via}: {len(rows[via])} ledger rows ({', '.join(sorted({r.mode for r in rows[via]}))}), "
+            f"${cost:f}, wall {elapsed:.2f}s ({n / elapsed:.0f} jobs/s, {concurrency} sessions at once)"
+            + (f", {batches} batch(es)" if via == "batch" else "")
+        )
+        ok = ok and len(rows[via]) == n
+    ratio = timed["batch"][1].total_cost_usd / live_of_batch
+    print(f"agents batch cost / live price of the same usage: {ratio:.4f} (exact: {ratio})")
+    return ok and ratio == Decimal("0.5")
 
 
 def main() -> None:
@@ -99,7 +154,10 @@ def main() -> None:
     )
     parser.add_argument("--prompts", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--agents", action="store_true", help="also run the prompts as fleet jobs")
+    parser.add_argument("--agent-concurrency", type=int, default=1000)
     args = parser.parse_args()
+    agents: dict[str, tuple[float, Any]] = {}
     with tempfile.TemporaryDirectory(prefix="thrifty-batch-bench-") as tmp:
         work = Path(tmp)
         env = {
@@ -114,13 +172,19 @@ def main() -> None:
             items = prompts(args.prompts)
             batch_s = asyncio.run(run_batch(items, base_url, work, env))
             live_s = asyncio.run(run_live(items, base_url, ledger_path, args.concurrency))
+            if args.agents:
+                for via in ("batch", "live"):
+                    agents[via] = asyncio.run(
+                        run_agents(items, via, base_url, work, env, args.agent_concurrency)
+                    )
         finally:
             proc.terminate()
             proc.wait()
         ledger = shared_ledger(str(ledger_path))
-        batch_rows = ledger.query(RowQuery(mode="batch"))
-        live_rows = ledger.query(RowQuery(mode="api"))
+        batch_rows = [r for r in ledger.query(RowQuery(mode="batch")) if "fleet" not in r.tags]
+        live_rows = [r for r in ledger.query(RowQuery(mode="api")) if "fleet" not in r.tags]
         ledger.close()
+        agents_ok = not agents or report_agents(args.prompts, ledger_path, agents, args.agent_concurrency)
     batch_cost = sum((r.cost_usd or Decimal(0) for r in batch_rows), Decimal(0))
     live_cost = sum((r.cost_usd or Decimal(0) for r in live_rows), Decimal(0))
     n = args.prompts
@@ -132,7 +196,7 @@ def main() -> None:
     )
     ratio = batch_cost / live_cost
     print(f"cost ratio batch/live: {ratio:.4f} (exact: {ratio})")
-    if len(batch_rows) != n or len(live_rows) != n or ratio != Decimal("0.5"):
+    if len(batch_rows) != n or len(live_rows) != n or ratio != Decimal("0.5") or not agents_ok:
         sys.exit("FAIL: expected one row per prompt on each path and a ratio of exactly 0.5")
 
 

@@ -8,6 +8,10 @@ A succeeded result is one ledger row: request id ``batch:<batch id>:<custom id>`
 natural key, so recording it again changes nothing), mode ``batch``, priced with
 ``PriceTable.cost(..., batch=True)``: exactly the batch discount times the live price of the same
 usage. Errored, canceled and expired requests are not billed and get no row.
+
+An agent's batched call (``batch.pool``) has the same request id and price, and the session id
+and tags of the session that made it (``batch_row``), so its row is the same whether the
+session's meter wrote it or the pool (or a rerun) did for a session that could not.
 """
 
 from __future__ import annotations
@@ -16,13 +20,16 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from thrifty.batch.input import STRUCTURED_TOOL, BatchItem
 from thrifty.billing.estimate import input_tokens, next_call_cost
 from thrifty.billing.ledger import LedgerRow
 from thrifty.billing.prices import PriceTable
 from thrifty.core.usage import Usage
+
+if TYPE_CHECKING:
+    from thrifty.batch.pool_journal import Owner
 
 
 @dataclass(frozen=True)
@@ -116,6 +123,35 @@ def ledger_row(
         project=who.project,
         recorded_at=at,
         tags={"batch_id": batch_id, "custom_id": custom_id, "item_id": str(item_id)},
+        message_id=message.get("id"),
+        web_search_requests=usage.web_search_requests,
+        web_fetch_requests=usage.web_fetch_requests,
+    )
+
+
+def batch_row(
+    batch_id: str, custom_id: str, owner: Owner, message: dict[str, Any], prices: PriceTable, at: datetime
+) -> LedgerRow:
+    """The row the session's meter writes for this result (same request id, so one of the two is
+    kept): the pool writes it for a result no session took, and a rerun for a killed run's."""
+    usage = Usage.from_api(message.get("usage") or {})
+    model = str(message.get("model") or "")
+    return LedgerRow(
+        request_id=request_id(batch_id, custom_id),
+        session_id=owner.session_id,
+        mode="batch",
+        account=owner.account,
+        model=model,
+        input_tokens=usage.input_tokens,
+        output_tokens=usage.output_tokens,
+        cache_write_5m_tokens=usage.cache_write_5m_tokens,
+        cache_write_1h_tokens=usage.cache_write_1h_tokens,
+        cache_read_tokens=usage.cache_read_tokens,
+        cost_usd=prices.cost(model, usage, batch=True, at=at),
+        price_version=prices.version_for(model),
+        project=owner.project,
+        recorded_at=at,
+        tags=dict(owner.tags),
         message_id=message.get("id"),
         web_search_requests=usage.web_search_requests,
         web_fetch_requests=usage.web_fetch_requests,
