@@ -5,7 +5,15 @@ import os
 import pytest
 
 # A developer's real credentials must never reach a test, nor a test's reach the network.
-for _name in ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_BASE_URL", "CLAUDE_CODE_OAUTH_TOKEN"):
+for _name in (
+    "ANTHROPIC_API_KEY",
+    "ANTHROPIC_AUTH_TOKEN",
+    "ANTHROPIC_BASE_URL",
+    "CLAUDE_CODE_OAUTH_TOKEN",
+    # A developer with Claude Code telemetry on must not switch it on in in-process tests.
+    "THRIFTY_ENABLE_TELEMETRY",
+    "CLAUDE_CODE_ENABLE_TELEMETRY",
+):
     os.environ.pop(_name, None)
 
 

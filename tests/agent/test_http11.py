@@ -210,6 +210,58 @@ async def test_silence_is_a_timeout_and_a_refused_port_a_connection_error() -> N
         server.close()
 
 
+async def test_a_stream_that_stalls_times_out_and_a_steady_slow_one_does_not() -> None:
+    """The read timeout is per read: a body that keeps coming, however long in all, is fine."""
+
+    async def trickle(r: asyncio.StreamReader, w: asyncio.StreamWriter, state: dict[str, Any]) -> None:
+        while True:
+            line, _, _ = await read_request(r)
+            w.write(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n")
+            for _ in range(8):
+                w.write(b"2\r\nok\r\n")
+                await w.drain()
+                await asyncio.sleep(0.08)
+            if "stall" in line:
+                await asyncio.sleep(5)
+            w.write(b"0\r\n\r\n")
+            await w.drain()
+
+    server, base, _ = await serve(trickle)
+    http = pool(read_timeout=0.3)  # shorter than the whole body, longer than any one gap
+    try:
+        response = await http.request("GET", base + "/steady", {})
+        assert await response.aread() == b"ok" * 8
+        await response.aclose()
+        response = await http.request("GET", base + "/stall", {})
+        with pytest.raises(HttpError) as caught:
+            await response.aread()
+        assert caught.value.kind == "timeout"
+        await response.aclose()
+    finally:
+        await http.aclose()
+        server.close()
+
+
+async def test_a_malformed_answer_is_a_connection_error() -> None:
+    async def garbage(r: asyncio.StreamReader, w: asyncio.StreamWriter, state: dict[str, Any]) -> None:
+        await read_request(r)
+        w.write(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n5\r\nabcdeXX")
+        await w.drain()
+        await asyncio.sleep(1)
+
+    server, base, _ = await serve(garbage)
+    http = pool()
+    try:
+        response = await http.request("GET", base + "/", {})
+        with pytest.raises(HttpError) as caught:
+            await response.aread()
+        assert caught.value.kind == "connection"
+        await response.aclose()
+    finally:
+        await http.aclose()
+        server.close()
+
+
 def test_headers_read_case_insensitively_and_join_repeats() -> None:
     headers = Headers([(b"Request-Id", b"req_1"), (b"set-thing", b"a"), (b"Set-Thing", b"b")])
     assert headers["request-id"] == headers.get("REQUEST-ID") == "req_1"

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import warnings
 from collections.abc import AsyncIterator, Awaitable
 from pathlib import Path
@@ -185,8 +186,15 @@ def test_the_decoder_matches_the_sdk_decoder() -> None:
         b"data: no name\n\nid: y\n\nevent: c\ndata:  padded \n\nevent: unterminated\ndata: z"
     )
     for body in [odd, *(p.read_bytes() for p in STREAMS)]:
-        for size in (1, 3, len(body)):
-            chunks = [body[i : i + size] for i in range(0, len(body), size)]
+        # Event-aligned pieces too: the decoder takes those whole (a server's usual write).
+        aligned = [piece for piece in re.split(rb"(?<=\n\n|\r\r)", body) if piece]
+        pairs = [b"".join(aligned[i : i + 2]) for i in range(0, len(aligned), 2)]
+        for chunks_or_size in (1, 3, len(body), aligned, pairs):
+            if isinstance(chunks_or_size, list):
+                chunks = chunks_or_size
+            else:
+                size = chunks_or_size
+                chunks = [body[i : i + size] for i in range(0, len(body), size)]
             theirs = [(e.event, e.data, e.id, e.retry) for e in SdkDecoder().iter_bytes(iter(chunks))]
 
             async def ours(chunks: list[bytes] = chunks) -> list[Any]:

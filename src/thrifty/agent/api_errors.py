@@ -194,7 +194,7 @@ def _code(exc: OSError) -> str | None:
 def unified_headers(headers: Mapping[str, str] | None) -> dict[str, str]:
     if headers is None:
         return {}
-    return {k.lower(): v for k, v in headers.items() if k.lower().startswith(UNIFIED)}
+    return {low: v for k, v in headers.items() if (low := k.lower()).startswith(UNIFIED)}
 
 
 def resets_at(headers: Mapping[str, str], delay_s: float | None, *, now: float) -> datetime | None:

@@ -6,11 +6,14 @@ turn: the budget estimate's byte count (``billing.estimate``) and the body's JSO
 or changed items are computed again, which keeps a turn's cost flat as the history grows.
 
 An item's kept result is reused only when the list holds the very object seen at that index
-last time, with the very same ``content`` object, of the same length. The session only appends
-messages, merges into the last one by giving it a new content list (or, with ``last_fresh``,
-may change the last one in place), and marks cache breakpoints on new copies; anything else is
-computed again. The check itself runs over the whole list every turn, so it is made with
-C-level ``map`` passes rather than a Python loop per item.
+last time; for the last ``TAIL`` of those, also with the very same ``content`` object, of the
+same length. That is the session's contract: it only appends messages, merges into the last one
+by giving it a new content list (or, with ``last_fresh``, may change the last one in place),
+marks cache breakpoints on new copies of the last user turns, and starts a new list to compact
+or rewind; it never changes an older message's content in place. The identity check runs over
+the whole list every turn, as one C-level ``map`` pass; the content checks, which need a lookup
+per item, only over the tail, so a turn's check stays flat as the history grows (checking every
+item's content cost 0.3 ms a call at 400 messages).
 """
 
 from __future__ import annotations
@@ -21,7 +24,8 @@ from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
 
-_content = operator.methodcaller("get", "content")
+#: How many of the last kept items also have their ``content`` checked.
+TAIL = 8
 
 
 def _signature(item: Any) -> tuple[Any, int]:
@@ -62,33 +66,18 @@ class ItemMemo(Generic[T]):
         return self._values
 
     def _unchanged_prefix(self, items: list[Any]) -> int:
-        """How many leading items can keep their results: all three checks, each one C-level pass."""
+        """How many leading items can keep their results (see the module's contract)."""
         known = min(len(self._items), len(items))
         if known == 0:
             return 0
-        head = items[:known]
-        same = list(map(operator.is_, head, self._items))
-        keep = same.index(False) if False in same else known
-        if keep == 0:
-            return 0
-        head = head[:keep]
-        if not all(type(item) is dict for item in head):
-            return self._unchanged_slowly(head)
-        contents = list(map(_content, head))
-        same = list(map(operator.is_, contents, self._contents))
-        if False in same:
+        if all(map(operator.is_, items, self._items)):  # stops at the shorter list
+            keep = known
+        else:
+            same = list(map(operator.is_, items, self._items))
             keep = same.index(False)
-            head, contents = head[:keep], contents[:keep]
-        try:
-            lengths = list(map(len, contents))
-        except TypeError:  # an item without content (a tool, a system block): the slow way
-            return self._unchanged_slowly(head)
-        same = list(map(operator.eq, lengths, self._lengths))
-        return same.index(False) if False in same else keep
-
-    def _unchanged_slowly(self, head: list[Any]) -> int:
-        for i, item in enumerate(head):
-            content, length = _signature(item)
-            if content is not self._contents[i] or length != self._lengths[i]:
+        contents, lengths = self._contents, self._lengths
+        for i in range(max(0, keep - TAIL), keep):
+            content, length = _signature(items[i])
+            if content is not contents[i] or length != lengths[i]:
                 return i
-        return len(head)
+        return keep

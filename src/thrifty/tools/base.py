@@ -76,9 +76,12 @@ class ToolContext:
         resolved = path.resolve()
         return any(resolved.is_relative_to(d.resolve()) for d in self.working_dirs)
 
-    def mark_read(self, path: Path) -> None:
-        """Remember the file as seen now, after a Read or after this session's own write."""
-        self.read_files[path] = path.stat().st_mtime
+    def mark_read(self, path: Path, mtime: float | None = None) -> None:
+        """Remember the file as seen now, after a Read or after this session's own write.
+
+        ``mtime``: the time stamp stat gave before the read (a change during the read then
+        reads as a change since, which errs on the safe side)."""
+        self.read_files[path] = path.stat().st_mtime if mtime is None else mtime
 
     def stale_error(self, path: Path) -> ToolResult | None:
         """Why an existing file may not be overwritten yet, or None when it may.

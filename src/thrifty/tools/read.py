@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import stat
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -21,6 +22,8 @@ MAX_LINE_CHARS = 2000
 MAX_TEXT_BYTES = 256 * 1024
 MAX_IMAGE_BYTES = 3_932_160  # 3.75 MiB: base64 grows it by 4/3 to the API's 5 MiB image limit.
 BINARY_SNIFF_BYTES = 8192
+#: Files up to this size are read on the event loop (a local read of it takes microseconds).
+INLINE_READ_BYTES = 64 * 1024
 
 IMAGE_MEDIA_TYPES = {
     ".png": "image/png",
@@ -187,19 +190,27 @@ class ReadTool(Tool):
         path = absolute_path(params.file_path)
         if isinstance(path, ToolResult):
             return path
-        if not path.exists():
+        try:
+            info = path.stat()  # one stat answers exists, directory and regular file
+        except OSError:
+            info = None
+        if info is None:
             return error(f"File does not exist. Note: your current working directory is {ctx.cwd}.")
-        if path.is_dir():
+        if stat.S_ISDIR(info.st_mode):
             return error(
                 f"EISDIR: {path} is a directory, not a file. "
                 "Use the Bash tool with `ls`, or the Glob tool, to list its contents."
             )
-        if not path.is_file():
+        if not stat.S_ISREG(info.st_mode):
             return error(f"{path} is not a regular file (a device, socket or pipe); it cannot be read.")
         try:
-            result = await asyncio.to_thread(_read, path, params)
+            # A small file is read on the loop: handing it to a thread costs more than reading it.
+            if info.st_size <= INLINE_READ_BYTES:
+                result = _read(path, params)
+            else:
+                result = await asyncio.to_thread(_read, path, params)
         except OSError as exc:
             return error(f"Could not read {path}: {exc.strerror or exc}")
         if not result.is_error:
-            ctx.mark_read(path)
+            ctx.mark_read(path, info.st_mtime)
         return result

@@ -56,6 +56,17 @@ def dump(value: Any, kind: Any) -> Any:
     return dump(value, _member(value, kind[1]))
 
 
+def _copied(value: Any) -> Any:
+    """A deep copy of decoded JSON (dicts, lists and leaves that are never changed in place):
+    what ``copy.deepcopy`` gives, without its memo and dispatch, which cost more than the rest
+    of the accumulation."""
+    if type(value) is dict:
+        return {key: _copied(item) for key, item in value.items()}
+    if type(value) is list:
+        return [_copied(item) for item in value]
+    return value if not isinstance(value, dict | list) else copy.deepcopy(value)
+
+
 def _member(value: Any, members: tuple[Any, ...]) -> Any:
     if isinstance(value, list):
         return next((m for m in members if isinstance(m, tuple) and m[0] == "list"), None)
@@ -83,12 +94,12 @@ class MessageAccumulator:
         message = self._message
         if message is None:
             if kind == "message_start":
-                self._message = copy.deepcopy(event.get("message") or {})
+                self._message = _copied(event.get("message") or {})
                 self._message.setdefault("content", [])
             return
         content: list[Any] = message.setdefault("content", [])
         if kind == "content_block_start":
-            content.append(copy.deepcopy(event.get("content_block")))
+            content.append(_copied(event.get("content_block")))
         elif kind == "content_block_delta":
             self._delta(content[event["index"]], event["index"], event.get("delta") or {})
         elif kind == "content_block_stop":

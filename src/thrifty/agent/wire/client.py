@@ -16,7 +16,7 @@ recorded API streams by ``tests/agent/test_wire_recorded.py``):
   an ``error`` event in the stream raises it with status 200; ``ping`` events, events without
   an ``event:`` line and events without data are skipped. No answer raises ``http11.HttpError``.
 
-The bytes are carried by ``http11.Pool`` (h11 over asyncio streams); an endpoint reached through
+The bytes are carried by ``http11.Pool`` (HTTP/1.1 over an asyncio protocol); an endpoint reached through
 a proxy, or a test's stand-in transport, by ``proxied.ProxiedPool`` (httpx2).
 """
 
@@ -45,11 +45,11 @@ CONNECT_TIMEOUT_S = 5.0
 
 
 def user_agent() -> str:
-    import h11
+    import sys
 
     from thrifty import __version__
 
-    return f"thrifty/{__version__} (h11/{getattr(h11, '__version__', 'unknown')})"
+    return f"thrifty/{__version__} (python/{'.'.join(map(str, sys.version_info[:3]))})"
 
 
 class WireClient:

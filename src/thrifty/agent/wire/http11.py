@@ -1,16 +1,19 @@
-"""HTTP/1.1 over asyncio streams, with ``h11`` keeping the protocol: what carries the fast path.
+"""HTTP/1.1 over an asyncio protocol: what carries the fast path.
 
 Why not ``httpx2``: a Messages API stream is one POST and an SSE body, and the general client's
 layers (anyio backends, pool bookkeeping, request and response models) cost more than the
-request itself, ~50 ms of imports at start and over a millisecond per call. ``h11`` is the
-protocol engine httpx's own HTTP/1.1 layer uses, so what goes on the wire is kept by the same
-code; this module only moves bytes and keeps connections.
+request itself, ~50 ms of imports at start and over a millisecond per call. Why not ``h11``
+either (it carried this path before): its per-event state machine, header validation and stream
+reader cost about a fifth of a turn. The exchange this path makes is narrow (a request we
+compose, an answer framed by ``content-length`` or chunked encoding), so the bytes are read
+here, by ``_Framing``, and the framing rules are RFC 9112's; ``tests/agent/test_http11_framing.py``
+holds the parser to ``h11``'s reading of the same bytes, cut at every point.
 
-Kept from the httpx client it replaces (``WireClient`` before): keep-alive connections reused
-per origin, a connect timeout and a per-read timeout (``asyncio.timeout``, no task per read),
-redirects followed (303, and 301/302 for a POST, become a bodiless GET; a redirect to another
-origin drops the credentials), TLS with the caller's context. Every failure is one of this
-module's ``HttpError`` (``timeout`` or ``connection``); nothing of asyncio, ssl or h11 escapes.
+Kept from the httpx client this replaced: keep-alive connections reused per origin, a connect
+timeout and a per-read timeout (one watchdog timer per connection, re-armed only when it
+fires), redirects followed (303, and 301/302 for a POST, become a bodiless GET; a redirect to
+another origin drops the credentials), TLS with the caller's context. Every failure is one of
+this module's ``HttpError`` (``timeout`` or ``connection``); nothing of asyncio or ssl escapes.
 
 Not here, on purpose: proxies (``WireClient`` hands a proxied endpoint to httpx2, which speaks
 CONNECT and proxy auth), HTTP/2, compression (no ``accept-encoding`` is sent, so none comes).
@@ -20,19 +23,24 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import ssl
 from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Literal
 from urllib.parse import urljoin, urlsplit
 
-import h11
+from thrifty.agent.wire.framing import BadResponse, Framing, Head, read_head
 
 MAX_REDIRECTS = 20
-READ_SIZE = 65536
 #: Idle connections kept per origin; more concurrent requests than this still run, each on
 #: its own connection, and the surplus is closed when it is done.
 MAX_IDLE_PER_ORIGIN = 100
+#: Reading pauses while this much of an answer waits unread, and resumes below a quarter of it.
+_BUFFER_HIGH = 4 * 1024 * 1024
 _Origin = tuple[str, str, int]
+#: What must not appear in a request's header names or values (a header could smuggle another).
+_UNSAFE = re.compile(r"[\r\n\0]")
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 
 
 class HttpError(Exception):
@@ -49,7 +57,10 @@ class Headers(Mapping[str, str]):
 
     __slots__ = ("_items",)
 
-    def __init__(self, raw: list[tuple[bytes, bytes]]) -> None:
+    def __init__(self, raw: list[tuple[bytes, bytes]] | dict[str, str]) -> None:
+        if isinstance(raw, dict):  # already lower-cased and joined (``framing.read_head``)
+            self._items = raw
+            return
         items: dict[str, str] = {}
         for name, value in raw:
             key = name.decode("latin-1").lower()
@@ -76,32 +87,122 @@ class Headers(Mapping[str, str]):
         return f"Headers({self._items!r})"
 
 
-class _Connection:
-    __slots__ = ("h11", "origin", "reader", "writer")
+class _Connection(asyncio.Protocol):
+    """One socket: what arrived (``buffer``), whether the peer is gone, and one read waiter.
 
-    def __init__(self, origin: _Origin, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    The read timeout is a watchdog: ``wait`` arms one timer if none is armed, and when it fires
+    it fails the waiter only if that wait has been idle the whole time, else re-arms for the
+    rest. A streamed answer's many reads so cost no timer each (``asyncio.timeout`` did)."""
+
+    def __init__(self, origin: _Origin, loop: asyncio.AbstractEventLoop) -> None:
         self.origin = origin
-        self.reader = reader
-        self.writer = writer
-        self.h11 = h11.Connection(h11.CLIENT)
+        self.loop = loop
+        self.transport: asyncio.Transport | None = None
+        self.buffer = bytearray()
+        self.eof = False
+        self.failure: BaseException | None = None
+        self.reusable = False
+        self._waiter: asyncio.Future[None] | None = None
+        self._idle_since = 0.0
+        self._timeout = 0.0
+        self._watch: asyncio.TimerHandle | None = None
+        self._paused = False
 
-    def reusable(self) -> bool:
-        return self.h11.our_state is h11.DONE and self.h11.their_state is h11.DONE
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        if len(self.buffer) > _BUFFER_HIGH and not self._paused and self.transport is not None:
+            self._paused = True
+            self.transport.pause_reading()
+        self._wake()
+
+    def eof_received(self) -> None:
+        self.eof = True
+        self._wake()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.eof = True
+        self.failure = exc
+        self._wake()
+
+    def _wake(self) -> None:
+        waiter = self._waiter
+        if waiter is not None:
+            self._waiter = None
+            if not waiter.done():
+                waiter.set_result(None)
+
+    async def wait(self, timeout: float) -> None:
+        """Until more bytes arrive or the peer goes; ``TimeoutError`` after ``timeout`` idle."""
+        if self._paused and len(self.buffer) < _BUFFER_HIGH // 4 and self.transport is not None:
+            self._paused = False
+            self.transport.resume_reading()
+        waiter = self.loop.create_future()
+        self._waiter = waiter
+        self._idle_since = self.loop.time()
+        self._timeout = timeout
+        if self._watch is None:
+            self._watch = self.loop.call_at(self._idle_since + timeout, self._check)
+        await waiter
+
+    def _check(self) -> None:
+        self._watch = None
+        waiter = self._waiter
+        if waiter is None or waiter.done():
+            return
+        due = self._idle_since + self._timeout
+        if self.loop.time() >= due - 0.001:
+            self._waiter = None
+            waiter.set_exception(TimeoutError())
+        else:
+            self._watch = self.loop.call_at(due, self._check)
+
+    def send(self, data: bytes) -> None:
+        if self.transport is None or self.transport.is_closing():
+            raise self.broken("the connection was closed before the request was sent")
+        self.transport.write(data)
+
+    def broken(self, message: str) -> HttpError:
+        """The peer went away: the OS error that ended the socket, if any, is the cause
+        (``api_errors`` names it: ECONNRESET reads "Connection dropped")."""
+        error = HttpError(
+            "connection", message if self.failure is None else f"{message}: {_describe(self.failure)}"
+        )
+        error.__cause__ = self.failure
+        return error
+
+    def alive(self) -> bool:
+        return not self.eof and self.transport is not None and not self.transport.is_closing()
 
     def close(self) -> None:
-        with contextlib.suppress(Exception):
-            self.writer.close()
+        self.reusable = False
+        if self._watch is not None:
+            self._watch.cancel()
+            self._watch = None
+        if self.transport is not None:
+            with contextlib.suppress(Exception):
+                self.transport.close()
+
+    def quiet(self) -> None:
+        """Between exchanges: no timer left to fire for a connection that waits in the pool."""
+        if self._watch is not None:
+            self._watch.cancel()
+            self._watch = None
 
 
 class Response:
     """One answer: status and headers read, the body still on the wire until iterated."""
 
-    def __init__(self, pool: Pool, conn: _Connection, head: h11.Response, read_timeout: float) -> None:
+    def __init__(self, pool: Pool, conn: _Connection, head: Head, method: str, read_timeout: float) -> None:
         self._pool = pool
         self._conn: _Connection | None = conn
         self._timeout = read_timeout
-        self.status = head.status_code
-        self.headers = Headers(list(head.headers))
+        self.status = head.status
+        self.headers = Headers(head.headers)
+        self._framing = Framing(head, method)
 
     @property
     def is_success(self) -> bool:
@@ -111,14 +212,24 @@ class Response:
         conn = self._conn
         if conn is None:
             return
-        while True:
-            event = await _next_event(conn, self._timeout)
-            if isinstance(event, h11.Data):
-                yield bytes(event.data)
-            elif isinstance(event, h11.EndOfMessage):
-                return
-            elif isinstance(event, h11.ConnectionClosed):
-                raise HttpError("connection", "the server closed the connection before the answer ended")
+        framing = self._framing
+        try:
+            while True:
+                data = framing.take(conn.buffer, conn.eof)
+                if data:
+                    yield data
+                if framing.done:
+                    conn.reusable = framing.reusable and not conn.buffer
+                    return
+                if conn.eof:
+                    raise conn.broken("the server closed the connection before the answer ended")
+                await conn.wait(self._timeout)
+        except TimeoutError:
+            conn.close()
+            raise HttpError("timeout", f"no data for {self._timeout:g}s") from None
+        except BadResponse as exc:
+            conn.close()
+            raise HttpError("connection", f"a malformed answer: {exc}") from None
 
     async def aread(self) -> bytes:
         return b"".join([chunk async for chunk in self.aiter_bytes()])
@@ -130,6 +241,23 @@ class Response:
             self._pool.release(conn)
 
 
+def _request_head(
+    method: str, target: str, host: str, headers: Mapping[str, str], length: int | None
+) -> bytes:
+    lines = [f"{method} {target} HTTP/1.1", f"host: {host}"]
+    for name, value in headers.items():
+        if not _TOKEN.fullmatch(name) or _UNSAFE.search(value):
+            raise HttpError("connection", f"a request header that cannot be sent: {name!r}")
+        lines.append(f"{name}: {value}")
+    if length is not None:
+        lines.append(f"content-length: {length}")
+    lines.append("\r\n")
+    try:
+        return "\r\n".join(lines).encode("ascii")
+    except UnicodeEncodeError:
+        raise HttpError("connection", "a request header that is not ASCII") from None
+
+
 class Pool:
     """Keep-alive connections by origin. One ``Pool`` per client; ``aclose`` closes them all."""
 
@@ -138,6 +266,7 @@ class Pool:
         self.read_timeout = read_timeout
         self._tls = tls
         self._idle: dict[_Origin, list[_Connection]] = {}
+        self._open: set[_Connection] = set()
         self._closed = False
 
     async def request(
@@ -169,36 +298,33 @@ class Pool:
         parts = urlsplit(url)
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         host = parts.netloc.rpartition("@")[2]
-        fields = [("host", host), *headers.items()]
-        if body is not None:
-            fields.append(("content-length", str(len(body))))
+        wire = _request_head(method, target, host, headers, None if body is None else len(body))
         conn = await self._acquire(origin)
         try:
-            wire = conn.h11.send(h11.Request(method=method, target=target, headers=fields)) or b""
-            if body:
-                wire += conn.h11.send(h11.Data(data=body)) or b""
-            wire += conn.h11.send(h11.EndOfMessage()) or b""
-            conn.writer.write(wire)
-            async with asyncio.timeout(self.read_timeout):
-                await conn.writer.drain()
+            conn.send(wire + body if body else wire)
             while True:
-                event = await _next_event(conn, self.read_timeout)
-                if isinstance(event, h11.Response):
-                    return Response(self, conn, event, self.read_timeout)
-                if isinstance(event, h11.ConnectionClosed):
-                    raise HttpError("connection", "the server closed the connection without answering")
-                # h11.InformationalResponse (100 Continue and the like): wait for the real one.
+                head = read_head(conn.buffer)
+                if head is None:
+                    if conn.eof:
+                        raise conn.broken("the server closed the connection without answering")
+                    await conn.wait(self.read_timeout)
+                    continue
+                if head.status >= 200:
+                    return Response(self, conn, head, method, self.read_timeout)
+                if head.status == 101:
+                    raise HttpError("connection", "the server switched protocols")
+                # 100 Continue and the like: wait for the real answer.
         except HttpError:
-            conn.close()
+            self._forget(conn)
             raise
         except TimeoutError:
-            conn.close()
+            self._forget(conn)
             raise HttpError("timeout", f"no answer within {self.read_timeout:g}s") from None
-        except (OSError, h11.ProtocolError, asyncio.IncompleteReadError) as exc:
-            conn.close()
-            raise HttpError("connection", _describe(exc)) from exc
+        except BadResponse as exc:
+            self._forget(conn)
+            raise HttpError("connection", f"a malformed answer: {exc}") from None
         except BaseException:
-            conn.close()
+            self._forget(conn)
             raise
 
     async def _acquire(self, origin: _Origin) -> _Connection:
@@ -207,18 +333,23 @@ class Pool:
         idle = self._idle.get(origin)
         while idle:
             conn = idle.pop()
-            if not conn.reader.at_eof() and not conn.writer.is_closing():
+            if conn.alive() and not conn.buffer:
                 return conn
-            conn.close()
+            self._forget(conn)
         scheme, host, port = origin
+        loop = asyncio.get_running_loop()
         try:
             async with asyncio.timeout(self.connect_timeout):
                 if scheme == "https":
-                    reader, writer = await asyncio.open_connection(
-                        host, port, ssl=self._tls or ssl.create_default_context(), server_hostname=host
+                    _, conn = await loop.create_connection(
+                        lambda: _Connection(origin, loop),
+                        host,
+                        port,
+                        ssl=self._tls or ssl.create_default_context(),
+                        server_hostname=host,
                     )
                 else:
-                    reader, writer = await asyncio.open_connection(host, port)
+                    _, conn = await loop.create_connection(lambda: _Connection(origin, loop), host, port)
         except TimeoutError:
             raise HttpError(
                 "timeout", f"could not connect to {host}:{port} within {self.connect_timeout:g}s"
@@ -226,50 +357,34 @@ class Pool:
         except (OSError, ssl.SSLError) as exc:
             # The OS error stays the cause: ``api_errors`` names it (ECONNREFUSED, a TLS failure).
             raise HttpError("connection", f"could not connect to {host}:{port}: {_describe(exc)}") from exc
-        return _Connection(origin, reader, writer)
+        self._open.add(conn)
+        return conn
+
+    def _forget(self, conn: _Connection) -> None:
+        conn.close()
+        self._open.discard(conn)
 
     def release(self, conn: _Connection) -> None:
-        if self._closed or not conn.reusable():
-            conn.close()
+        if self._closed or not conn.reusable or not conn.alive():
+            self._forget(conn)
             return
-        try:
-            conn.h11.start_next_cycle()
-        except h11.ProtocolError:
-            conn.close()
-            return
+        conn.reusable = False
+        conn.quiet()
         idle = self._idle.setdefault(conn.origin, [])
         if len(idle) >= MAX_IDLE_PER_ORIGIN:
-            conn.close()
+            self._forget(conn)
         else:
             idle.append(conn)
 
     async def aclose(self) -> None:
         self._closed = True
-        conns = [conn for idle in self._idle.values() for conn in idle]
+        conns = list(self._open)
         self._idle.clear()
+        self._open.clear()
         for conn in conns:
             conn.close()
-        for conn in conns:
-            with contextlib.suppress(Exception):
-                await conn.writer.wait_closed()
-
-
-async def _next_event(conn: _Connection, timeout: float) -> object:
-    """The next protocol event, reading from the socket as ``h11`` needs (each read timed)."""
-    try:
-        while True:
-            event = conn.h11.next_event()
-            if event is not h11.NEED_DATA:
-                return event
-            async with asyncio.timeout(timeout):
-                data = await conn.reader.read(READ_SIZE)
-            conn.h11.receive_data(data)  # b"" is the end of the stream
-    except TimeoutError:
-        conn.close()
-        raise HttpError("timeout", f"no data for {timeout:g}s") from None
-    except (OSError, h11.ProtocolError) as exc:
-        conn.close()
-        raise HttpError("connection", _describe(exc)) from exc
+        # Let the transports finish closing on this loop, not on a later one.
+        await asyncio.sleep(0)
 
 
 def _origin(url: str) -> _Origin:

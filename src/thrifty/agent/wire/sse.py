@@ -32,23 +32,38 @@ class SSEDecoder:
         self._retry: int | None = None
 
     async def aiter_bytes(self, chunks: AsyncIterator[bytes]) -> AsyncIterator[ServerSentEvent]:
-        """Every event in a body that arrives in arbitrary pieces."""
+        """Every event in a body that arrives in arbitrary pieces.
+
+        The SDK cuts the stream at each line break that completes a blank line and decodes each
+        cut; decoding two cuts together gives the same events, so a piece that ends a cut and
+        starts with nothing pending (a server's usual one event, or several, per write) is
+        decoded whole, without the line-by-line walk."""
         pending = b""
+        for_chunk = self.decode_chunk
         async for chunk in chunks:
+            if not pending and chunk.endswith(_ENDS):
+                for event in for_chunk(chunk):
+                    yield event
+                continue
             for piece in chunk.splitlines(keepends=True):
                 pending += piece
                 if pending.endswith(_ENDS):
-                    for event in self.decode_chunk(pending):
+                    for event in for_chunk(pending):
                         yield event
                     pending = b""
         if pending:
-            for event in self.decode_chunk(pending):
+            for event in for_chunk(pending):
                 yield event
 
     def decode_chunk(self, chunk: bytes) -> list[ServerSentEvent]:
         out = []
+        decode = self.decode
         for raw in chunk.splitlines():  # split before decoding: only \r and \n end a line
-            event = self.decode(raw.decode("utf-8"))
+            if raw.startswith(b"data:"):  # the common line, without the general walk
+                value = raw[5:].decode("utf-8")
+                self._data.append(value[1:] if value[:1] == " " else value)
+                continue
+            event = decode(raw.decode("utf-8"))
             if event is not None:
                 out.append(event)
         return out
