@@ -68,11 +68,15 @@ def claude_environ(environ: Mapping[str, str]) -> dict[str, str]:
     """The environment a plan run gives ``claude``: without API credentials, so it uses its login.
 
     ``ANTHROPIC_AUTH_TOKEN`` stays only when it holds a plan token (Claude Code's own credential).
+    Claude Code's telemetry switch is taken out: thrifty meters every call ``claude`` reports and
+    exports it under the same metric names (``thrifty.telemetry``), so leaving it on would count
+    each call twice.
     """
     env = {k: v for k, v in environ.items() if k not in API_CREDENTIAL_VARS}
     token = (env.get("ANTHROPIC_AUTH_TOKEN") or "").strip()
     if token and not token.startswith(PLAN_TOKEN_PREFIX):
         del env["ANTHROPIC_AUTH_TOKEN"]
+    env.pop("CLAUDE_CODE_ENABLE_TELEMETRY", None)
     return env
 
 
