@@ -210,7 +210,7 @@ def test_help_explains_that_no_token_is_taken(cli: Cli) -> None:
         "claude",
         "Agent SDK credit",
         "--plan custom",
-        "examples:",
+        "Examples:",
     ):
         assert phrase in text
     with pytest.raises(SystemExit) as exit_info:

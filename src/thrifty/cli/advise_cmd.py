@@ -26,11 +26,13 @@ from thrifty.cli.advise_render import STAMP, json_doc, render
 from thrifty.cli.errors import EXIT_OK, UsageError
 from thrifty.cli.usage.common import (
     LOGIN_PLAN,
+    add_compact_flag,
     bounds,
     ledger_url,
     load_rows,
     plan_named,
     stored_plan,
+    use_compact,
     when,
 )
 from thrifty.usage.advisor import advise
@@ -56,6 +58,7 @@ Compare what your usage over a period would cost on an API key with each plan's 
   - a verdict, by a rule printed with the numbers. See docs/usage.md."""
 
 EPILOG = """\
+The verdict comes first, with the figures it rests on; the tables behind them follow.
 The period is --since/--until when given; otherwise the --days (default 30) before --until (or
 now). --json prints every number (decimal strings for money). Exit 0 with advice, 1 for a bad
 argument or an unreadable ledger, 2 when the period holds no usage."""
@@ -70,7 +73,7 @@ def add_parser(sub: argparse._SubParsersAction[Any]) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument(
-        "--since", metavar="WHEN", help="start of the period: YYYY-MM-DD, an ISO time, or 7d/2w ago"
+        "-s", "--since", metavar="WHEN", help="start of the period: YYYY-MM-DD, an ISO time, or 7d/2w ago"
     )
     p.add_argument("--until", metavar="WHEN", help="end of the period; a date includes that whole day")
     p.add_argument(
@@ -90,7 +93,8 @@ def add_parser(sub: argparse._SubParsersAction[Any]) -> None:
         help="whether usage past a plan's Agent SDK credit goes to usage credits (on) or stops (off); "
         'default: the "plan" config\'s agentSdkCredit.usageCredits, else on',
     )
-    p.add_argument("--json", action="store_true", help="print every number as JSON")
+    p.add_argument("-j", "--json", action="store_true", help="print every number as JSON")
+    add_compact_flag(p)
     p.add_argument(
         "--source", choices=SOURCES, default="all", help="only thrifty's calls or only Claude Code's"
     )
@@ -159,6 +163,7 @@ def plan_limits(
 
 
 def run(args: argparse.Namespace) -> int:
+    use_compact(args.compact)
     try:
         tz = parse_timezone(args.timezone)
     except FilterError as exc:

@@ -16,6 +16,7 @@ from rich.table import Table
 
 from thrifty.billing.plan_presets import facts_for
 from thrifty.cli.usage.common import decimal_text, when
+from thrifty.cli.usage.tables import report_console
 from thrifty.usage.advisor import Advice, Option, PlanCheck, Slice, Windows, money
 
 STAMP = "%Y-%m-%d %H:%M"
@@ -193,8 +194,29 @@ def _percent(fraction: Decimal | None) -> str:
     return "-" if fraction is None else f"{fraction * 100:.1f}%"
 
 
+def summary(advice: Advice) -> list[str]:
+    """The verdict and the few figures it rests on: what a reader came for, before the tables."""
+    lower = "" if advice.all.cost_complete else "≥ "
+    eligible = [o for o in advice.options if o.eligible]
+    others = len(advice.options) - len(eligible)
+    options = "; ".join(f"{o.name} {money(o.monthly_usd)}" for o in eligible[:3]) or "none"
+    return [
+        f"Verdict: {advice.verdict_text}",
+        f"  Usage: {advice.all.calls:,} calls over {advice.days.quantize(Decimal('0.01'))} days; "
+        f"{lower}{money(advice.all.monthly_cost_usd)}/mo at API prices "
+        f"({lower}{money(advice.all.monthly_no_cache_usd)}/mo without caching); automated "
+        f"{_percent(advice.automated_share_cost)} of the cost.",
+        f"  Cheapest options that fit, per month: {options}"
+        + (f" ({others} more do not fit; see Options per month)." if others else "."),
+        "  The numbers behind it follow; the rule is at the end.",
+    ]
+
+
 def render(advice: Advice, tz: tzinfo | None, location: str) -> None:
-    console = Console(highlight=False)
+    console = report_console()
+    for line in summary(advice):
+        console.print(line)
+    console.print()
     days = advice.days.quantize(Decimal("0.01"))
     console.print(
         f"Period: {when(advice.since, tz, STAMP)} to {when(advice.until, tz, STAMP)} ({days} days; "
@@ -295,7 +317,6 @@ def render(advice: Advice, tz: tzinfo | None, location: str) -> None:
         options.add_row(o.name, cost, "yes" if o.eligible else f"no: {o.why_not}")
     console.print(options)
     console.print(f"Rule: {RULE}")
-    console.print(f"Verdict: {advice.verdict_text}")
 
 
 def _render_credit(console: Console, advice: Advice, tz: tzinfo | None) -> None:

@@ -17,6 +17,7 @@ COMMANDS = {
     "status": ("status", "run"),
     "usage": ("usage", "run"),
     "advise": ("advise_cmd", "run"),
+    "dashboard": ("dashboard", "run"),
     "login": ("login", "run"),
     "logout": ("login", "run_logout"),
     "sim": ("sim", "run"),
@@ -25,6 +26,8 @@ COMMANDS = {
     "sessions": ("sessions_cmd", "run"),
     "batch": ("batch_cmd", "run"),
     "fleet": ("fleet_cmd", "run"),
+    "completion": ("completion", "run"),
+    "statusline": ("statusline", "run"),
 }
 #: Words people type for something thrifty spells another way.
 ALIASES = {"help": "--help", "version": "--version", "config": "status", "whoami": "status", "cost": "usage"}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from typing import Any, NoReturn
 
@@ -29,5 +30,25 @@ class OneLineParser(argparse.ArgumentParser):
         super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
-        print(f"error: {message} (see '{self.prog} --help')", file=sys.stderr)
+        print(f"error: {did_you_mean(message)} (see '{self.prog} --help')", file=sys.stderr)
         sys.exit(EXIT_ERROR)
+
+
+_INVALID_CHOICE = re.compile(
+    r"^argument (?P<arg>.+?): invalid choice: '(?P<word>.*)' \(choose from (?P<choices>.*)\)$"
+)
+
+
+def did_you_mean(message: str) -> str:
+    """argparse's "invalid choice" with the likely choice named instead of all of them listed
+    (``thrifty usage dayly``: "did you mean 'daily'?"); any other message as it is."""
+    match = _INVALID_CHOICE.match(message)
+    if match is None:
+        return message
+    import difflib  # only a mistyped word needs it
+
+    choices = [c.strip().strip("'") for c in match["choices"].split(",")]
+    close = difflib.get_close_matches(match["word"].lower(), choices, n=1, cutoff=0.6)
+    if not close:
+        return message
+    return f"invalid choice '{match['word']}' for {match['arg']}; did you mean '{close[0]}'?"

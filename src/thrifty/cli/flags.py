@@ -11,7 +11,9 @@ import argparse
 from pathlib import Path
 
 from thrifty.agent.permissions.policy import PERMISSION_MODES
+from thrifty.cli.commands import COMMANDS
 from thrifty.cli.errors import OneLineParser
+from thrifty.cli.help_text import EXAMPLES, Formatter, examples_block
 
 MODE_CHOICES = [*PERMISSION_MODES, "manual"]
 #: Flags of Claude Code and the Agent SDK that thrifty accepts and ignores: flag -> how many
@@ -45,9 +47,10 @@ def build_parser() -> OneLineParser:
             "Run the agent headless on PROMPT (or on piped stdin) and print the result. Flags follow "
             "Claude Code's `claude -p`. With --input-format stream-json --output-format stream-json "
             "--verbose, prompts and control requests come as NDJSON on stdin, as the Agent SDK sends "
-            "them (no -p needed). Commands: demo, status, usage, import, advise, reconcile, batch, "
-            "fleet, sessions, login, logout, sim (see `thrifty COMMAND --help`)."
+            f"them (no -p needed). Commands: {', '.join(COMMANDS)} (see `thrifty COMMAND --help`)."
         ),
+        epilog=examples_block(EXAMPLES[""]),
+        formatter_class=Formatter,
     )
     p.add_argument(
         "prompt", nargs="?", help="the task (with -p, or with piped stdin); piped stdin is appended after it"
@@ -85,13 +88,17 @@ def build_parser() -> OneLineParser:
     p.add_argument("--append-system-prompt", help="append text to the system prompt")
     p.add_argument("--append-system-prompt-file", type=Path, help="append a file to the system prompt")
     p.add_argument(
-        "--allowedTools", "--allowed-tools", dest="allowed", action="extend", nargs="+", default=[]
-    )
+        "--allowedTools", "--allowed-tools", dest="allowed", action="extend", nargs="+", default=[],
+        metavar="RULE", help="tools (or rules like 'Bash(git diff:*)') allowed without asking",
+    )  # fmt: skip
     p.add_argument(
-        "--disallowedTools", "--disallowed-tools", dest="disallowed", action="extend", nargs="+", default=[]
-    )
+        "--disallowedTools", "--disallowed-tools", dest="disallowed", action="extend", nargs="+",
+        default=[], metavar="RULE", help="tools (or rules) always denied",
+    )  # fmt: skip
     p.add_argument("--tools", nargs="*", help='base tool set: "" none, "default" all, or names')
-    p.add_argument("--permission-mode", choices=MODE_CHOICES, help="default, acceptEdits, plan, dontAsk, ...")
+    p.add_argument(
+        "--permission-mode", choices=MODE_CHOICES, metavar="MODE", help=f"one of {', '.join(MODE_CHOICES)}"
+    )
     p.add_argument(
         "--dangerously-skip-permissions", action="store_true", help="= --permission-mode bypassPermissions"
     )

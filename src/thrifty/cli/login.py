@@ -46,7 +46,7 @@ LOGIN_DESCRIPTION = (
     "estimates; use --plan custom with your own numbers to replace them."
 )
 
-EXAMPLES = """examples:
+EXAMPLES = """Examples:
   thrifty login --plan max-5x --cycle-day 14 --credit-claimed
   thrifty login --plan pro --usage-credits --stop-at never
   thrifty login --plan custom --five-hour-tokens 2000000 --weekly-tokens 20000000 --monthly-fee 50

@@ -25,6 +25,10 @@ def run_command(args_list: list[str]) -> int:
     module = importlib.import_module(f"thrifty.cli.{module_name}")
     parser = OneLineParser(prog="thrifty")
     module.add_parser(parser.add_subparsers(dest="command", metavar="COMMAND"))
+    if "-h" in args_list or "--help" in args_list:  # examples, views and reflowed text
+        from thrifty.cli.help_text import polish
+
+        polish(parser, argv=args_list)
     args = parser.parse_args(args_list)
     return int(getattr(module, function)(args))
 

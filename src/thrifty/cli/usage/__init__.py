@@ -25,6 +25,7 @@ from thrifty.cli.errors import EXIT_OK, UsageError
 from thrifty.cli.usage.common import (
     LOGIN_PLAN,
     TITLES,
+    add_view_flags,
     bounds,
     empty_message,
     fields,
@@ -32,6 +33,8 @@ from thrifty.cli.usage.common import (
     load_report,
     load_rows,
     numbers,
+    shape,
+    use_view_flags,
     when,
 )
 from thrifty.usage.costs import COST_MODES, DEFAULT_TOLERANCE, apply_cost_mode
@@ -97,9 +100,20 @@ def add_parser(sub: argparse._SubParsersAction[Any]) -> None:
         "view", nargs="?", choices=ALL_VIEWS, default="daily", help="the grouping (default: daily)"
     )
     fmt = p.add_mutually_exclusive_group()
-    fmt.add_argument("--json", action="store_true", help="print JSON (exact decimal costs) instead of tables")
+    fmt.add_argument(
+        "-j", "--json", action="store_true", help="print JSON (exact decimal costs) instead of tables"
+    )
     fmt.add_argument("--csv", action="store_true", help="print the rows as CSV with a header line")
+    fmt.add_argument(
+        "--chart", action="store_true", help="daily, weekly, monthly: spend per period as bars, one per model"
+    )
+    fmt.add_argument(
+        "--html",
+        metavar="FILE",
+        help="write the dashboard page to FILE (- for stdout; see thrifty dashboard)",
+    )
     p.add_argument(
+        "-s",
         "--since",
         metavar="WHEN",
         help="from this time on: YYYY-MM-DD, YYYYMMDD, an ISO time, or 7d/24h/2w ago",
@@ -140,6 +154,10 @@ def add_parser(sub: argparse._SubParsersAction[Any]) -> None:
         "--active", action="store_true", help="blocks view: only the active block, with its projection"
     )
     p.add_argument(
+        "--live", action="store_true", help="blocks view: redraw the active block until Ctrl-C (a terminal)"
+    )
+    p.add_argument("--refresh", metavar="SECONDS", help="with --live: seconds between redraws (default: 1)")
+    p.add_argument(
         "--plan",
         metavar="NAME",
         help=f"blocks view: compare with this plan's 5-hour limit ({', '.join([*ALL_PRESETS, LOGIN_PLAN])}; "
@@ -150,12 +168,14 @@ def add_parser(sub: argparse._SubParsersAction[Any]) -> None:
         metavar="USD",
         help=f"mismatches view: the difference that counts as a mismatch (default: {DEFAULT_TOLERANCE})",
     )
+    add_view_flags(p)
 
 
 def _check_flags(args: argparse.Namespace) -> None:
     """Flags that belong to one view are refused elsewhere rather than silently ignored."""
     only = {
         "--active": (args.active, "blocks"),
+        "--live": (args.live, "blocks"),
         "--plan": (args.plan is not None, "blocks"),
         "--tolerance": (args.tolerance is not None, "mismatches"),
         "--start-of-week": (args.start_of_week is not None, "weekly"),
@@ -181,6 +201,7 @@ def tolerance(text: str | None) -> Decimal:
 
 def run(args: argparse.Namespace) -> int:
     _check_flags(args)
+    use_view_flags(args)
     try:
         tz = parse_timezone(args.timezone)
     except FilterError as exc:
@@ -192,6 +213,19 @@ def run(args: argparse.Namespace) -> int:
     url = ledger_url(args, os.environ)
     projects = project_candidates(args.project, Path.cwd()) if args.project else None
     filtered = any((args.since, args.until, args.mode, args.project, source))
+    if args.html is not None:  # the page has its own sections; the view does not apply
+        from thrifty.cli.dashboard import write_page
+
+        write_page(args, args.html)
+        return EXIT_OK
+    if args.chart:
+        from thrifty.cli.usage.chart import show_chart
+
+        return show_chart(args, url, query, tz, projects, filtered)
+    if args.live:  # reads the ledger afresh each frame; _check_flags kept it to the blocks view
+        from thrifty.cli.usage.live import run_live
+
+        return run_live(args, url, tz)
     if args.view not in VIEWS:  # blocks and mismatches look at every call
         location, rows = load_rows(url, query)
         rows = filter_projects(rows, projects)
@@ -213,6 +247,7 @@ def run(args: argparse.Namespace) -> int:
         cost_mode=args.cost_mode,
         projects=projects,
     )
+    report = shape(report, args.last, args.order)
     if args.json:
         doc = _json_doc(report, args, tz, since, until, location)
         sys.stdout.write(json.dumps(doc, ensure_ascii=False, indent=2) + "\n")
@@ -300,11 +335,9 @@ COST_MODE_NOTES = {
 
 
 def _print_tables(report: Report, tz: tzinfo | None, cost_mode: str) -> None:
-    from rich.console import Console
+    from thrifty.cli.usage.tables import HIDDEN_NOTE, Grid, print_grid, report_console
 
-    from thrifty.cli.usage.tables import HIDDEN_NOTE, Grid, print_grid
-
-    console = Console(highlight=False)
+    console = report_console()
     columns = _columns(report.view)
     unpriced, hidden = 0, False
     for mode, total in report.totals.items():

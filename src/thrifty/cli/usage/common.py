@@ -22,7 +22,10 @@ from thrifty.billing.paths import default_ledger_path
 from thrifty.billing.plan_presets import ALL_PRESETS, PlanDefinition, preset_key
 from thrifty.cli.errors import UsageError
 from thrifty.usage.filters import FilterError, parse_bound, to_local
-from thrifty.usage.reports import Report, ReportRow, build_report, filter_projects
+from thrifty.usage.reports import VIEWS, Report, ReportRow, build_report, filter_projects
+
+#: The views that group rows by a key, where --last and --order apply.
+GROUPED_VIEWS = VIEWS
 
 TITLES = {
     "api": "API (billed per token)",
@@ -178,11 +181,120 @@ def when(moment: datetime | None, tz: tzinfo | None, fmt: str | None = None) -> 
     return local.strftime(fmt) if fmt else local.isoformat()
 
 
+_compact = [False]
+
+
+def compact_tables() -> bool:
+    """Whether ``--compact`` was given: tables then keep to 80 columns even in a file."""
+    return _compact[0]
+
+
+def add_view_flags(p: argparse.ArgumentParser) -> None:
+    """``--last``, ``--order`` and ``--compact``, shared by the usage views and ``advise``."""
+    grouped = ", ".join(GROUPED_VIEWS)
+    p.add_argument(
+        "--last",
+        type=int,
+        metavar="N",
+        help=f"{grouped}: only the last N rows of each billing mode (the totals are theirs)",
+    )
+    p.add_argument(
+        "--order",
+        choices=("asc", "desc"),
+        help=f"{grouped}: oldest first (asc, the default) or newest first (desc)",
+    )
+    add_compact_flag(p)
+
+
+def add_compact_flag(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--compact",
+        action="store_true",
+        help="tables at most 80 columns wide, the least useful columns hidden (default: the "
+        "terminal's width, or every column at full width in a file or pipe)",
+    )
+
+
+def use_compact(on: bool) -> None:
+    _compact[0] = on
+
+
+def use_view_flags(args: argparse.Namespace) -> None:
+    """Checks ``--last``/``--order`` against the view and records ``--compact``."""
+    use_compact(args.compact)
+    view = getattr(args, "view", None)
+    for flag, given in (("--last", args.last is not None), ("--order", args.order is not None)):
+        if given and view not in GROUPED_VIEWS:
+            raise UsageError(f"{flag} goes with the {', '.join(GROUPED_VIEWS)} views, not {view}")
+    if args.last is not None and args.last < 1:
+        raise UsageError("--last must be a whole number of rows, 1 or more")
+
+
+def shape(report: Report, last: int | None, order: str | None) -> Report:
+    """The last ``last`` rows of each mode (with totals of just those), newest first for
+    ``order="desc"``: a report of what is shown, so the total matches the rows above it."""
+    if last is None and order != "desc":
+        return report
+    rows: list[ReportRow] = []
+    totals = dict(report.totals)
+    for mode in MODES:
+        mine = report.rows_of(mode)
+        if last is not None and mode in totals:
+            mine = mine[-last:]
+            totals[mode] = _sum(mine, totals[mode])
+        rows += reversed(mine) if order == "desc" else mine
+    return Report(view=report.view, rows=rows, totals=totals)
+
+
+def _sum(rows: list[ReportRow], like: ReportRow) -> ReportRow:
+    """The total of ``rows``, keyed and moded as ``like``; per-model breakdowns summed by model."""
+    if not rows:
+        return ReportRow(key=like.key, mode=like.mode)
+    by_model: dict[str, list[ReportRow]] = {}
+    for sub in (s for row in rows for s in row.breakdown):
+        by_model.setdefault(sub.key, []).append(sub)
+    firsts = [r.first_at for r in rows if r.first_at is not None]
+    lasts = [r.last_at for r in rows if r.last_at is not None]
+    return ReportRow(
+        key=like.key,
+        mode=like.mode,
+        calls=sum(r.calls for r in rows),
+        input_tokens=sum(r.input_tokens for r in rows),
+        output_tokens=sum(r.output_tokens for r in rows),
+        cache_write_tokens=sum(r.cache_write_tokens for r in rows),
+        cache_read_tokens=sum(r.cache_read_tokens for r in rows),
+        web_search_requests=sum(r.web_search_requests for r in rows),
+        web_fetch_requests=sum(r.web_fetch_requests for r in rows),
+        cost_usd=sum((r.cost_usd for r in rows), Decimal(0)),
+        unpriced_calls=sum(r.unpriced_calls for r in rows),
+        models=tuple(sorted({m for r in rows for m in r.models})),
+        project=like.project,
+        first_at=min(firsts) if firsts and like.first_at is not None else None,
+        last_at=max(lasts) if lasts and like.last_at is not None else None,
+        breakdown=tuple(_sum(subs, subs[0]) for _, subs in sorted(by_model.items())),
+    )
+
+
 def empty_message(location: str, filtered: bool) -> str:
+    if filtered:
+        return f"No usage in {location} matches these filters."
+    return f"No usage recorded yet in {location}." + history_hint()
+
+
+def history_hint() -> str:
+    """Where a Claude Code history waits to be imported, if there is one: the usual reason a
+    new user's first report is empty."""
+    from thrifty.usage.claude_code import discover, scan_transcripts
+
+    found = discover()
+    files = scan_transcripts(found.dirs) if found.dirs else []
+    if not files:
+        return ""
+    where = ", ".join(str(d / "projects") for d in found.dirs)
+    count = f"{len(files):,} transcript{'s' if len(files) != 1 else ''}"
     return (
-        f"No usage in {location} matches these filters."
-        if filtered
-        else f"No usage recorded yet in {location}."
+        f"\nClaude Code history found: {count} in {where}.\n"
+        "Run `thrifty import` to bring its usage into the ledger, then `thrifty usage` again."
     )
 
 

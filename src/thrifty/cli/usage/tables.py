@@ -1,4 +1,10 @@
-"""Tables that fit the terminal: columns are dropped, least useful first, before figures wrap."""
+"""Tables that fit the terminal: columns are dropped, least useful first, before figures wrap.
+
+Only a terminal is a reason to squeeze. Written to a file or a pipe a table gets every column
+at its natural width, so a report saved for later still has its model and cache columns and a
+session id stays on one line, ready to paste into ``--resume``; ``--compact`` asks for the
+narrow form anywhere (at most ``COMPACT_WIDTH`` columns).
+"""
 
 from __future__ import annotations
 
@@ -7,8 +13,11 @@ from dataclasses import dataclass, field
 from rich.console import Console
 from rich.table import Table
 
-#: Text columns that may fold onto several lines (long ids and paths) instead of forcing width.
-FOLDABLE = {"Session": 12, "Project": 16, "Model": 12}
+from thrifty.cli.usage import common
+
+#: Text columns that may fold onto several lines (long paths and names) instead of forcing
+#: width. Never "Session": an id cut in two cannot be pasted into ``--resume``.
+FOLDABLE = {"Project": 16, "Model": 12}
 
 
 @dataclass(frozen=True)
@@ -57,9 +66,50 @@ def fit(columns: list[Column], cells: list[list[str]], width: int) -> tuple[list
     return keep, sum(need(j) for j in keep) + 1 <= width
 
 
+#: ``--compact``: the most columns a table may take, wherever it goes.
+COMPACT_WIDTH = 80
+#: A table with no width limit is never this wide; rich needs a number.
+UNLIMITED = 100_000
+
+
+def on_terminal(console: Console) -> bool:
+    """The file itself, not rich's guess: FORCE_COLOR makes rich treat a pipe as a terminal."""
+    isatty = getattr(console.file, "isatty", None)
+    try:
+        return bool(isatty and isatty())
+    except ValueError:  # a closed file
+        return False
+
+
+def table_width(console: Console) -> int | None:
+    """The width tables may take on ``console``: None for no limit (not a terminal)."""
+    if common.compact_tables():
+        return min(console.width, COMPACT_WIDTH)
+    return console.width if on_terminal(console) else None
+
+
+def unlimited(console: Console) -> Console:
+    """A console on the same file that never wraps or crops a table."""
+    return Console(file=console.file, width=UNLIMITED, highlight=False, color_system=None)
+
+
+def report_console() -> Console:
+    """A console for a report of tables and prose, at ``table_width``: prose lines are then not
+    wrapped in a file either."""
+    console = Console(highlight=False)
+    width = table_width(console)
+    if width is None:
+        return unlimited(console)
+    return console if width == console.width else Console(highlight=False, width=width)
+
+
 def print_grid(console: Console, grid: Grid) -> bool:
     """Print ``grid``; True when columns had to be hidden to fit."""
-    keep, fits = fit(grid.columns, grid.rows, console.width)
+    width = table_width(console)
+    if width is None:
+        keep, fits = list(range(len(grid.columns))), True
+    else:
+        keep, fits = fit(grid.columns, grid.rows, width)
     table = Table(title=grid.title, title_justify="left")
     for i in keep:
         column = grid.columns[i]
@@ -69,17 +119,20 @@ def print_grid(console: Console, grid: Grid) -> bool:
             column.header,
             justify="right" if column.numeric else "left",
             overflow="fold",
-            no_wrap=fits and column.header not in FOLDABLE,
+            no_wrap=fits and (width is None or column.header not in FOLDABLE),
         )
     for n, cells in enumerate(grid.rows):
         if n in grid.sections:
             table.add_section()
         table.add_row(*(cells[i] for i in keep), style=grid.styles[n])
-    console.print(table)
+    if width is None:
+        unlimited(console).print(table)
+    else:
+        console.print(table, width=width)
     return len(keep) < len(grid.columns)
 
 
-HIDDEN_NOTE = "Some columns are hidden to fit the terminal; --json or --csv has them all."
+HIDDEN_NOTE = "Some columns are hidden to fit; --json, --csv or a file or pipe has them all."
 
 
 #: Columns after the key with the order a narrow terminal drops them in (lowest first; None:
