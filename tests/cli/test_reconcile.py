@@ -45,6 +45,8 @@ def test_everything_through_thrifty_matches(cli: Cli) -> None:
     assert text.code == 0, text.stderr
     assert "match" in text.stdout and "within tolerance" in text.stdout
     assert "missing-locally" not in text.stdout
+    # Into a pipe the table keeps every column whole (a model id is never cut to "claude-so…").
+    assert SONNET in text.stdout and HAIKU in text.stdout and "…" not in text.stdout
     doc = reconcile(cli, "--json", "--tolerance", "0")
     assert doc.code == 0, doc.stderr
     body = doc.json

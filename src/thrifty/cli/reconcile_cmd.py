@@ -197,10 +197,11 @@ def _signed(value: int | Decimal | None, money: bool = False) -> str:
 
 
 def render(result: Reconciliation, start: datetime, end: datetime, location: str, base_url: str) -> None:
-    from rich.console import Console
     from rich.table import Table
 
-    console = Console(highlight=False)
+    from thrifty.cli.usage.tables import report_console
+
+    console = report_console()  # the terminal's width, or every column whole in a file
     console.print(f"Ledger: {location}")
     console.print(f"Bill: {base_url} (Admin API usage and cost reports)")
     last = (end - DAY).date()
