@@ -120,6 +120,15 @@ def test_short_flags_are_the_long_ones(days: Thrifty) -> None:
     )
 
 
+@pytest.mark.parametrize("command", [["status"], ["sessions"], ["import"]])
+def test_every_json_flag_has_its_short_form(days: Thrifty, command: list[str]) -> None:
+    (days.home / ".claude" / "projects").mkdir(parents=True, exist_ok=True)
+    long, short = days(*command, "--json"), days(*command, "-j")
+    assert long.code == short.code, short.stderr
+    assert "unrecognized arguments" not in short.stderr
+    assert short.stdout.strip() and type(short.json) is type(long.json)
+
+
 def test_last_keeps_the_last_rows_and_totals_only_them(days: Thrifty) -> None:
     doc = days("usage", "daily", "-j", "--timezone", "UTC", "--last", "2").json
     api = [r for r in doc["rows"] if r["mode"] == "api"]

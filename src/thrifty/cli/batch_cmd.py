@@ -56,11 +56,11 @@ def add_parser(sub: argparse._SubParsersAction[Any]) -> None:
     submit.add_argument("--max-cost-usd", metavar="USD", help="refuse when the high estimate passes this")
     submit.add_argument("--dry-run", action="store_true", help="print the estimate only; send nothing")
     submit.add_argument("--new", action="store_true", help="submit again even if this input was submitted")
-    submit.add_argument("--json", action="store_true", help="print one JSON object")
+    submit.add_argument("-j", "--json", action="store_true", help="print one JSON object")
     for name, text in (("status", "processing status and counts"), ("cancel", "cancel the batch")):
         verb = verbs.add_parser(name, help=text, epilog=EPILOG)
         verb.add_argument("batch_id", metavar="BATCH_ID")
-        verb.add_argument("--json", action="store_true", help="print one JSON object")
+        verb.add_argument("-j", "--json", action="store_true", help="print one JSON object")
         if name == "status":
             _wait_flags(verb)
     results = verbs.add_parser("results", help="results JSONL keyed by your ids", epilog=EPILOG)

@@ -75,7 +75,7 @@ def add_parser(sub: argparse._SubParsersAction[Any]) -> None:
         help="how Claude Code was billed: plan (default, subscription) or api (an API key)",
     )
     p.add_argument("--ledger", metavar="URL", help="ledger path, sqlite:/// or postgresql:// URL")
-    p.add_argument("--json", action="store_true", help="print the import's figures as JSON")
+    p.add_argument("-j", "--json", action="store_true", help="print the import's figures as JSON")
     bar = p.add_mutually_exclusive_group()
     bar.add_argument("--no-progress", action="store_true", help="never show a progress bar")
     bar.add_argument(

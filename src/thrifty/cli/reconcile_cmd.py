@@ -80,7 +80,7 @@ def add_parser(sub: argparse._SubParsersAction[Any]) -> None:
         + DEFAULT_TOLERANCE.replace("%", "%%")
         + ")",
     )
-    p.add_argument("--json", action="store_true", help="print every line as JSON")
+    p.add_argument("-j", "--json", action="store_true", help="print every line as JSON")
     p.add_argument("--base-url", metavar="URL", help="the Anthropic API (default: $ANTHROPIC_BASE_URL)")
     p.add_argument("--ledger", metavar="URL", help="ledger path, sqlite:/// or postgresql:// URL")
 

@@ -24,7 +24,7 @@ def add_parser(sub: Any) -> None:
     )
     p.add_argument("--all", action="store_true", help="sessions of every directory, not just this one")
     p.add_argument("--limit", type=int, default=20, help="show at most N sessions (default 20; 0: all)")
-    p.add_argument("--json", action="store_true", help="print a JSON array instead of text")
+    p.add_argument("-j", "--json", action="store_true", help="print a JSON array instead of text")
 
 
 def _as_json(info: SessionInfo) -> dict[str, Any]:

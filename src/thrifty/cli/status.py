@@ -42,7 +42,7 @@ def add_parser(sub: Any) -> None:
         "that mode, and for plans how much of the 5-hour and weekly windows is left. Sends no "
         "model request.",
     )
-    p.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+    p.add_argument("-j", "--json", action="store_true", help="print one JSON object instead of text")
     p.add_argument("--billing-mode", choices=["api", "plan"], help="as a run with this flag would see it")
     p.add_argument("--ledger", help="read spend from this ledger (SQLite path or postgresql:// URL)")
 

@@ -75,7 +75,7 @@ def add_parser(sub: argparse._SubParsersAction[Any]) -> None:
     )
     p.add_argument("--format", metavar="TEMPLATE", help="the line's template (see the fields above)")
     p.add_argument("--no-color", action="store_true", help="no ANSI colours (also when $NO_COLOR is set)")
-    p.add_argument("--json", action="store_true", help="print the figures and their sources as JSON")
+    p.add_argument("-j", "--json", action="store_true", help="print the figures and their sources as JSON")
     p.add_argument("--ledger", metavar="URL", help="ledger path, sqlite:/// or postgresql:// URL")
     p.add_argument(
         "--plan",
