@@ -4,6 +4,7 @@ PostgreSQL server, with real worker processes.
 The child side runs as ``python -m tests.billing.test_reservations MODE ...`` from the repository
 root. ``measure`` prints the overshoot with and without reservations (the figure in docs/billing.md)::
 
+    python -m tests.billing.test_reservations measure sqlite 16     # SQLite files in a temp dir
     python -m tests.billing.test_reservations measure /tmp 16       # SQLite files in /tmp
     python -m tests.billing.test_reservations measure postgres 16   # a throwaway server
 """
@@ -389,7 +390,14 @@ def test_scoped_budgets_parse_and_merge(tmp_path: Path) -> None:
 
 # -- the figure --------------------------------------------------------------------------------------
 def _measure(where: str, workers: int) -> None:
-    """``where``: a directory for SQLite files, or ``postgres`` for a throwaway server."""
+    """``where``: a directory for SQLite files, ``sqlite`` for a temp one, or ``postgres`` for a
+    throwaway server."""
+    if where == "sqlite":
+        import tempfile
+
+        with tempfile.TemporaryDirectory(prefix="measure-") as tmp:
+            _measure(tmp, workers)
+        return
     server = None
     if where == "postgres":
         from tests import pg

@@ -78,8 +78,19 @@ def add_parser(sub: argparse._SubParsersAction[Any]) -> None:
         "--tag", dest="tags", action="append", default=[], metavar="KEY=VALUE", help="label rows"
     )
     run.add_argument("--out", "-o", type=Path, metavar="FILE", help="results JSONL here (default: stdout)")
+    run.add_argument(
+        "--via",
+        choices=("live", "batch"),
+        default="live",
+        help="batch: each turn of the running jobs goes out as one Message Batch (half price, slower)",
+    )
     run.add_argument("--retry-failed", action="store_true", help="run failed jobs of an earlier run again")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
+    run.add_argument(
+        "--ray-address", metavar="ADDR",
+        help="run the jobs as Ray tasks: 'local' (start Ray here), 'auto' (this machine's cluster) "
+        "or host:port; needs thrifty[ray]",
+    )  # fmt: skip
 
 
 def _options(args: argparse.Namespace) -> Any:
@@ -172,6 +183,14 @@ def run(args: argparse.Namespace) -> int:
     if args.concurrency < 1:
         raise UsageError("--concurrency must be a positive integer")
     options = _options(args)
+    executor = None
+    if args.ray_address is not None:  # ray is imported only here
+        from thrifty.fleet.ray_executor import RayExecutor
+
+        try:
+            executor = RayExecutor(args.ray_address, args.concurrency)
+        except (fleet.FleetError, ValueError) as exc:
+            raise UsageError(str(exc)) from None
     out: IO[str] = sys.stdout
     if args.out is not None:
         try:
@@ -188,7 +207,9 @@ def run(args: argparse.Namespace) -> int:
                 concurrency=args.concurrency,
                 max_cost_usd=args.max_cost_usd,
                 retry_failed=args.retry_failed,
+                executor=executor,
                 events=events,
+                via=args.via,
             )
         )
     except (fleet.FleetInputError, fleet.FleetError) as exc:

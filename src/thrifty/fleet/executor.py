@@ -7,11 +7,12 @@ handing out when a shared budget is spent) and hands every finished ``JobResult`
 on the coordinator's event loop.
 
 ``EmbeddedExecutor`` runs each task as an in-process session (``work``, which is
-``run.run_job``), at most ``concurrency`` at a time. A cluster executor (Ray, as an optional
-extra) keeps the same contract: it runs ``run.run_job_sync(task)`` remotely (a ``JobTask`` is
-plain data: the job, its session id and the fleet's options, which must then be picklable) and
-calls ``done`` as results come back; the ledger rows are written by the workers, tagged with the
-fleet and the job, so the totals come from the ledger whoever ran them.
+``run.run_job``), at most ``concurrency`` at a time. ``RayExecutor``
+(``thrifty.fleet.ray_executor``, the optional ``thrifty[ray]`` extra) keeps the same contract
+through the same pool: each slot sends ``run.run_job_sync(task)`` to a Ray worker (a ``JobTask``
+is plain data: the job, its session id and the fleet's options, which must then be picklable)
+and calls ``done`` as its result comes back; the ledger rows are written by the workers, tagged
+with the fleet and the job, so the totals come from the ledger whoever ran them.
 """
 
 from __future__ import annotations
@@ -37,14 +38,36 @@ class Executor(Protocol):
         ...
 
 
+def check_concurrency(concurrency: int) -> int:
+    if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
+        raise ValueError(f"concurrency must be a positive integer, not {concurrency!r}")
+    return concurrency
+
+
+async def run_pool(
+    concurrency: int,
+    next_task: Callable[[], JobTask | None],
+    work: Callable[[JobTask], Awaitable[JobResult]],
+    done: Callable[[JobResult], None],
+) -> None:
+    """``concurrency`` slots, each taking the next task when its job ends: a semaphore that never
+    queues, so a task is only pulled (and journaled as started) when something can run it, and
+    the coordinator's budget check before each pull sees every result that came back before."""
+
+    async def slot() -> None:
+        while (task := next_task()) is not None:
+            done(await work(task))
+
+    async with asyncio.TaskGroup() as group:
+        for _ in range(concurrency):
+            group.create_task(slot())
+
+
 class EmbeddedExecutor:
-    """In-process sessions on this event loop, ``concurrency`` at a time (a pool of that many
-    workers, each taking the next task when its job ends: a semaphore that never queues)."""
+    """In-process sessions on this event loop, ``concurrency`` at a time."""
 
     def __init__(self, concurrency: int = DEFAULT_CONCURRENCY) -> None:
-        if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
-            raise ValueError(f"concurrency must be a positive integer, not {concurrency!r}")
-        self.concurrency = concurrency
+        self.concurrency = check_concurrency(concurrency)
 
     async def run(
         self,
@@ -52,10 +75,4 @@ class EmbeddedExecutor:
         work: Callable[[JobTask], Awaitable[JobResult]],
         done: Callable[[JobResult], None],
     ) -> None:
-        async def worker() -> None:
-            while (task := next_task()) is not None:
-                done(await work(task))
-
-        async with asyncio.TaskGroup() as group:
-            for _ in range(self.concurrency):
-                group.create_task(worker())
+        await run_pool(self.concurrency, next_task, work, done)

@@ -3,8 +3,9 @@
 Each line is an object with an ``id`` (a string or an integer, unique in the file) and a
 ``prompt``; optionally ``cwd`` (a directory; relative to the jobs file), or ``repo`` and ``ref``
 (a git repository, local path or URL, checked out for the job; ``cwd`` is then a folder inside
-it), ``model``, ``allowed_tools``, ``max_turns``, ``max_budget_usd``, ``system_prompt`` and
-``permission_mode``. A bad line is a ``FleetInputError`` naming the file and line.
+it), ``model``, ``allowed_tools``, ``max_turns``, ``max_budget_usd``, ``system_prompt``,
+``permission_mode`` and ``via`` (``live`` or ``batch``). A bad line is a ``FleetInputError``
+naming the file and line.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ KNOWN_KEYS = (
     "max_budget_usd",
     "system_prompt",
     "permission_mode",
+    "via",
 )
 
 
@@ -51,6 +53,8 @@ class Job:
     max_budget_usd: Decimal | None = None
     system_prompt: str | None = None
     permission_mode: str | None = None
+    #: ``live`` or ``batch`` (its calls in the fleet's shared Message Batches); None: the fleet's.
+    via: str | None = None
     #: ``jobs.jsonl:12``, for errors.
     where: str = ""
     raw_id: str | int = field(default="", compare=False)
@@ -114,6 +118,9 @@ def parse_job(data: Any, where: str, base: Path) -> Job:
     model = data.get("model")
     system = data.get("system_prompt")
     mode = data.get("permission_mode")
+    via = data.get("via")
+    if via is not None and via not in ("live", "batch"):
+        raise FleetInputError(f"{where}: via must be 'live' or 'batch', got {via!r}")
     return Job(
         id=str(raw_id),
         prompt=prompt,
@@ -126,6 +133,7 @@ def parse_job(data: Any, where: str, base: Path) -> Job:
         max_budget_usd=amount,
         system_prompt=_text(system, "system_prompt", where, empty=True) if system is not None else None,
         permission_mode=_text(mode, "permission_mode", where) if mode is not None else None,
+        via=via,
         where=where,
         raw_id=raw_id,
     )
@@ -188,6 +196,7 @@ def jobs_hash(jobs: Iterable[Job]) -> str:
     """A hash of the jobs themselves, for a fleet given as objects (the SDK)."""
     digest = hashlib.sha256()
     for job in jobs:
-        fields = {k: getattr(job, k) for k in KNOWN_KEYS}
+        # ``via`` only when set, so the hash (a fleet's default id) of a job list without it stays.
+        fields = {k: getattr(job, k) for k in KNOWN_KEYS if k != "via" or job.via is not None}
         digest.update(json.dumps(fields, sort_keys=True, default=str).encode("utf-8") + b"\n")
     return digest.hexdigest()

@@ -30,6 +30,8 @@ from thrifty.fleet.journal import FleetBusy, FleetJournal, check_fleet_id
 
 if TYPE_CHECKING:
     from thrifty.agent.session import Session
+    from thrifty.batch.fleet_pool import ViaBatch
+    from thrifty.batch.pool import BatchPool
     from thrifty.billing.ledger import Ledger
     from thrifty.sdk.options import Options
 
@@ -64,6 +66,9 @@ class JobResult:
     budget: str | None = None
     #: The commit checked out, for a job with a repo.
     commit: str | None = None
+    #: ``failed`` because the attempt was cut short where it ran (a Ray worker died), not by the
+    #: job itself: a rerun runs it again, like a job in flight when the coordinator died.
+    lost: bool | None = None
 
     def to_json(self) -> dict[str, Any]:
         line: dict[str, Any] = {
@@ -75,7 +80,7 @@ class JobResult:
             "session_id": self.session_id,
             "attempt": self.attempt,
         }
-        for key in ("error", "budget", "commit"):
+        for key in ("error", "budget", "commit", "lost"):
             if getattr(self, key) is not None:
                 line[key] = getattr(self, key)
         return line
@@ -201,8 +206,9 @@ def cap_fleet(session: Session, fleet_id: str, cap: Decimal) -> None:
     guard.scope_caps = {**guard.scope_caps, scope: Budget(known.daily if known else None, monthly)}
 
 
-async def run_job(task: JobTask) -> JobResult:
-    """Run one attempt of a job to its end; every failure is a ``failed`` result, never raised."""
+async def run_job(task: JobTask, pool: BatchPool | None = None) -> JobResult:
+    """Run one attempt of a job to its end; every failure is a ``failed`` result, never raised.
+    With ``pool``, its calls wait in the fleet's shared Message Batches (``thrifty.batch.caller``)."""
     from thrifty.core.events import Result
     from thrifty.fleet.workdir import CheckoutError, checkout
     from thrifty.sdk.runner import open_session
@@ -218,7 +224,12 @@ async def run_job(task: JobTask) -> JobResult:
             if not cwd.is_dir():
                 raise CheckoutError(f"cwd {job.cwd!r} is not a folder of {job.repo} at {out.commit[:12]}")
         options = job_options(task.options, job, task.fleet_id, cwd, task.session_id)
-        session = open_session(options)
+        if pool is None:
+            session = open_session(options)
+        else:
+            from thrifty.batch.caller import open_batch_session
+
+            session = open_batch_session(options, pool)
     except Exception as exc:  # SetupError, CheckoutError, OSError; a job's bug must not end the fleet
         out.error = _one_line(exc)
         return out
@@ -309,7 +320,7 @@ def _done_before(line: Mapping[str, Any] | None, retry_failed: bool) -> bool:
     if status == SUCCEEDED:
         return True
     if status == FAILED:
-        return not retry_failed
+        return not retry_failed and not line.get("lost")
     return status == BUDGET_EXCEEDED and line.get("budget") == "job"
 
 
@@ -324,6 +335,7 @@ async def run_fleet(
     executor: Executor | None = None,
     events: FleetEvents | None = None,
     state_dir: str | Path | None = None,
+    via: str | ViaBatch = "live",
 ) -> FleetSummary:
     """Run every job of the fleet not finished by an earlier run, and sum its cost from the ledger.
 
@@ -332,6 +344,8 @@ async def run_fleet(
     ``fleet_id``: default ``f-`` and a hash of the jobs, so rerunning the same file resumes it.
     ``max_cost_usd``: the fleet's budget. ``retry_failed``: run failed jobs again on a rerun.
     ``state_dir``: where fleets keep their journals (default ``<data dir>/fleets``).
+    ``via``: ``"live"`` (streamed calls), or ``"batch"`` / ``thrifty.batch.fleet_pool.ViaBatch``:
+    every turn of the running jobs goes out together as one Message Batch, at half the price.
 
     Raises ``FleetInputError`` for a bad job (naming its line) and ``FleetError`` when the fleet
     cannot run; a job's own failure is its result, never an exception.
@@ -358,6 +372,13 @@ async def run_fleet(
             job_options(base, job, fid, None, None)
         except SetupError as exc:
             raise FleetInputError(f"{job.where or job.id}: {exc}") from None
+    from thrifty.batch.fleet_pool import plan_via
+
+    try:  # each job's ``via`` (its own, else the fleet's); the pool's policy if any job batches
+        embedded = executor is None or isinstance(executor, EmbeddedExecutor)
+        batch, job_list = plan_via(via, job_list, environ, embedded=embedded)
+    except ValueError as exc:
+        raise FleetInputError(str(exc)) from None
     runner = executor if executor is not None else EmbeddedExecutor(concurrency)
     report = events if events is not None else FleetEvents()
     fleets = Path(state_dir) if state_dir is not None else data_dir(environ) / "fleets"
@@ -367,7 +388,18 @@ async def run_fleet(
         raise FleetError(str(exc)) from None
     ledger = shared_ledger(url)
     try:
-        return await _coordinate(job_list, fid, base, cap, retry_failed, runner, report, journal, ledger)
+        if batch is None:
+            return await _coordinate(job_list, fid, base, cap, retry_failed, runner, report, journal, ledger)
+        from thrifty.batch.context import BatchError
+        from thrifty.batch.fleet_pool import fleet_pool
+
+        try:
+            async with fleet_pool(base, journal.root, ledger, batch) as pool:
+                args = (job_list, fid, base, cap, retry_failed, runner, report, journal, ledger)
+                summary = await _coordinate(*args, pool=pool)
+        except BatchError as exc:
+            raise FleetError(str(exc)) from None
+        return _summary(job_list, fid, journal, ledger, summary.skipped)  # with what recovery added
     finally:
         ledger.close()
         journal.close()
@@ -383,6 +415,7 @@ async def _coordinate(
     report: FleetEvents,
     journal: FleetJournal,
     ledger: Ledger,
+    pool: BatchPool | None = None,
 ) -> FleetSummary:
     skipped = [
         JobResult.from_json(journal.results[j.id])
@@ -433,7 +466,12 @@ async def _coordinate(
             stopped.append(f"not started: a shared budget stopped job {result.id}: {result.error}")
         report.finished(result)
 
-    await runner.run(next_task, run_job, done)
+    if pool is None:
+        await runner.run(next_task, run_job, done)
+    else:
+        from thrifty.batch.fleet_pool import pooled
+
+        await runner.run(next_task, pooled(pool, run_job), done)
     for job in todo:
         if job.id not in started:
             left = JobResult(
