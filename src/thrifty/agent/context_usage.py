@@ -3,7 +3,14 @@
 The shape is Claude Code's (the official SDK's ``ContextUsageResponse``, as the bundled CLI
 answers it): ``categories`` (``id``, ``name``, ``tokens``, ``color``, ``kind``), ``totalTokens``,
 ``maxTokens``, ``rawMaxTokens``, ``percentage``, ``model``, ``isAutoCompactEnabled``,
+``autoCompactThreshold`` (only while automatic compaction is on), ``autocompactSource``,
 ``memoryFiles``, ``mcpTools``, ``agents``, ``gridRows``, ``messageBreakdown`` and ``apiUsage``.
+
+The window and the compaction figures are the session's own (``agent.compact``), so the answer
+says when this session will compact, not a fixed default. Like Claude Code 2.1.337, the room
+kept back for compaction is a ``buffer`` category and is not free space: ``autocompact_buffer``
+(the window less the threshold) while automatic compaction is on, else a ``compact_buffer`` of
+3,000 tokens.
 
 Token counts are thrifty's estimates (the budget guard's: serialised bytes over
 ``BYTES_PER_TOKEN``), not a ``count_tokens`` call: asking costs no request. ``apiUsage`` is the
@@ -15,13 +22,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from thrifty.agent.compact import WINDOW_ENV
 from thrifty.billing.estimate import input_tokens
-from thrifty.billing.tally import CONTEXT_WINDOW
 
 if TYPE_CHECKING:
     from thrifty.agent.session import Session
 
 __all__ = ["context_usage"]
+
+#: What Claude Code keeps back for a manual ``/compact`` when automatic compaction is off.
+MANUAL_COMPACT_BUFFER = 3_000
 
 
 def _tokens(key: str, value: Any) -> int:
@@ -51,13 +61,24 @@ def context_usage(session: Session) -> dict[str, Any]:
     system, tools, mcp_tokens = _tokens("system", p.system), _tokens("tools", own), _tokens("tools", mcp)
     history = _tokens("messages", messages)
     total = system + tools + mcp_tokens + history
-    window = CONTEXT_WINDOW
+    compaction = session.compaction
+    window = compaction.window
+    threshold = compaction.threshold(session.options.max_tokens) if compaction.auto else None
+    if threshold is not None:
+        buffer = _category(
+            "autocompact_buffer", "Autocompact buffer", window - threshold, "inactive", "buffer"
+        )
+    else:
+        buffer = _category("compact_buffer", "Compact buffer", MANUAL_COMPACT_BUFFER, "inactive", "buffer")
     categories = [
         _category("system_prompt", "System prompt", system, "promptBorder"),
         _category("system_tools", "System tools", tools, "inactive"),
         *([_category("mcp_tools", "MCP tools", mcp_tokens, "cyan_FOR_SUBAGENTS_ONLY")] if mcp else []),
         _category("messages", "Messages", history, "purple_FOR_SUBAGENTS_ONLY"),
-        _category("free_space", "Free space", max(window - total, 0), "promptBorder", "free"),
+        buffer,
+        _category(
+            "free_space", "Free space", max(window - total - buffer["tokens"], 0), "promptBorder", "free"
+        ),
     ]
     calls, results = _calls(messages, "tool_use"), _calls(messages, "tool_result")
     last = session.meter.last_row
@@ -77,7 +98,9 @@ def context_usage(session: Session) -> dict[str, Any]:
         "rawMaxTokens": window,
         "percentage": round(100 * total / window, 2),
         "model": p.model,
-        "isAutoCompactEnabled": False,
+        "isAutoCompactEnabled": compaction.auto,
+        **({"autoCompactThreshold": threshold} if threshold is not None else {}),
+        "autocompactSource": _source(session),
         "memoryFiles": [],
         "mcpTools": [
             {
@@ -99,3 +122,15 @@ def context_usage(session: Session) -> dict[str, Any]:
         },
         "apiUsage": api,
     }
+
+
+def _source(session: Session) -> str:
+    """Where the window came from, in Claude Code's words (it says ``auto`` when compaction is off)."""
+    if not session.compaction.auto:
+        return "auto"
+    environ = session.prepared.ctx.env or session.options.environ
+    try:
+        from_env = float(environ.get(WINDOW_ENV, "")) > 0
+    except ValueError:
+        from_env = False
+    return "env" if from_env else "model-default"

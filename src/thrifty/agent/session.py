@@ -193,6 +193,7 @@ class Session:
             guard=self.guard,
             session_id=self.prepared.session_id,
             new_session_id=new_id,
+            hooks=self.prepared.hooks,
         )
 
     # -- MCP servers ------------------------------------------------------------------------

@@ -356,21 +356,15 @@ class StreamInput:
 
     async def _mcp(self, subtype: str, request: dict[str, Any]) -> dict[str, Any]:
         """``mcp_status``; ``mcp_reconnect`` and ``mcp_toggle`` (``serverName``, ``enabled``)."""
+        from thrifty.mcp import control
+
         servers = (await self.ensure_session()).mcp
         if subtype == "mcp_status":
-            return {"mcpServers": servers.status_entries() if servers is not None else []}
-        name = request.get("serverName")
-        if not isinstance(name, str) or servers is None:
-            raise ValueError(f"{subtype} needs the serverName of a configured MCP server")
+            return control.mcp_status(servers)
         if subtype == "mcp_reconnect":
-            server = await servers.reconnect(name)
-            if server.status == "failed":
-                raise ValueError(f"MCP server {name!r} failed to reconnect: {server.error}")
-            return {}
-        enabled = request.get("enabled")
-        if not isinstance(enabled, bool):
-            raise ValueError("mcp_toggle needs enabled: true or false")
-        await servers.toggle(name, enabled)
+            await control.mcp_reconnect(servers, request.get("serverName"))
+        else:
+            await control.mcp_toggle(servers, request.get("serverName"), request.get("enabled"))
         return {}
 
     def _take_agents(self, raw: Any) -> None:

@@ -320,6 +320,29 @@ class CompactBoundary:
 
 
 @dataclass(frozen=True)
+class SystemFrame:
+    """A ``system`` frame passed on as it came: a plan run's ``claude`` sends ``status``,
+    ``task_*`` and others thrifty has no event of its own for, and stream-json should still show
+    them as ``claude -p`` would. ``.subtype`` and ``.data`` as on the official SDK's
+    ``SystemMessage``."""
+
+    session_id: str
+    subtype: str
+    data: dict[str, Any]
+    uuid: str = field(default_factory=new_uuid)
+    kind: Literal["system_frame"] = "system_frame"
+
+    def to_frame(self) -> dict[str, Any]:
+        return {
+            **self.data,
+            "type": "system",
+            "subtype": self.subtype,
+            "session_id": self.session_id,
+            "uuid": self.uuid,
+        }
+
+
+@dataclass(frozen=True)
 class Result:
     """The end of a run: the ``result`` message of Claude Code, key for key."""
 
@@ -396,5 +419,6 @@ Event = (
     | ApiRetry
     | PermissionDenied
     | CompactBoundary
+    | SystemFrame
     | Result
 )

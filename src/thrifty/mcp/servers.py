@@ -207,7 +207,8 @@ class McpServers:
         server = self.get(name)
         if not enabled:
             await self._disconnect(name)
-            server.status, server.error, server.tools = "disabled", None, []
+            # No serverInfo either: Claude Code shows a disabled server as never having connected.
+            server.status, server.error, server.tools, server.server_info = "disabled", None, [], None
         elif server.status == "disabled" or name not in self._live:
             await self._connect(server)
         self._changed()

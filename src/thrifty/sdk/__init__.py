@@ -29,6 +29,7 @@ from thrifty.sdk.messages import ApiRetry as ApiRetry
 from thrifty.sdk.messages import ApiUsage as ApiUsage
 from thrifty.sdk.messages import AssistantMessage as AssistantMessage
 from thrifty.sdk.messages import BillingNotice as BillingNotice
+from thrifty.sdk.messages import CompactBoundary as CompactBoundary
 from thrifty.sdk.messages import Message as Message
 from thrifty.sdk.messages import PermissionDenied as PermissionDenied
 from thrifty.sdk.messages import RateLimit as RateLimit
@@ -36,6 +37,7 @@ from thrifty.sdk.messages import RateLimitEvent as RateLimitEvent
 from thrifty.sdk.messages import Result as Result
 from thrifty.sdk.messages import ResultMessage as ResultMessage
 from thrifty.sdk.messages import StreamEvent as StreamEvent
+from thrifty.sdk.messages import SystemFrame as SystemFrame
 from thrifty.sdk.messages import SystemInit as SystemInit
 from thrifty.sdk.messages import SystemMessage as SystemMessage
 from thrifty.sdk.messages import Usage as Usage

@@ -22,8 +22,10 @@ import contextlib
 from collections.abc import AsyncIterable, AsyncIterator
 from typing import Any
 
+from thrifty.agent.context_usage import context_usage
 from thrifty.agent.session import Session
 from thrifty.core.events import Event, Result
+from thrifty.mcp import control as mcp_control
 from thrifty.sdk.errors import NotConnectedError
 from thrifty.sdk.messages import is_visible
 from thrifty.sdk.options import Options
@@ -156,6 +158,35 @@ class Client:
     async def set_permission_mode(self, mode: str) -> str:
         """From the next tool call on; ValueError for an unknown mode."""
         return self._connected().set_permission_mode(mode)
+
+    # -- MCP servers and context, as the official client's control requests --------------------
+
+    async def get_mcp_status(self) -> dict[str, Any]:
+        """``{"mcpServers": [{name, status, serverInfo?, error?, config, scope, transport, tools?}]}``:
+        the CLI's ``mcp_status`` answer, from the same function."""
+        session = self._connected()
+        await session.start_mcp()
+        return mcp_control.mcp_status(session.mcp)
+
+    async def reconnect_mcp_server(self, server_name: str) -> None:
+        """Run a server's handshake again (one that failed or died); ValueError if it still
+        fails, is disabled or is not configured. New tools apply from the next request."""
+        session = self._connected()
+        await session.start_mcp()
+        await mcp_control.mcp_reconnect(session.mcp, server_name)
+
+    async def toggle_mcp_server(self, server_name: str, enabled: bool) -> None:
+        """Disable a server (closed, its tools gone from the next request) or enable and connect
+        it again; ValueError for a server that is not configured."""
+        session = self._connected()
+        await session.start_mcp()
+        await mcp_control.mcp_toggle(session.mcp, server_name, enabled)
+
+    async def get_context_usage(self) -> dict[str, Any]:
+        """What fills the context window now, in the shape of Claude Code's ``/context``
+        (``categories``, ``totalTokens``, ``maxTokens``, ``isAutoCompactEnabled``, ...): the
+        CLI's ``get_context_usage`` answer, estimated without a request."""
+        return context_usage(self._connected())
 
     @property
     def session_id(self) -> str | None:

@@ -15,8 +15,13 @@ can never disagree. In order, a turn yields:
 - ``ApiRetry``: a model call failed and is retried;
 - ``AssistantMessage``: one model response (``.content`` blocks, ``.text``, ``.usage``);
 - ``PermissionDenied``: a tool call was denied (by a rule, a hook or ``can_use_tool``);
+- ``CompactBoundary``: the history was summarised to fit the context window (``.trigger``
+  ``auto`` or ``manual``, ``.pre_tokens``, ``.post_tokens``); ``system/compact_boundary`` in
+  stream-json;
 - ``UserMessage``: what went back to the model: tool results, a structured-output reminder or a
   Stop hook's reason (``.origin`` says which). The echo of your own prompt is not yielded;
+- ``SystemFrame``: in plan runs, a ``system`` frame of ``claude``'s that thrifty has no event of
+  its own for (``status``, ``task_started``, ...), with ``.subtype`` and ``.data`` as it came;
 - ``Result`` (alias ``ResultMessage``): always last, exactly once per prompt, with cost and usage.
 
 Content blocks are the Messages API's dicts (``{"type": "text", "text": ...}``,
@@ -34,11 +39,13 @@ from thrifty.core.events import (
     ApiUsage,
     AssistantMessage,
     BillingNotice,
+    CompactBoundary,
     Event,
     PermissionDenied,
     RateLimit,
     Result,
     StreamEvent,
+    SystemFrame,
     SystemInit,
     UserMessage,
 )
@@ -49,6 +56,7 @@ __all__ = [
     "ApiUsage",
     "AssistantMessage",
     "BillingNotice",
+    "CompactBoundary",
     "Message",
     "PermissionDenied",
     "RateLimit",
@@ -56,6 +64,7 @@ __all__ = [
     "Result",
     "ResultMessage",
     "StreamEvent",
+    "SystemFrame",
     "SystemInit",
     "SystemMessage",
     "Usage",

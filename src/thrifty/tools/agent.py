@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Literal
 
 from pydantic import Field
+from pydantic.json_schema import SkipJsonSchema
 
 from thrifty.tools.base import Tool, ToolContext, ToolResult, error
 from thrifty.tools.inputs import ToolInput
@@ -31,6 +32,10 @@ class AgentInput(ToolInput):
         default=None,
         description="Optional model for this agent; it overrides the agent definition's model",
     )
+    #: Claude Code's own schema has it (its subagents run in the background by default), so a
+    #: model or script written for it sends ``false``; thrifty runs every agent in the foreground,
+    #: so the value is accepted and ignored, and left out of the schema the model sees.
+    run_in_background: SkipJsonSchema[bool | None] = None
 
 
 class AgentTool(Tool):

@@ -3,18 +3,25 @@
 The prompt never goes in argv (argv shows in ``ps``): it is written to claude's stdin as a
 stream-json user message, which also lets one process take every turn of a session.
 
+Subagents (``--agents``, SDK ``agents=``) and external MCP servers (``--mcp-config``, SDK
+``mcp_servers``) go to claude as files (``config_files``), not argv text: an MCP server's
+headers and environment may hold tokens, and argv is public. claude reads both at start.
+
 In-process callables (a ``can_use_tool`` ask handler, SDK hook callbacks, custom ``@tool``
-functions, a pydantic ``structured_check``) live in thrifty's process while the tools run inside
-claude's, so they cannot be honoured without bridging claude's control protocol; a plan run
-refuses them in one line rather than silently ignoring a permission or hook the caller relies on.
+functions and in-process MCP servers, a pydantic ``structured_check``) live in thrifty's process
+while the tools run inside claude's, so they cannot be honoured without bridging claude's control
+protocol; a plan run refuses them in one line rather than silently ignoring a permission, hook
+or tool the caller relies on.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from thrifty.agent.options import AgentOptions, resolve_model
+from thrifty.agent.subagents.definitions import AgentDef
 from thrifty.agent.validate import SetupError
 
 #: Always on: stream-json both ways, every frame, and the raw API events for exact usage.
@@ -39,14 +46,60 @@ def check_plan_options(options: AgentOptions, *, ask: object = None, client: obj
         (bool(options.hook_callbacks), f"hook callbacks are {inside} (hooks run in claude)"),
         (bool(options.extra_tools), f"custom tools are {inside} (they would run in claude)"),
         (options.structured_check is not None, f"structured-output check functions are {inside}"),
+        (
+            bool(_host_servers(options)),
+            f"SDK MCP servers (type 'sdk') are {inside} (their tools would run in claude)",
+        ),
     ]
     for failed, text in problems:
         if failed:
             raise SetupError(f"{text}; {_API_MODE_HINT}")
 
 
-def claude_argv(binary: str, options: AgentOptions, *, session_id: str | None) -> list[str]:
-    """The command line for ``options``; ``session_id`` names a new (or forked) session."""
+def _host_servers(options: AgentOptions) -> list[str]:
+    """MCP servers the caller serves in its own process: claude cannot reach them."""
+    return [name for name, config in options.mcp_servers.items() if config.get("type") == "sdk"]
+
+
+def _agent_json(agent: AgentDef) -> dict[str, Any]:
+    """One definition in ``--agents`` JSON (the official SDK's ``AgentDefinition`` keys)."""
+    out: dict[str, Any] = {"description": agent.description, "prompt": agent.prompt}
+    if agent.tools is not None:
+        out["tools"] = list(agent.tools)
+    if agent.disallowed_tools:
+        out["disallowedTools"] = list(agent.disallowed_tools)
+    if agent.model:
+        out["model"] = agent.model
+    if agent.max_turns:
+        out["maxTurns"] = agent.max_turns
+    return out
+
+
+def config_files(options: AgentOptions) -> dict[str, dict[str, Any]]:
+    """What claude should read from a file, by flag: ``--agents`` and ``--mcp-config``."""
+    files: dict[str, dict[str, Any]] = {}
+    if options.agents:
+        files["--agents"] = {name: _agent_json(agent) for name, agent in options.agents.items()}
+    if options.mcp_servers:
+        files["--mcp-config"] = {
+            "mcpServers": {name: dict(config) for name, config in options.mcp_servers.items()}
+        }
+    return files
+
+
+def claude_argv(
+    binary: str,
+    options: AgentOptions,
+    *,
+    session_id: str | None,
+    files: Mapping[str, str] | None = None,
+    hook_events: bool = False,
+) -> list[str]:
+    """The command line for ``options``; ``session_id`` names a new (or forked) session.
+
+    ``files`` are the paths ``config_files`` was written to, by flag; ``hook_events`` asks claude
+    for its ``system/hook_*`` frames (``--include-hook-events``), for a caller that shows them.
+    """
     argv = [binary, *BASE_FLAGS, "--model", resolve_model(options.model)]
 
     def listed(flag: str, values: list[str] | None) -> None:
@@ -89,6 +142,16 @@ def claude_argv(binary: str, options: AgentOptions, *, session_id: str | None) -
         argv.extend(["--max-budget-usd", str(options.max_budget_usd)])
     if options.bare:
         argv.append("--bare")
+    for flag, path in (files or {}).items():
+        argv.extend([flag, path])
+    if options.strict_mcp_config:
+        argv.append("--strict-mcp-config")
+    if options.agent is not None:
+        argv.extend(["--agent", options.agent])
+    if options.disable_slash_commands:
+        argv.append("--disable-slash-commands")
+    if hook_events:
+        argv.append("--include-hook-events")
     return argv
 
 

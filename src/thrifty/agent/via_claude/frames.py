@@ -2,8 +2,10 @@
 
 The user's stream-json or json output should read like claude's own, so frames map one to one
 onto the events thrifty renders itself (``SystemInit``, ``AssistantMessage``, ``UserMessage``,
-``StreamEvent``, ``RateLimit``, ``ApiRetry``); status, control and other frames thrifty has no
-event for are dropped with a debug log.
+``StreamEvent``, ``RateLimit``, ``ApiRetry``, ``CompactBoundary``). Other ``system`` frames
+(``status``, ``task_*``, ...) pass on as they came (``SystemFrame``), so a plan run's stream-json
+shows what ``claude -p`` shows; frames of other types thrifty has no event for are dropped with
+a debug log.
 
 Usage per call: the ``usage`` on claude's ``assistant`` frames is partial (``output_tokens: 1``
 while the call used more), so the meter reads the raw Messages API events claude forwards with
@@ -28,9 +30,11 @@ from thrifty.core.events import (
     ApiRetry,
     ApiUsage,
     AssistantMessage,
+    CompactBoundary,
     Event,
     RateLimit,
     StreamEvent,
+    SystemFrame,
     SystemInit,
     UserMessage,
     new_uuid,
@@ -65,6 +69,19 @@ def rate_limit_headers(info: Mapping[str, Any]) -> dict[str, str]:
     return headers
 
 
+@dataclass(frozen=True)
+class ClaudeInit(SystemInit):
+    """claude's ``system/init``, with the MCP servers it started and their statuses (claude
+    starts them in a plan run, so only its frame knows them)."""
+
+    mcp_servers: tuple[dict[str, Any], ...] = ()
+
+    def to_frame(self) -> dict[str, Any]:
+        frame = super().to_frame()
+        frame["mcp_servers"] = [dict(entry) for entry in self.mcp_servers]
+        return frame
+
+
 @dataclass
 class OpenCall:
     """One API call claude is making: usage so far, and what identifies it."""
@@ -76,6 +93,8 @@ class OpenCall:
     ended: float | None = None
     request_id: str | None = None
     stop_reason: str | None = None
+    #: False for a call known only from an ``assistant`` frame: its usage may be partial.
+    streamed: bool = True
 
     def event(self, session_id: str, rate_limits: dict[str, str], *, complete: bool) -> ApiUsage:
         duration = (self.ended or time.monotonic()) - self.started
@@ -136,7 +155,7 @@ class FrameReader:
 
     def flush(self) -> list[ApiUsage]:
         """Closed calls, handed out with the plan-window state known now."""
-        events = [c.event(self.session_id, self.rate_limits, complete=True) for c in self.closed]
+        events = [c.event(self.session_id, self.rate_limits, complete=c.streamed) for c in self.closed]
         self.done.update(c.message_id for c in self.closed)
         self.closed.clear()
         return events
@@ -149,16 +168,27 @@ class FrameReader:
         return events
 
     def system_init(self, frame: Mapping[str, Any]) -> SystemInit:
-        return SystemInit(
+        def names(key: str) -> list[str]:
+            values = frame.get(key)
+            return [str(v) for v in values] if isinstance(values, list) else []
+
+        servers = frame.get("mcp_servers")
+        return ClaudeInit(
             session_id=str(frame.get("session_id") or self.session_id),
             cwd=str(frame.get("cwd") or ""),
             model=str(frame.get("model") or ""),
-            tools=[str(t) for t in frame.get("tools") or []],
+            tools=names("tools"),
             permission_mode=str(frame.get("permissionMode") or "default"),
             api_key_source=str(frame.get("apiKeySource") or "none"),
             version=__version__,
             billing=self.billing,
             uuid=_uuid(frame),
+            agents=names("agents"),
+            slash_commands=names("slash_commands"),
+            skills=names("skills"),
+            mcp_servers=tuple(dict(s) for s in servers if isinstance(s, Mapping))
+            if isinstance(servers, list)
+            else (),
         )
 
     # -- frame kinds --------------------------------------------------------------------------
@@ -183,8 +213,25 @@ class FrameReader:
                     uuid=_uuid(frame),
                 )
             ]
-        log.debug("claude system/%s frame has no thrifty event; dropped", subtype)
-        return []
+        if subtype == "compact_boundary":
+            return [self._compact_boundary(frame)]
+        data = {k: v for k, v in frame.items() if k not in ("type", "subtype", "session_id", "uuid")}
+        return [SystemFrame(self.session_id, str(subtype or ""), data, uuid=_uuid(frame))]
+
+    def _compact_boundary(self, frame: Mapping[str, Any]) -> CompactBoundary:
+        """claude compacted its conversation: thrifty's own event, so the SDK and the output
+        formats treat it as they treat thrifty's (claude's extra metadata is left out)."""
+        metadata = frame.get("compact_metadata")
+        metadata = metadata if isinstance(metadata, Mapping) else {}
+        post, duration = metadata.get("post_tokens"), metadata.get("duration_ms")
+        return CompactBoundary(
+            self.session_id,
+            "manual" if metadata.get("trigger") == "manual" else "auto",
+            _int(metadata.get("pre_tokens")),
+            post_tokens=post if isinstance(post, int) and not isinstance(post, bool) else None,
+            duration_ms=duration if isinstance(duration, int) and not isinstance(duration, bool) else None,
+            uuid=_uuid(frame),
+        )
 
     def _stream_event(self, frame: Mapping[str, Any]) -> list[Event]:
         event = frame.get("event")
@@ -234,12 +281,15 @@ class FrameReader:
             call.request_id = call.request_id or request_id
         elif message_id and message_id not in self.done:
             # No message_start seen (a frame claude forwards without its stream events, such as a
-            # subagent's): meter what the frame says, as incomplete, rather than nothing.
+            # subagent's): meter what the frame says, as incomplete, rather than nothing. No
+            # message_stop will close it either, so it is closed now: left open, it would wait
+            # for the end of the process and be lost when claude exits normally.
             usage = message.get("usage")
             usage = dict(usage) if isinstance(usage, Mapping) else {}
-            opened = OpenCall(message_id, str(message.get("model") or ""), usage)
+            opened = OpenCall(message_id, str(message.get("model") or ""), usage, streamed=False)
             opened.request_id = request_id
-            self.calls[message_id] = opened
+            opened.ended = time.monotonic()
+            self.closed.append(opened)
         return [AssistantMessage(self.session_id, dict(message), request_id, uuid=_uuid(frame))]
 
     def _user(self, frame: Mapping[str, Any]) -> list[Event]:

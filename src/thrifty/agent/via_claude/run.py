@@ -18,17 +18,20 @@ import asyncio
 import contextlib
 import json
 import logging
+import shutil
+import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from thrifty import __version__
 from thrifty.agent.options import AgentOptions, resolve_model
-from thrifty.agent.via_claude.argv import claude_argv, user_message
+from thrifty.agent.via_claude.argv import claude_argv, config_files, user_message
 from thrifty.agent.via_claude.frames import FrameReader
 from thrifty.agent.via_claude.results import CLAUDE_DIED, Turn, from_claude, from_ending, money
 from thrifty.billing.budget import BudgetGuard
@@ -39,6 +42,9 @@ from thrifty.billing.secret import redact
 from thrifty.billing.windows import from_headers
 from thrifty.core.endings import BudgetExceeded, Ending, ending_for
 from thrifty.core.events import ApiUsage, BillingNotice, Event, Result, SystemInit
+
+if TYPE_CHECKING:
+    from thrifty.agent.hooks.runner import HookRunner
 
 log = logging.getLogger("thrifty.via_claude")
 
@@ -63,8 +69,14 @@ class ClaudeProcess:
         guard: BudgetGuard,
         session_id: str,
         new_session_id: str | None,
+        hooks: HookRunner | None = None,
     ) -> None:
         self.claude = claude
+        #: Where the caller shows hook frames (``--include-hook-events``); claude runs the hooks,
+        #: so its ``system/hook_*`` frames go there, as the API path's own hooks' frames do.
+        self.hooks = hooks
+        #: A private folder for the files claude reads at start (``config_files``).
+        self._config_dir: Path | None = None
         self.options = options
         self.billing = billing
         self.meter = meter
@@ -86,13 +98,32 @@ class ClaudeProcess:
 
     def argv(self) -> list[str]:
         options = replace(self.options, model=self.model, permission_mode=self.permission_mode)  # type: ignore[arg-type]
+        extra: dict[str, Any] = {"files": self._write_config(), "hook_events": self._hook_sink() is not None}
         if self._starts:
             # A restart (the previous process was stopped): go on with the same conversation.
             options = replace(
                 options, resume=self.session_id, continue_conversation=False, fork_session=False
             )
-            return claude_argv(self.claude.binary, options, session_id=None)
-        return claude_argv(self.claude.binary, options, session_id=self._new_session_id)
+            return claude_argv(self.claude.binary, options, session_id=None, **extra)
+        return claude_argv(self.claude.binary, options, session_id=self._new_session_id, **extra)
+
+    def _hook_sink(self) -> Callable[[dict[str, Any]], None] | None:
+        return self.hooks.on_event if self.hooks is not None else None
+
+    def _write_config(self) -> dict[str, str]:
+        """``config_files`` in a folder only this user can read; removed when claude stops."""
+        contents = config_files(self.options)
+        if not contents:
+            return {}
+        if self._config_dir is None:
+            self._config_dir = Path(tempfile.mkdtemp(prefix="thrifty-claude-"))
+        paths: dict[str, str] = {}
+        for flag, content in contents.items():
+            path = self._config_dir / f"{flag.lstrip('-')}.json"
+            path.write_text(json.dumps(content), encoding="utf-8")
+            path.chmod(0o600)
+            paths[flag] = str(path)
+        return paths
 
     async def _start(self) -> asyncio.subprocess.Process:
         argv = self.argv()
@@ -149,6 +180,7 @@ class ClaudeProcess:
         """End the process: stdin closed, then terminate, then kill."""
         proc, self.proc = self.proc, None
         if proc is None:
+            self._remove_config()
             return
         if proc.stdin is not None and not proc.stdin.is_closing():
             proc.stdin.close()
@@ -166,6 +198,12 @@ class ClaudeProcess:
         if self._stderr_task is not None:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await asyncio.wait_for(self._stderr_task, 2.0)
+        self._remove_config()
+
+    def _remove_config(self) -> None:
+        if self._config_dir is not None:
+            shutil.rmtree(self._config_dir, ignore_errors=True)
+            self._config_dir = None
 
     async def _frames(self, proc: asyncio.subprocess.Process) -> AsyncIterator[dict[str, Any]]:
         assert proc.stdout is not None
@@ -203,6 +241,14 @@ class ClaudeProcess:
                     self._refuse(frame)
                     continue
                 if kind == "control_response":
+                    continue
+                sink = self._hook_sink()
+                if (
+                    kind == "system"
+                    and str(frame.get("subtype", "")).startswith("hook_")
+                    and sink is not None
+                ):
+                    sink(frame)
                     continue
                 if kind == "system" and frame.get("subtype") == "init":
                     if frame.get("session_id"):
