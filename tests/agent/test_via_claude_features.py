@@ -100,11 +100,20 @@ async def test_a_plan_run_delegates_to_an_agent_and_shows_claudes_task_frames(tm
     assert reports  # the subagent's report came back as the Agent call's result
     # The parent's two calls are metered from their stream events. Of the subagent's two, claude
     # forwards only the first message, without stream events: metered during the turn, as an
-    # incomplete row; the last one claude never shows (docs/agents.md, "Plan runs").
+    # incomplete row; the last one claude never shows, and is recorded after the result from
+    # claude's own per-model totals (docs/agents.md, "Plan runs").
     served = [r for r in sim.message_requests() if r.status == 200]
     assert len(served) == 4
-    assert sorted(r.complete for r in rows) == [False, True, True]
-    assert {r.request_id for r in rows} < {r.request_id for r in served}
+    shown = [r for r in rows if not r.request_id.startswith("claude-unreported:")]
+    assert sorted(r.complete for r in shown) == [False, True, True]
+    assert {r.request_id for r in shown} < {r.request_id for r in served}
+    (gap,) = [r for r in rows if r.request_id.startswith("claude-unreported:")]
+    assert gap.mode == "plan" and gap.output_tokens > 0
+    # The ledger now holds every token the simulator served for the run, subagent's included.
+    billed = [r.usage or {} for r in served]
+    assert sum(r.output_tokens for r in rows) == sum(u.get("output_tokens", 0) for u in billed)
+    result_usage = result.model_usage[gap.model]
+    assert sum(r.output_tokens for r in rows) == result_usage["outputTokens"]
 
 
 @pytest.mark.anyio

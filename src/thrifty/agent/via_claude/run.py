@@ -34,6 +34,7 @@ from thrifty.agent.options import AgentOptions, resolve_model
 from thrifty.agent.via_claude.argv import claude_argv, config_files, user_message
 from thrifty.agent.via_claude.frames import FrameReader
 from thrifty.agent.via_claude.results import CLAUDE_DIED, Turn, from_claude, from_ending, money
+from thrifty.agent.via_claude.unreported import Unreported
 from thrifty.billing.budget import BudgetGuard
 from thrifty.billing.claude_cli import ClaudeCode, claude_environ
 from thrifty.billing.context import Billing
@@ -92,6 +93,8 @@ class ClaudeProcess:
         self._last_stderr = ""
         self._starts = 0
         self._turns = 0
+        #: What this process was metered for, against the totals its results claim.
+        self._unreported = Unreported()
         self._requests = 0
 
     # -- the process --------------------------------------------------------------------------
@@ -130,6 +133,7 @@ class ClaudeProcess:
         flags = [a for a in argv[1:] if a.startswith("-")]
         log.debug("starting claude: %s %s", argv[0], redact(" ".join(flags)))
         self._starts += 1
+        self._unreported.restart()
         proc = await asyncio.create_subprocess_exec(
             *argv,
             stdin=asyncio.subprocess.PIPE,
@@ -263,6 +267,9 @@ class ClaudeProcess:
                 if kind == "result":
                     for event in await self._meter_all(self.reader.flush()):
                         yield event
+                    # Calls claude made and never showed (a subagent's): from its own totals.
+                    for event in await self._meter_all(self._unreported.gaps(frame, self.session_id)):
+                        yield event
                     if not state.init_sent:
                         yield self._opening_init()
                     finished = True
@@ -310,6 +317,7 @@ class ClaudeProcess:
                 self.interrupt()
                 await self.stop(grace=2.0)
                 for usage in self.reader.abandon():
+                    self._unreported.add(usage)
                     self.meter.record(usage)
 
     def _adopt(self, session_id: str) -> None:
@@ -336,6 +344,7 @@ class ClaudeProcess:
         """Record each call durably (off the event loop: the ledger's writer thread), in order."""
         out: list[Event] = []
         for usage in usages:
+            self._unreported.add(usage)
             row = await self.meter.record_async(usage)
             out.append(replace(usage, cost=row.cost_usd))
             out.extend(BillingNotice(self.session_id, p) for p in self.meter.problems)
