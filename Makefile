@@ -36,7 +36,7 @@ lint:
 
 check: lint
 	./scripts/ensure-postgres.sh
-	./scripts/ensure-chromium.sh
+	./scripts/ensure-packages.sh /usr/bin/chromium:chromium zsh:zsh fish:fish
 	$(BIN)/pytest -q
 
 # The suite against the newest releases of every dependency, in its own environment, so drift

@@ -5,7 +5,7 @@ It must load without a console error or a failed request and make no request but
 file; and what the browser draws must be the ledger's numbers: every bar's ``data-cost``,
 read back from the rendered DOM, adds up to the totals ``thrifty usage --json`` prints.
 
-Chromium comes from ``scripts/ensure-chromium.sh`` (the Makefile's check target runs it).
+Chromium comes from ``scripts/ensure-packages.sh`` (the Makefile's check target runs it).
 Without it the test skips on a developer's machine and fails in CI (``CI=true``), where a
 skip would hide that the check never ran.
 """
@@ -38,8 +38,8 @@ ARGS = [
 
 def _unavailable(why: str) -> None:
     if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-        pytest.fail(f"{why}; CI must run the browser test (scripts/ensure-chromium.sh installs Chromium)")
-    pytest.skip(f"{why}; run scripts/ensure-chromium.sh to install it")
+        pytest.fail(f"{why}; CI must run the browser test (scripts/ensure-packages.sh installs Chromium)")
+    pytest.skip(f"{why}; run scripts/ensure-packages.sh to install it")
 
 
 @pytest.fixture(scope="module")
