@@ -56,12 +56,17 @@ RESERVATION_TTL = timedelta(hours=25)
 class BatchCaller:
     """One session's calls through the shared ``BatchPool``; ``bind`` names who pays."""
 
-    def __init__(self, pool: BatchPool, *, endpoint: str = "") -> None:
+    def __init__(self, pool: BatchPool | None, *, endpoint: str = "") -> None:
+        #: None until ``attach``: a lone run's pool needs the client its session resolved.
         self.pool = pool
         self.endpoint = endpoint
         self.owner: Owner | None = None
         self.max_retries = 4
         self._calls = 0
+
+    def attach(self, pool: BatchPool) -> None:
+        self.pool = pool
+        self.endpoint = str(pool.client.base_url)
 
     def bind(self, context: MeterContext, max_retries: int) -> None:
         self.owner = Owner(context.session_id, context.account, context.project, dict(context.tags))
@@ -75,8 +80,8 @@ class BatchCaller:
         return f"{safe}-{self._calls}"
 
     async def call(self, params: dict[str, Any]) -> AsyncIterator[Event | Completed]:
-        if self.owner is None:
-            raise RuntimeError("BatchCaller.bind was not called")
+        if self.owner is None or self.pool is None:
+            raise RuntimeError("BatchCaller.bind or attach was not called")
         retries = 0
         overloaded = 0
         while True:
@@ -161,7 +166,13 @@ def open_batch_session(options: Options, pool: BatchPool) -> Session:
         raise SetupError(PLAN_REFUSED)
     if built.ask is not None:
         built.ask.session = session
+    batched(session, caller)
+    return session
+
+
+def batched(session: Session, caller: BatchCaller) -> None:
+    """Price the session's calls as batched (mode ``batch``) and hold their budget reservations
+    as long as a batch may take; ``caller`` learns who pays."""
     session.meter.context = dataclasses.replace(session.meter.context, mode="batch")
     session.guard.reservation_ttl = RESERVATION_TTL
     caller.bind(session.meter.context, session.options.max_retries)
-    return session

@@ -1,7 +1,8 @@
 """Budgets are checked before each request, never after the bill.
 
-Three kinds of limit stop a run: the per-run ``--max-budget-usd``, configured daily and monthly
-caps per billing mode (summed from the ledger, so concurrent runs count against each other),
+Three kinds of limit stop a run: the per-run ``--max-budget-usd``, configured daily, monthly and
+total (whole-life) caps per billing mode or scope (summed from the ledger, so concurrent runs
+count against each other),
 and, for plans, a usage window past its configured stop level. Each check adds a conservative
 estimate of the call about to be made, so spend can pass a cap by at most that one call.
 
@@ -49,10 +50,26 @@ def month_start(now: datetime) -> datetime:
     return day_start(now).replace(day=1)
 
 
+#: Where a ``total`` cap starts counting: before any row a ledger can hold, so no calendar
+#: boundary (a month's turn, a rerun weeks later) ever drops spend out of it.
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def period_start(period: str, now: datetime) -> datetime:
+    """Since when a ``period`` cap counts spend (``daily``, ``monthly`` or ``total``)."""
+    if period == "daily":
+        return day_start(now)
+    if period == "monthly":
+        return month_start(now)
+    if period == "total":
+        return EPOCH
+    raise ValueError(f"unknown budget period {period!r}")
+
+
 #: How long a call's reservation holds if nothing settles or releases it (its worker died): longer
 #: than any one request may take (the client's own timeout is 10 minutes).
 RESERVATION_TTL = timedelta(minutes=15)
-PERIOD_WORDS = {"daily": "today", "monthly": "this month"}
+PERIOD_WORDS = {"daily": "today", "monthly": "this month", "total": "in all"}
 
 
 def run_scopes(
@@ -140,14 +157,12 @@ class BudgetGuard:
         """The caps this run checks before each request, as words: empty when nothing caps it."""
         caps = [] if self.run_cap is None else [f"the run's maximum budget (${self.run_cap})"]
         if self.ledger is not None:
-            for period, cap in (("daily", self.caps.daily), ("monthly", self.caps.monthly)):
-                if cap is not None:
-                    caps.append(f"the {period} {self.mode} budget ({_money(cap)})")
+            for period, cap in self.caps.periods():
+                caps.append(f"the {period} {self.mode} budget ({_money(cap)})")
             for scope, budget in self.scope_caps.items():
                 if scope in self.scopes or scope.startswith("tag:"):
-                    for period, cap in (("daily", budget.daily), ("monthly", budget.monthly)):
-                        if cap is not None:
-                            caps.append(f"the {period} budget of {scope} ({_money(cap)})")
+                    for period, cap in budget.periods():
+                        caps.append(f"the {period} budget of {scope} ({_money(cap)})")
         if self._credit_capped():
             assert self.credit is not None and self.credit.credit is not None
             from thrifty.billing.plan_settings import stop_fraction
@@ -245,14 +260,12 @@ class BudgetGuard:
         self.held = answer if answer.id else None
 
     def _cap_checks(self, scopes: Sequence[str], now: datetime) -> list[CapCheck]:
-        starts = {"daily": day_start(now), "monthly": month_start(now)}
         checks = []
         capped = [(f"mode:{self.mode}", self.caps)]
         capped += [(scope, self.scope_caps[scope]) for scope in scopes if scope in self.scope_caps]
         for scope, budget in capped:
-            for period, cap in (("daily", budget.daily), ("monthly", budget.monthly)):
-                if cap is not None:
-                    checks.append(CapCheck(scope, starts[period], cap, period))
+            for period, cap in budget.periods():
+                checks.append(CapCheck(scope, period_start(period, now), cap, period))
         return checks
 
     def take(self) -> str | None:
@@ -311,13 +324,10 @@ class CapStanding:
 
 def cap_standings(budgets: Mapping[str, Budget], ledger: Ledger, now: datetime) -> list[CapStanding]:
     """Every configured cap (modes and scopes), with its scope's spend in the period and live holds."""
-    starts = {"daily": day_start(now), "monthly": month_start(now)}
     out = []
     for key, budget in sorted(budgets.items()):
         scope = key if ":" in key else f"mode:{key}"
-        for period, cap in (("daily", budget.daily), ("monthly", budget.monthly)):
-            if cap is None:
-                continue
-            found = ledger.scope_spend(scope, since=starts[period], now=now)
+        for period, cap in budget.periods():
+            found = ledger.scope_spend(scope, since=period_start(period, now), now=now)
             out.append(CapStanding(key, period, cap, found.spent, found.reserved))
     return out

@@ -42,7 +42,8 @@ if TYPE_CHECKING:
 
 MODES = ("api", "plan")
 BUDGET_MODES = ("api", "plan", "batch")
-BUDGET_PERIODS = ("daily", "monthly")
+#: ``total`` counts a scope's whole life (every row since the ledger began): a fleet's budget.
+BUDGET_PERIODS = ("daily", "monthly", "total")
 #: ``budgets`` keys besides the modes: ``project:<name>``, ``tag:<key>=<value>``, ``account:<label>``.
 BUDGET_SCOPES = ("project", "tag", "account")
 PROJECT_FILE = ".thrifty.json"
@@ -64,6 +65,13 @@ class Budget:
 
     daily: Decimal | None = None
     monthly: Decimal | None = None
+    #: A cap on everything the scope ever spent, whatever the calendar (a fleet, a project's grant).
+    total: Decimal | None = None
+
+    def periods(self) -> list[tuple[str, Decimal]]:
+        """The caps that are set, as ``(period, cap)`` in ``BUDGET_PERIODS`` order."""
+        caps = ((p, getattr(self, p)) for p in BUDGET_PERIODS)
+        return [(period, cap) for period, cap in caps if cap is not None]
 
 
 @dataclass(frozen=True)
@@ -266,7 +274,7 @@ def load_billing_config(
         mode_pin=mode_pin,
         ledger=ledger,
         project=project,
-        budgets={m: Budget(v.get("daily"), v.get("monthly")) for m, v in budgets.items()},
+        budgets={m: Budget(v.get("daily"), v.get("monthly"), v.get("total")) for m, v in budgets.items()},
         plan_windows=PlanWindows(
             warn_at=DEFAULT_WARN_AT if warn_at is None else warn_at, stop_at=windows.get("stopAt")
         ),

@@ -24,7 +24,6 @@ IGNORED_FLAGS: dict[str, int | str] = {
     "--betas": "+",
     "--thinking-display": 1,
     "--effort": 1,
-    "--plugin-dir": 1,
     "--task-budget": 1,
     "--resume-session-at": 1,
     "--resume-drops-turn": 1,
@@ -120,6 +119,15 @@ def build_parser() -> OneLineParser:
         help='subagents for the Agent tool: {"name": {"description", "prompt", "tools", "model"}}',
     )
     p.add_argument("--agent", metavar="NAME", help="run the main thread as this agent")
+    p.add_argument(
+        "--plugin-dir",
+        dest="plugin_dirs",
+        action="append",
+        default=[],
+        type=Path,
+        metavar="DIR",
+        help="load a local plugin (its commands, agents, skills, hooks, MCP servers); repeatable",
+    )
     sessions = p.add_argument_group("sessions")
     sessions.add_argument("--session-id", help="use this UUID as the id of a new session")
     sessions.add_argument("-r", "--resume", metavar="SESSION_ID", help="continue the session with this id")
@@ -195,5 +203,12 @@ def build_parser() -> OneLineParser:
     billing.add_argument("--project", help="project name stamped on ledger rows (default: the cwd)")
     billing.add_argument(
         "--tag", dest="tags", action="append", default=[], metavar="KEY=VALUE", help="label ledger rows"
+    )
+    billing.add_argument(
+        "--via",
+        choices=["live", "batch"],
+        default="live",
+        help="live (streamed calls, the default) or batch: each turn is a Message Batch of one, "
+        "half the price, minutes of latency (API credentials only)",
     )
     return p

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -217,11 +218,20 @@ def _write_frame(frame: dict[str, Any]) -> None:
     sys.stdout.flush()
 
 
-async def _run(prompt: str, options: AgentOptions, renderer: Renderer, *, hook_events: bool = False) -> int:
+async def _run(
+    prompt: str, options: AgentOptions, renderer: Renderer, *, hook_events: bool = False, via: str = "live"
+) -> int:
     from thrifty.agent.session import Session
 
     code = EXIT_ERROR
-    async with Session(options) as session:
+    opened: contextlib.AbstractAsyncContextManager[Session]
+    if via == "batch":
+        from thrifty.batch.single import batch_session
+
+        opened = batch_session(options)
+    else:
+        opened = Session(options)
+    async with opened as session:
         if hook_events:
             session.prepared.hooks.on_event = _write_frame
         await session.start_mcp()
@@ -268,9 +278,12 @@ def run(argv: list[str]) -> int:
     )
     options.mcp_servers = _mcp_servers(args)
     options.strict_mcp_config = args.strict_mcp_config
+    options.plugins = list(args.plugin_dirs)
     # The agent (and the anthropic client under it) is imported only now: every mistake above
     # is reported without paying a second of imports for it.
     if args.input_format == "stream-json":
+        if args.via == "batch":
+            raise _fail("--via batch runs a -p prompt; it does not take --input-format stream-json")
         from thrifty.cli.stream_input import run_stream
 
         try:
@@ -298,6 +311,6 @@ def run(argv: list[str]) -> int:
     )
     try:
         hook_events = args.include_hook_events and args.output_format == "stream-json"
-        return asyncio.run(_run(prompt, options, renderer, hook_events=hook_events))
+        return asyncio.run(_run(prompt, options, renderer, hook_events=hook_events, via=args.via))
     except SetupError as exc:
         raise _fail(str(exc)) from exc

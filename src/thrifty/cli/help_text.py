@@ -28,6 +28,7 @@ EXAMPLES: dict[str, list[tuple[str, str]]] = {
             'git diff | thrifty -p "Review this diff" --output-format json --max-budget-usd 0.50',
         ),
         ("go on with the newest session in this directory", 'thrifty -p "Now add tests" --continue'),
+        ("half price, minutes of latency: each turn a batch", 'thrifty -p "Write the changelog" --via batch'),
         ("what the ledger recorded this week", "thrifty usage daily -s 7d"),
         ("plan or API key?", "thrifty advise"),
     ],

@@ -40,6 +40,7 @@ FAILED = "failed"
 BUDGET_EXCEEDED = "budget_exceeded"
 #: The run cap's own words (``BudgetGuard.check``): a stop by the job's budget, not a shared one.
 RUN_CAP_WORDS = "Reached maximum budget"
+#: Where the fleet's spend is counted from (``thrifty.billing.budget.EPOCH``, the ``total`` period).
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -103,8 +104,7 @@ class JobTask:
     options: Options
     #: The checkout folder, for a job with a repo.
     work_dir: Path | None = None
-    #: The fleet's budget in USD less what the fleet spent before this calendar month: the
-    #: monthly cap on ``tag:fleet=<fleet id>`` that makes the fleet's whole spend stop at its budget.
+    #: The fleet's budget in USD: the ``total`` (whole-life) cap on ``tag:fleet=<fleet id>``.
     fleet_cap: Decimal | None = None
 
 
@@ -195,15 +195,18 @@ def cap_fleet(session: Session, fleet_id: str, cap: Decimal) -> None:
     """Add the fleet's budget to the session's caps, as a cap on ``tag:fleet=<id>``: the check
     before each call then reserves its estimate against the fleet's spend in the ledger.
 
-    The ledger's scope caps are daily or monthly, so ``cap`` is the monthly one: the fleet's budget
-    less its spend before this month (``_coordinate`` works it out as each job starts)."""
+    It is a ``total`` cap, counted from the ledger's beginning: a job in flight across a month's
+    turn, or a rerun weeks later, is checked against everything the fleet ever spent, in the same
+    locked step as every other cap (a configured cap on the scope stays; the lower total wins)."""
+    import dataclasses as dc
+
     from thrifty.billing.config import Budget
 
     guard = session.guard
     scope = f"tag:fleet={fleet_id}"
-    known = guard.scope_caps.get(scope)
-    monthly = cap if known is None or known.monthly is None else min(cap, known.monthly)
-    guard.scope_caps = {**guard.scope_caps, scope: Budget(known.daily if known else None, monthly)}
+    known = guard.scope_caps.get(scope) or Budget()
+    total = cap if known.total is None else min(cap, known.total)
+    guard.scope_caps = {**guard.scope_caps, scope: dc.replace(known, total=total)}
 
 
 async def run_job(task: JobTask, pool: BatchPool | None = None) -> JobResult:
@@ -430,25 +433,17 @@ async def _coordinate(
     started: set[str] = set()
     stopped: list[str] = []
 
-    def month_cap() -> Decimal | None:
-        """The fleet's budget less its spend before this month (None: spent, or no budget)."""
+    def spent_out() -> bool:
+        """Whether the fleet's whole-life spend and holds already reach its budget (start nothing)."""
         if cap is None:
-            return None
-        from thrifty.billing.budget import month_start
-
-        now = datetime.now(UTC)
-        ever = ledger.scope_spend(scope, since=EPOCH, now=now)
+            return False
+        ever = ledger.scope_spend(scope, since=EPOCH, now=datetime.now(UTC))
         if ever.spent + ever.reserved >= cap:
             stopped.append(f"not started: the fleet's budget (${cap}) is spent")
-            return None
-        this_month = ledger.scope_spend(scope, since=month_start(now), now=now)
-        return cap - (ever.spent - this_month.spent)
+        return bool(stopped)
 
     def next_task() -> JobTask | None:
-        if stopped:
-            return None
-        fleet_cap = month_cap()
-        if stopped:
+        if stopped or spent_out():
             return None
         job = next(pending, None)
         if job is None:
@@ -458,7 +453,7 @@ async def _coordinate(
         started.add(job.id)
         report.started(job)
         work_dir = journal.work_dir(job.id) if job.repo is not None else None
-        return JobTask(job, fid, session_id, attempt, base, work_dir, fleet_cap)
+        return JobTask(job, fid, session_id, attempt, base, work_dir, cap)
 
     def done(result: JobResult) -> None:
         journal.finished(result.to_json())

@@ -19,13 +19,17 @@ from __future__ import annotations
 import random
 import uuid
 from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from thrifty.billing.ledger.contract import CapCheck, Refusal, Reservation, ScopeSpend, scope_parts
 from thrifty.billing.ledger.dialect import RESERVATIONS, TABLE, Dialect, utc
 
+#: A ``since`` at or before this is a ``total`` (whole-life) cap: the scope's every row counts,
+#: so the time index is not asked. Walking it would visit every row anyway, each by a lookup:
+#: on SQLite twice as slow as the plain scan (200,000 rows: 114 ms against 51 ms per check).
+WHOLE_LIFE = datetime(1970, 1, 1, tzinfo=UTC)
 #: The share of ``reserve`` calls that also delete expired holds.
 SWEEP_SHARE = 1 / 32
 #: Runs one statement in the open transaction; its rows (none for a statement without results).
@@ -48,9 +52,12 @@ def delete_sql(d: Dialect) -> str:
 
 def _sums(run: Run, d: Dialect, scope: str, since: datetime, now: datetime, total: Sum) -> ScopeSpend:
     where, params = scope_where(scope, d)
-    spent_sql = f"FROM {TABLE} WHERE {where} AND recorded_at >= {d.ph} AND cost_usd IS NOT NULL"
+    since = utc(since, "since")
+    if since > WHOLE_LIFE:
+        where, params = f"{where} AND recorded_at >= {d.ph}", [*params, d.encode_time(since)]
+    spent_sql = f"FROM {TABLE} WHERE {where} AND cost_usd IS NOT NULL"
     held_sql = f"FROM {RESERVATIONS} WHERE scope = {d.ph} AND expires_at > {d.ph}"
-    spent_params = [*params, d.encode_time(utc(since, "since"))]
+    spent_params = params
     held_params = [scope, d.encode_time(now)]
     if d.sum_in_store:
         # One statement, so one snapshot: a settle (row in, hold out) is seen whole or not at all.
