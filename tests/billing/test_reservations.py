@@ -199,7 +199,7 @@ def test_an_old_ledger_gains_the_reservations_table(tmp_path: Path) -> None:
     assert guard.held is not None
     ledger.close()
     names = [n for (n,) in sqlite3.connect(path).execute("SELECT name FROM thrifty_migrations ORDER BY name")]
-    assert names == [m.name for m in MIGRATIONS] and names[-1] == "m004_reservations"
+    assert names == [m.name for m in MIGRATIONS] and "m004_reservations" in names
 
 
 # -- scoped caps through the agent loop ---------------------------------------------------------------

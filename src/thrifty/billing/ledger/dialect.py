@@ -54,6 +54,14 @@ class Dialect:
     text_time: bool = False
     #: A tag's value in ``tags`` as text, ``{}`` standing for the placeholder of the tag's key.
     tag_value: str = "tags->>{}"
+    #: The same for a key written into the SQL, ``{}`` standing for it: the spelling an
+    #: expression index on that tag was created with (``INDEXED_TAGS``), which the planner
+    #: matches only literally.
+    tag_literal: str = "(tags->>'{}')"
+
+
+#: Tags with an expression index of their own (migration ``m005_fleet_tag_index``).
+INDEXED_TAGS = frozenset({"fleet"})
 
 
 def utc(dt: datetime, what: str = "recorded_at") -> datetime:

@@ -24,7 +24,7 @@ from decimal import Decimal
 from typing import Any
 
 from thrifty.billing.ledger.contract import CapCheck, Refusal, Reservation, ScopeSpend, scope_parts
-from thrifty.billing.ledger.dialect import RESERVATIONS, TABLE, Dialect, utc
+from thrifty.billing.ledger.dialect import INDEXED_TAGS, RESERVATIONS, TABLE, Dialect, utc
 
 #: A ``since`` at or before this is a ``total`` (whole-life) cap: the scope's every row counts,
 #: so the time index is not asked. Walking it would visit every row anyway, each by a lookup:
@@ -41,6 +41,8 @@ Sum = Callable[[Iterable[Any]], Decimal]
 def scope_where(scope: str, d: Dialect) -> tuple[str, list[Any]]:
     """SQL true for the ``thrifty_calls`` rows in ``scope``, and its parameters."""
     kind, key, value = scope_parts(scope)
+    if kind == "tag" and key in INDEXED_TAGS:  # a constant, never the caller's text
+        return f"{d.tag_literal.format(key)} = {d.ph}", [value]
     if kind == "tag":
         return f"{d.tag_value.format(d.ph)} = {d.ph}", [key, value]
     return f"{kind} = {d.ph}", [value]

@@ -120,6 +120,14 @@ MIGRATIONS: tuple[Migration, ...] = (
         sqlite=_reservations_table(cost="TEXT", time="TEXT"),
         postgres=_reservations_table(cost="NUMERIC", time="TIMESTAMPTZ"),
     ),
+    Migration(
+        "m005_fleet_tag_index",
+        # A fleet's cap is a whole-life cap on ``tag:fleet=<id>``, checked before every call of
+        # every worker under the store's lock: without an index it reads every row of the ledger
+        # (200,000 rows on SQLite: 46 ms a check). The expressions are ``holds.scope_where``'s.
+        sqlite=(f"""CREATE INDEX {TABLE}_fleet ON {TABLE} (json_extract(tags, '$."fleet"'), cost_usd)""",),
+        postgres=(f"CREATE INDEX {TABLE}_fleet ON {TABLE} ((tags->>'fleet'), cost_usd)",),
+    ),
 )
 
 KNOWN = frozenset(m.name for m in MIGRATIONS)

@@ -71,6 +71,7 @@ DIALECT = Dialect(
     can_group=sqlite3.sqlite_version_info >= (3, 30),
     text_time=True,
     tag_value="""json_extract(tags, '$."' || {} || '"')""",
+    tag_literal="""json_extract(tags, '$."{}"')""",
 )
 #: ``aggregate``: sorter threads per connection (SQLite sorts every row of a large GROUP BY).
 SORTER_THREADS = max(1, min(4, os.cpu_count() or 1))
