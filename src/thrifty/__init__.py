@@ -58,6 +58,7 @@ __all__ = [
     "SystemFrame",
     "SystemInit",
     "SystemMessage",
+    "TaskEvent",
     "ToolAnnotations",
     "ToolPermissionContext",
     "Usage",

@@ -51,7 +51,7 @@ def test_fields_changed_after_construction_are_checked_again() -> None:
 
 
 def test_unsupported_official_fields_do_not_exist() -> None:
-    for name in ("plugins", "sandbox", "cli_path", "fallback_model", "extra_args"):
+    for name in ("sandbox", "cli_path", "fallback_model", "extra_args"):
         with pytest.raises(TypeError, match=name):
             thrifty.Options(**{name: None})
 

@@ -200,6 +200,8 @@ class AgentOptions:
     mcp_transport_for: Callable[[Any], Any] | None = None
     #: ``--strict-mcp-config``: only ``mcp_servers``, never the project's ``.mcp.json``.
     strict_mcp_config: bool = False
+    #: Local plugin directories (``--plugin-dir``, SDK ``plugins``), read by ``agent.plugins``.
+    plugins: list[Path] = field(default_factory=list)
     #: Summarise the conversation when it nears the context window (``agent.compact``): None
     #: follows ``DISABLE_AUTO_COMPACT`` / ``DISABLE_COMPACT`` and the ``autoCompactEnabled`` setting.
     auto_compact: bool | None = None

@@ -218,6 +218,10 @@ class Session:
                 sources=sources,
                 approvals=lambda: Approvals.from_layers(layer.data for layer in layers),
             )
+        if self.prepared.plugins is not None and not (o.bare or o.strict_mcp_config):
+            from thrifty.agent.plugins import plugin_mcp_servers
+
+            found = {**plugin_mcp_servers(self.prepared.plugins), **found}
         if not (o.mcp_servers or found):
             return None
         from thrifty.mcp.servers import McpServers
@@ -391,7 +395,7 @@ class Session:
             )
         except CommandFailed as exc:
             for ending in refused_turn(run, str(exc)):
-                yield annotate_init(ending, self.prepared.commands)
+                yield annotate_init(ending, self.prepared.commands, self.prepared.plugins)
             return
 
         async def pump() -> None:
@@ -405,7 +409,7 @@ class Session:
         task = self._task = asyncio.create_task(pump())
         try:
             while (event := await queue.get()) is not None:
-                yield annotate_init(event, self.prepared.commands)
+                yield annotate_init(event, self.prepared.commands, self.prepared.plugins)
             await task  # re-raises a crash of the loop itself
         finally:
             if not task.done():

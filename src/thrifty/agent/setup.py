@@ -41,6 +41,7 @@ from thrifty.tools.registry import BARE_TOOLS
 if TYPE_CHECKING:
     import anthropic
 
+    from thrifty.agent.plugins import Plugins
     from thrifty.agent.wire.client import WireClient
 
 __all__ = ["HTTP_CLIENT_ENV", "HistoryResolver", "Prepared", "plan_session_ids", "prepare"]
@@ -81,6 +82,8 @@ class Prepared:
     commands: Catalog = field(default_factory=Catalog)
     #: The web tools sent as the API's server tools (``WebSearch``, ``WebFetch``: ``server_tools``).
     server_tools: list[str] = field(default_factory=list)
+    #: The plugins of ``options.plugins`` (None without any: ``agent.plugins`` is never imported).
+    plugins: Plugins | None = None
 
 
 def plan_session_ids(options: AgentOptions) -> tuple[str, str | None]:
@@ -108,7 +111,9 @@ def prepare(
     cwd = options.cwd.resolve()
     if not cwd.is_dir():
         raise SetupError(f"working directory {cwd} does not exist")
-    options, defined = session_agents(options)
+    plugins = _plugins(options, cwd)
+    roots = plugins.roots if plugins is not None else []
+    options, defined = session_agents(options, roots)
     try:
         # A settings file that cannot be read or parsed fails the run here, before any request:
         # running without it could drop the deny rules it holds.
@@ -139,7 +144,7 @@ def prepare(
         builtin = offer_agent_tool(builtin, options, defined, policy.is_hidden)
     except ValueError as exc:
         raise SetupError(str(exc)) from exc
-    commands, builtin = offer_skills(builtin, options, policy, cwd)
+    commands, builtin = offer_skills(builtin, options, policy, cwd, roots)
     clash = sorted({t.name for t in options.extra_tools} & registry.SPECS.keys())
     if clash:
         raise SetupError(f"custom tool name {clash[0]!r} is taken by a built-in tool; rename it")
@@ -206,8 +211,13 @@ def prepare(
     except SetupError:
         billing.close()
         raise
+    hook_config = {} if options.bare else settings.hooks
+    if plugins is not None and not options.bare:  # Claude Code runs no plugin hooks under --bare
+        from thrifty.agent.plugins import plugin_hooks
+
+        hook_config = plugin_hooks(plugins, hook_config)
     hooks = HookRunner(
-        {} if options.bare else settings.hooks,
+        hook_config,
         cwd=cwd,
         session_id=session_id,
         transcript_path="",
@@ -254,7 +264,18 @@ def prepare(
         agents=agents,
         commands=commands,
         server_tools=[str(web_tool_name(d["type"])) for d in web],
+        plugins=plugins,
     )
+
+
+def _plugins(options: AgentOptions, cwd: Path) -> Plugins | None:
+    """The run's plugins, or None without any. A plan run reads them too, though ``claude``
+    (given ``--plugin-dir``) is what runs them there."""
+    if not options.plugins:
+        return None
+    from thrifty.agent.plugins import load_plugins
+
+    return load_plugins(options.plugins, cwd)
 
 
 def _wire_client(billing: Billing, timeout: float | None) -> WireClient:

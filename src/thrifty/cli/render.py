@@ -13,6 +13,7 @@ from thrifty.core.events import (
     Event,
     Result,
     StreamEvent,
+    TaskEvent,
     UserMessage,
 )
 
@@ -68,7 +69,8 @@ class Renderer:
             # A rate-limit wait the user allowed (--on-rate-limit wait): say why nothing happens.
             self.err.write(f"thrifty: {event.error}\n")
             self.err.flush()
-        if self.fmt == "json" and self.verbose:
+        # claude's verbose json array leaves the task_* frames out, as stream-json alone has them.
+        if self.fmt == "json" and self.verbose and not isinstance(event, TaskEvent):
             self._all.extend(frames(event, include_partial=False))
         if isinstance(event, Result):
             self._finish(event)

@@ -42,6 +42,10 @@ class SystemInit:
     #: The session's custom slash commands and skills by name; its skills alone.
     slash_commands: list[str] = field(default_factory=list)
     skills: list[str] = field(default_factory=list)
+    #: Local plugins (``--plugin-dir``): ``{name, path, source, version?}`` each, and Claude
+    #: Code's ``plugin_errors`` for those that could not be loaded (None: no error).
+    plugins: list[dict[str, Any]] = field(default_factory=list)
+    plugin_errors: list[dict[str, Any]] | None = None
 
     @property
     def subtype(self) -> str:
@@ -70,7 +74,9 @@ class SystemInit:
             "output_style": "default",
             "agents": self.agents,
             "skills": self.skills,
-            "plugins": [],
+            "plugins": self.plugins,
+            # Claude Code sends the key only when a plugin failed to load.
+            **({"plugin_errors": self.plugin_errors} if self.plugin_errors else {}),
             "billing": self.billing,
             "uuid": self.uuid,
         }
@@ -408,6 +414,56 @@ class Result:
         return frame
 
 
+#: The ``system/task_*`` subtypes Claude Code sends around a subagent or a background command.
+TaskSubtype = Literal["task_started", "task_progress", "task_updated", "task_notification"]
+
+
+@dataclass(frozen=True)
+class TaskEvent:
+    """A step in the life of a subagent or a background Bash command (``agent.subagents``,
+    ``tools.bash_background``): Claude Code's ``system/task_started``, ``task_progress``,
+    ``task_updated`` and ``task_notification`` frames, which the official SDK reads as its
+    ``Task*Message`` classes. ``fields`` holds the frame's other keys in Claude Code's order, so
+    the frame is built once; ``.subtype`` and ``.data`` as on the official SDK's
+    ``SystemMessage``."""
+
+    session_id: str
+    subtype: TaskSubtype
+    task_id: str
+    fields: dict[str, Any] = field(default_factory=dict)
+    uuid: str = field(default_factory=new_uuid)
+    kind: Literal["task"] = "task"
+
+    @property
+    def data(self) -> dict[str, Any]:
+        return self.to_frame()
+
+    @property
+    def tool_use_id(self) -> str | None:
+        return self.fields.get("tool_use_id")
+
+    @property
+    def status(self) -> str | None:
+        """``completed``, ``failed`` or ``stopped`` on a notification; ``task_updated`` has the
+        patch's (``killed`` there)."""
+        found = self.fields.get("status") or self.fields.get("patch", {}).get("status")
+        return str(found) if found is not None else None
+
+    @property
+    def usage(self) -> dict[str, int] | None:
+        return self.fields.get("usage")
+
+    def to_frame(self) -> dict[str, Any]:
+        return {
+            "type": "system",
+            "subtype": self.subtype,
+            "task_id": self.task_id,
+            **self.fields,
+            "uuid": self.uuid,
+            "session_id": self.session_id,
+        }
+
+
 Event = (
     SystemInit
     | StreamEvent
@@ -421,4 +477,5 @@ Event = (
     | CompactBoundary
     | SystemFrame
     | Result
+    | TaskEvent
 )

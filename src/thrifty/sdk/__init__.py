@@ -40,6 +40,7 @@ from thrifty.sdk.messages import StreamEvent as StreamEvent
 from thrifty.sdk.messages import SystemFrame as SystemFrame
 from thrifty.sdk.messages import SystemInit as SystemInit
 from thrifty.sdk.messages import SystemMessage as SystemMessage
+from thrifty.sdk.messages import TaskEvent as TaskEvent
 from thrifty.sdk.messages import Usage as Usage
 from thrifty.sdk.messages import UserMessage as UserMessage
 from thrifty.sdk.messages import parse_output as parse_output

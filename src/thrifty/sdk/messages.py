@@ -20,6 +20,10 @@ can never disagree. In order, a turn yields:
   stream-json;
 - ``UserMessage``: what went back to the model: tool results, a structured-output reminder or a
   Stop hook's reason (``.origin`` says which). The echo of your own prompt is not yielded;
+- ``TaskEvent``: a subagent or a background Bash command started, made progress (a subagent's
+  tool call), changed state or ended: ``system/task_started``, ``task_progress``,
+  ``task_updated``, ``task_notification`` in stream-json (``.subtype``, ``.task_id``,
+  ``.tool_use_id``, ``.status``, ``.usage``, and the whole frame as ``.data``); docs/agents.md;
 - ``SystemFrame``: in plan runs, a ``system`` frame of ``claude``'s that thrifty has no event of
   its own for (``status``, ``task_started``, ...), with ``.subtype`` and ``.data`` as it came;
 - ``Result`` (alias ``ResultMessage``): always last, exactly once per prompt, with cost and usage.
@@ -47,6 +51,7 @@ from thrifty.core.events import (
     StreamEvent,
     SystemFrame,
     SystemInit,
+    TaskEvent,
     UserMessage,
 )
 from thrifty.core.usage import Usage
@@ -67,6 +72,7 @@ __all__ = [
     "SystemFrame",
     "SystemInit",
     "SystemMessage",
+    "TaskEvent",
     "Usage",
     "UserMessage",
     "is_visible",

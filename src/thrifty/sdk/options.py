@@ -5,7 +5,7 @@ Differences from ``claude-agent-sdk``: ``system_prompt=None`` means thrifty's de
 an empty one; ``mcp_servers`` takes in-process servers (``create_sdk_mcp_server``) and stdio,
 sse and http server configs (started with the session; ``pip install 'thrifty[mcp]'``); the
 transport-level fields (``cli_path``, ``extra_args``, ``stderr``, ``user``, ...) and features
-thrifty does not have (``plugins``, ``sandbox``, ``fallback_model``,
+thrifty does not have (``sandbox``, ``fallback_model``,
 ``betas``, file checkpointing) are not fields at all, so passing one is a ``TypeError``.
 
 The rules on what a run may do (permission mode and the root guard, budget, retries, sessions,
@@ -99,6 +99,8 @@ class Options:
     agents: dict[str, Any] | None = None
     #: Run the main thread as this agent (``--agent``).
     agent: str | None = None
+    #: Local plugins: ``[{"type": "local", "path": DIR}]`` (``--plugin-dir``; docs/plugins.md).
+    plugins: list[dict[str, Any]] = field(default_factory=list)
     max_thinking_tokens: int | None = None
     #: ``{"type": "enabled", "budget_tokens": N}`` or ``{"type": "disabled"}``.
     thinking: dict[str, Any] | None = None
@@ -211,9 +213,21 @@ class Options:
             hook_callbacks=dict(hook_callbacks(self.hooks)),
             agents=self._agents(),
             agent=self.agent,
+            plugins=self._plugins(),
         )
         rules.validate(agent, KEYWORDS)
         return agent
+
+    def _plugins(self) -> list[Path]:
+        """The plugin directories; only local plugins exist, as in ``ClaudeAgentOptions``."""
+        dirs: list[Path] = []
+        for plugin in self.plugins or []:
+            local = isinstance(plugin, dict) and plugin.get("type") == "local"
+            path = plugin.get("path") if local else None
+            if not isinstance(path, str | Path):
+                raise _fail(f'plugins: each must be {{"type": "local", "path": DIR}}, not {plugin!r}')
+            dirs.append(Path(path))
+        return dirs
 
     def _agents(self) -> dict[str, AgentDef]:
         try:

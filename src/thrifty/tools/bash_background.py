@@ -6,6 +6,11 @@ too, as in Claude Code) up to a cap. TaskOutput hands back only what was written
 read, with the status; TaskStop kills the whole group. When the session closes, every shell it
 started is killed, and a process that exits without closing its sessions kills them at exit, so
 nothing is orphaned.
+
+Each shell's start and end are also Claude Code's ``system/task_started``, ``task_updated`` and
+``task_notification`` frames (``TaskEvent``): the registry notes them as they happen and the
+loop takes them with ``drain`` after each tool call, so a session that never starts a shell does
+no work for them.
 """
 
 from __future__ import annotations
@@ -19,10 +24,13 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import time
 import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Literal
+
+from thrifty.core.events import TaskEvent
 
 if TYPE_CHECKING:
     from thrifty.tools.base import ToolContext
@@ -47,6 +55,8 @@ class _Protocol(asyncio.SubprocessProtocol):
         self.dropped = 0
         self.exited = asyncio.Event()
         self.output_closed = asyncio.Event()
+        #: When the shell exited (``time.time()``), for the ``task_*`` frames.
+        self.exited_at: float | None = None
 
     def pipe_data_received(self, fd: int, data: bytes) -> None:
         room = MAX_OUTPUT_FILE_BYTES - self.written
@@ -62,6 +72,7 @@ class _Protocol(asyncio.SubprocessProtocol):
         self.output_closed.set()
 
     def process_exited(self) -> None:
+        self.exited_at = time.time()
         self.exited.set()
 
 
@@ -78,6 +89,11 @@ class BackgroundShell:
     read_offset: int = 0
     stopped: bool = False
     timed_out: bool = False
+    #: The Bash call that started it, once ``drain`` has announced it (``task_started``).
+    tool_use_id: str | None = None
+    started_at: float = field(default_factory=time.time)
+    #: Whether its ``task_notification`` went out.
+    notified: bool = False
     _timer: asyncio.TimerHandle | None = field(default=None, repr=False)
 
     @property
@@ -209,6 +225,27 @@ class BackgroundShells:
             shell.kill()
         shell.transport.close()
 
+    def drain(self, session_id: str, call_id: str | None) -> list[TaskEvent]:
+        """The ``task_*`` events since the last drain: ``task_started`` for each shell started
+        since (by the call ``call_id``, the tool call that just ran), then ``task_updated`` and
+        ``task_notification`` for each that has ended since; Claude Code's shapes and wording."""
+        out: list[TaskEvent] = []
+        for shell in self.shells.values():
+            if shell.tool_use_id is None:
+                shell.tool_use_id = call_id or ""
+                fields = {
+                    "tool_use_id": shell.tool_use_id,
+                    "description": shell.description or shell.command,
+                    "is_backgrounded": True,
+                    "task_type": "local_bash",
+                }
+                out.append(TaskEvent(session_id, "task_started", shell.id, fields))
+            if shell.notified or shell.protocol.exited_at is None:
+                continue
+            shell.notified = True
+            out.extend(_ended(session_id, shell, shell.protocol.exited_at))
+        return out
+
     def get(self, shell_id: str) -> BackgroundShell | None:
         return self.shells.get(shell_id)
 
@@ -244,6 +281,31 @@ class BackgroundShells:
             sink.close()
         if self._dir is not None:
             shutil.rmtree(self._dir, ignore_errors=True)
+
+
+def _ended(session_id: str, shell: BackgroundShell, ended_at: float) -> list[TaskEvent]:
+    """``task_updated`` (the raw status: ``killed``) and ``task_notification`` (``stopped``)."""
+    status = shell.status
+    label = shell.description or shell.command
+    if status == "killed":
+        notified, summary = "stopped", label
+    elif status == "completed":
+        notified, summary = "completed", f'Background command "{label}" completed (exit code 0)'
+    else:
+        notified = "failed"
+        summary = f'Background command "{label}" failed with exit code {shell.exit_code}'
+    patch = {"status": status, "end_time": int(ended_at * 1000)}
+    fields = {
+        "tool_use_id": shell.tool_use_id,
+        "status": notified,
+        "output_file": str(shell.output_path),
+        "summary": summary,
+        "duration_ms": int((ended_at - shell.started_at) * 1000),
+    }
+    return [
+        TaskEvent(session_id, "task_updated", shell.id, {"patch": patch}),
+        TaskEvent(session_id, "task_notification", shell.id, fields),
+    ]
 
 
 def shells(ctx: ToolContext) -> BackgroundShells:

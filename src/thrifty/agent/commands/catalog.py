@@ -9,7 +9,9 @@ Claude Code's layout, by setting source:
 A command's name is its path under ``commands/`` without ``.md``, subdirectories joined with
 ``:`` (``commands/git/push.md`` is ``/git:push``); a skill's is its ``name`` front matter, else
 its directory's name. The first of a name wins, in the order project skills, project commands,
-user skills, user commands (the order Claude Code lists them in ``system/init``).
+user skills, user commands, then each plugin's commands and skills (the order Claude Code lists
+them in ``system/init``). A plugin's are named under its name (``/demo:greet``, ``demo:shout``);
+a plugin skill also answers to its bare name when nothing else has it, as in Claude Code.
 
 Front matter is the ``key: value`` lines between two ``---`` lines. Claude Code reads a broken
 block leniently, and so does thrifty (a command with bad front matter still loads), but each
@@ -66,9 +68,14 @@ class Catalog:
     commands: dict[str, Command] = field(default_factory=dict)
     #: One line per problem found while loading (bad front matter, unreadable files).
     warnings: list[str] = field(default_factory=list)
+    #: Bare names of plugin skills -> their full names (``shout`` -> ``demo:shout``).
+    aliases: dict[str, str] = field(default_factory=dict)
 
     def get(self, name: str) -> Command | None:
-        return self.commands.get(name)
+        found = self.commands.get(name)
+        if found is None and name in self.aliases:
+            found = self.commands.get(self.aliases[name])
+        return found
 
     @property
     def names(self) -> list[str]:
@@ -112,13 +119,18 @@ def load_catalog(
     bare: bool = False,
     disabled: bool = False,
     additional_dirs: Sequence[Path] = (),
+    plugins: Sequence[tuple[str, Path]] = (),
 ) -> Catalog:
-    """The session's commands and skills; empty under ``bare`` or ``disabled``.
+    """The session's commands and skills; none under ``disabled``, only the plugins' under ``bare``.
 
-    ``setting_sources`` None means user, project and local (commands have no local source).
+    ``setting_sources`` None means user, project and local (commands have no local source);
+    ``plugins`` are (namespace, directory) pairs, read whatever the setting sources.
     """
     catalog = Catalog()
-    if bare or disabled:
+    if disabled:
+        return catalog
+    if bare:
+        _load_plugins(catalog, plugins)
         return catalog
     env = os.environ if environ is None else environ
     sources = {"user", "project", "local"} if setting_sources is None else set(setting_sources)
@@ -130,10 +142,19 @@ def load_catalog(
         user = config_dir(env)
         _load_skills(catalog, user / "skills", "userSettings")
         _load_commands(catalog, user / "commands", "userSettings")
+    _load_plugins(catalog, plugins)
     return catalog
 
 
-def _load_commands(catalog: Catalog, root: Path, source: str) -> None:
+def _load_plugins(catalog: Catalog, plugins: Sequence[tuple[str, Path]]) -> None:
+    for namespace, root in plugins:
+        _load_commands(catalog, root / "commands", "plugin", f"{namespace}:")
+        for skill in _load_skills(catalog, root / "skills", "plugin", f"{namespace}:"):
+            bare = skill.name.partition(":")[2]
+            catalog.aliases.setdefault(bare, skill.name)
+
+
+def _load_commands(catalog: Catalog, root: Path, source: str, prefix: str = "") -> None:
     if not root.is_dir():
         return
     for path in sorted(root.rglob("*.md")):
@@ -142,18 +163,22 @@ def _load_commands(catalog: Catalog, root: Path, source: str) -> None:
         name = ":".join(path.relative_to(root).with_suffix("").parts)
         command = parse_command_file(path, name, "command", source, catalog.warnings)
         if command is not None:
-            catalog.add(command)
+            catalog.add(dataclasses.replace(command, name=prefix + command.name) if prefix else command)
 
 
-def _load_skills(catalog: Catalog, root: Path, source: str) -> None:
+def _load_skills(catalog: Catalog, root: Path, source: str, prefix: str = "") -> list[Command]:
+    loaded: list[Command] = []
     if not root.is_dir():
-        return
+        return loaded
     for folder in sorted(p for p in root.iterdir() if p.is_dir()):
         path = folder / "SKILL.md"
         if path.is_file():
             skill = parse_command_file(path, folder.name, "skill", source, catalog.warnings)
             if skill is not None:
+                skill = dataclasses.replace(skill, name=prefix + skill.name) if prefix else skill
                 catalog.add(skill)
+                loaded.append(skill)
+    return loaded
 
 
 def parse_command_file(path: Path, name: str, kind: Kind, source: str, warnings: list[str]) -> Command | None:

@@ -205,5 +205,6 @@ async def expand_prompt(
         blocks = [{"type": "text", "text": unknown_reminder(name, catalog)}, {"type": "text", "text": text}]
         return Expansion([*blocks, *rest])
     body = await run(render_body(command, args), command, check, cwd)
-    blocks = [{"type": "text", "text": header(name, args)}, {"type": "text", "text": body}]
+    # By the command's own name: a plugin skill called by its bare name is shown by its full one.
+    blocks = [{"type": "text", "text": header(command.name, args)}, {"type": "text", "text": body}]
     return Expansion([*blocks, *rest], command)

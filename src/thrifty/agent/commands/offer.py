@@ -7,6 +7,7 @@ pays nothing for it on any request, and ``--disable-slash-commands`` removes it,
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -27,9 +28,14 @@ SKILL = "Skill"
 
 
 def offer_skills(
-    builtin: list[str], options: AgentOptions, policy: PermissionPolicy, cwd: Path
+    builtin: list[str],
+    options: AgentOptions,
+    policy: PermissionPolicy,
+    cwd: Path,
+    plugins: Sequence[tuple[str, Path]] = (),
 ) -> tuple[Catalog, list[str]]:
-    """The session's catalog, and the built-in tool names with ``Skill`` kept only if it is of use."""
+    """The session's catalog (with the ``plugins``' commands and skills: (namespace, directory)
+    pairs), and the built-in tool names with ``Skill`` kept only if it is of use."""
     catalog = load_catalog(
         cwd,
         environ=options.environ,
@@ -37,6 +43,7 @@ def offer_skills(
         bare=options.bare,
         disabled=options.disable_slash_commands,
         additional_dirs=[Path(d) for d in policy.working_dirs[1:]],
+        plugins=plugins,
     )
     report(catalog)
     if options.skills is not None:

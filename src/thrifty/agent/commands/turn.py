@@ -33,6 +33,7 @@ from thrifty.tools.base import ToolResult, error
 if TYPE_CHECKING:
     from thrifty.agent.loop import AgentRun
     from thrifty.agent.permissions.policy import PermissionPolicy
+    from thrifty.agent.plugins import Plugins
     from thrifty.agent.setup import Prepared
     from thrifty.tools.skill import SkillRunner
 
@@ -117,10 +118,13 @@ async def start_command_turn(
     return expansion.content, CommandScope(prepared, expansion)
 
 
-def annotate_init(event: Event, catalog: Catalog) -> Event:
-    """A ``SystemInit`` with the session's commands and skills; any other event as it is."""
+def annotate_init(event: Event, catalog: Catalog, plugins: Plugins | None = None) -> Event:
+    """A ``SystemInit`` with the session's commands, skills and plugins; any other event as it is."""
     if isinstance(event, SystemInit):
-        return dataclasses.replace(event, slash_commands=catalog.names, skills=catalog.skill_names)
+        extra: dict[str, Any] = {}
+        if plugins is not None:
+            extra = {"plugins": plugins.init_entries(), "plugin_errors": plugins.errors or None}
+        return dataclasses.replace(event, slash_commands=catalog.names, skills=catalog.skill_names, **extra)
     return event
 
 

@@ -61,6 +61,8 @@ class _Command:
     timeout: float
     matcher: str | None
     condition: str | None
+    #: A plugin's hook (``agent.plugins``): its directory, set as ``CLAUDE_PLUGIN_ROOT``.
+    plugin_root: str | None = None
 
 
 @dataclass(frozen=True)
@@ -165,7 +167,14 @@ class HookRunner:
         if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
             timeout = default
         condition = handler.get("if")
-        return _Command(command, float(timeout), matcher, condition if isinstance(condition, str) else None)
+        root = handler.get("pluginRoot")
+        return _Command(
+            command,
+            float(timeout),
+            matcher,
+            condition if isinstance(condition, str) else None,
+            root if isinstance(root, str) else None,
+        )
 
     def has_hooks(self, event: str) -> bool:
         """Cheap check so the loop can skip building hook input when nothing listens."""
@@ -258,9 +267,15 @@ class HookRunner:
         self, event: str, label: str, cmd: _Command, stdin: bytes
     ) -> tuple[HookRunResult, Verdict]:
         started = time.monotonic()
+        env = self._env if cmd.plugin_root is None else {**self._env, "CLAUDE_PLUGIN_ROOT": cmd.plugin_root}
         try:
             run = await run_shell(
-                cmd.command, stdin=stdin, cwd=self.cwd, env=self._env, timeout=cmd.timeout, bash=self._bash
+                cmd.command,
+                stdin=stdin,
+                cwd=self.cwd,
+                env=env,
+                timeout=cmd.timeout,
+                bash=self._bash,
             )
         except OSError as exc:
             now = time.monotonic()

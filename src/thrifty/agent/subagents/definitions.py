@@ -12,6 +12,7 @@ A mistake in ``--agents`` or ``agents=`` is the caller's and fails the run in on
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -57,7 +58,7 @@ class AgentDef:
     #: An alias (``sonnet``), a full model id, or None / ``inherit``: the parent's model.
     model: str | None = None
     max_turns: int | None = None
-    #: ``built-in``, ``user``, ``project``, ``flag`` (``--agents``) or ``sdk``.
+    #: ``built-in``, ``user``, ``project``, ``plugin``, ``flag`` (``--agents``) or ``sdk``.
     source: str = "flag"
 
     def summary(self) -> dict[str, str]:
@@ -221,15 +222,23 @@ def load_agent_files(
     found: dict[str, AgentDef] = {}
     folders = (("user", _user_dir(environ)), ("project", cwd / ".claude" / "agents"))
     for source, folder in folders:
-        if source not in wanted or not folder.is_dir():
+        if source in wanted:
+            found.update(load_agent_folder(folder, source))
+    return found
+
+
+def load_agent_folder(folder: Path, source: str) -> dict[str, AgentDef]:
+    """The ``*.md`` agents of one folder by name; a broken file is skipped with a debug line."""
+    found: dict[str, AgentDef] = {}
+    if not folder.is_dir():
+        return found
+    for path in sorted(folder.glob("*.md")):
+        try:
+            agent = parse_agent_file(path, source)
+        except (OSError, UnicodeDecodeError, AgentConfigError) as exc:
+            log.debug("agent file %s skipped: %s", path, exc)
             continue
-        for path in sorted(folder.glob("*.md")):
-            try:
-                agent = parse_agent_file(path, source)
-            except (OSError, UnicodeDecodeError, AgentConfigError) as exc:
-                log.debug("agent file %s skipped: %s", path, exc)
-                continue
-            found[agent.name] = agent
+        found[agent.name] = agent
     return found
 
 
@@ -240,8 +249,16 @@ def all_definitions(
     environ: Mapping[str, str] | None = None,
     setting_sources: Sequence[str] | None = None,
     bare: bool = False,
+    plugins: Sequence[tuple[str, Path]] = (),
 ) -> dict[str, AgentDef]:
-    """Every agent a session offers, by precedence: files (unless ``bare``), then ``given``."""
+    """Every agent a session offers, by precedence: plugins' and files (unless ``bare``, as in
+    Claude Code), then ``given``. ``plugins`` are (namespace, directory) pairs; a plugin's agent
+    is named under its namespace (``demo:helper``), whatever the setting sources."""
     env = os.environ if environ is None else environ
-    found = {} if bare else load_agent_files(cwd, env, setting_sources)
-    return {**found, **given}
+    if bare:
+        return dict(given)
+    found: dict[str, AgentDef] = {}
+    for namespace, root in plugins:
+        for name, agent in load_agent_folder(root / "agents", "plugin").items():
+            found[f"{namespace}:{name}"] = dataclasses.replace(agent, name=f"{namespace}:{name}")
+    return {**found, **load_agent_files(cwd, env, setting_sources), **given}

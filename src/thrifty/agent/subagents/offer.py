@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from thrifty.agent.subagents.definitions import AgentDef, all_definitions
@@ -15,8 +16,11 @@ if TYPE_CHECKING:
 NAME = "Agent"
 
 
-def session_agents(options: AgentOptions) -> tuple[AgentOptions, dict[str, AgentDef]]:
-    """The options as the main thread runs them, and every agent the session defines.
+def session_agents(
+    options: AgentOptions, plugins: Sequence[tuple[str, Path]] = ()
+) -> tuple[AgentOptions, dict[str, AgentDef]]:
+    """The options as the main thread runs them, and every agent the session defines (the
+    ``plugins``' among them: (namespace, directory) pairs).
 
     With ``agent`` set the main thread takes that agent's prompt (unless a system prompt was
     given), tools (unless ``tools`` was), disallowed tools, model (unless it inherits) and turn
@@ -28,6 +32,7 @@ def session_agents(options: AgentOptions) -> tuple[AgentOptions, dict[str, Agent
         environ=options.environ,
         setting_sources=options.setting_sources,
         bare=options.bare,
+        plugins=plugins,
     )
     if options.agent is None:
         return options, agents

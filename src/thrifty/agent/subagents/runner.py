@@ -8,10 +8,13 @@ ledger marks them, the parent's ``total_cost_usd`` and ``modelUsage`` include th
 cap counts both. Its messages reach the parent's stream with ``parent_tool_use_id`` set to the
 Agent call's id, and its transcript is a sidechain file next to the parent's, as Claude Code
 writes it: ``<session>/subagents/agent-<id>.jsonl`` with an ``agent-<id>.meta.json`` sidecar.
+Around them go Claude Code's ``system/task_*`` frames (``TaskEvent``), so a client that tracks
+tasks by those (the official SDK's ``TaskStartedMessage`` ...) sees a subagent as it would there.
 """
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 import os
@@ -34,9 +37,10 @@ from thrifty.core.events import (
     RateLimit,
     Result,
     StreamEvent,
+    TaskEvent,
+    TaskSubtype,
     UserMessage,
 )
-from thrifty.core.usage import Usage
 from thrifty.tools import registry
 from thrifty.tools.base import ToolResult, error
 
@@ -56,6 +60,86 @@ _FORWARDED = (AssistantMessage, UserMessage, StreamEvent)
 NAME = "Agent"
 INIT_NAME = "Task"
 DEFAULT_TYPE = GENERAL_PURPOSE.name
+#: How a ``task_progress`` frame words a subagent's latest tool call, by tool and input key, as
+#: Claude Code's activity line does ("Running echo one"); other tools go by their name.
+_ACTIVITY = {
+    "Bash": ("Running", "command"),
+    "Read": ("Reading", "file_path"),
+    "Write": ("Writing", "file_path"),
+    "Edit": ("Editing", "file_path"),
+    "NotebookEdit": ("Editing", "notebook_path"),
+    "Grep": ("Searching for", "pattern"),
+    "Glob": ("Finding", "pattern"),
+    "WebFetch": ("Fetching", "url"),
+    "WebSearch": ("Searching for", "query"),
+}
+
+
+def _activity(block: Mapping[str, Any]) -> str:
+    name = str(block.get("name"))
+    verb, key = _ACTIVITY.get(name, (name, ""))
+    value = (block.get("input") or {}).get(key) if key else None
+    return f"{verb} {value}" if isinstance(value, str) and value else verb
+
+
+class _TaskFrames:
+    """The ``task_*`` events of one subagent run, in Claude Code's shapes and order: started,
+    a progress frame per tool call, then ``task_updated`` and the notification with the usage."""
+
+    def __init__(self, out: list[Event], session_id: str, task_id: str, call_id: str, agent: str) -> None:
+        self.out = out
+        self.session_id = session_id
+        self.task_id = task_id
+        self.call_id = call_id
+        self.agent = agent
+        self.started = time.monotonic()
+        self.tool_uses = 0
+        #: Claude Code's ``total_tokens``: the latest call's, prompt and output (the context used).
+        self.total_tokens = 0
+
+    def _add(self, subtype: TaskSubtype, **fields: Any) -> None:
+        self.out.append(TaskEvent(self.session_id, subtype, self.task_id, fields))
+
+    def usage(self) -> dict[str, int]:
+        duration_ms = int((time.monotonic() - self.started) * 1000)
+        return {"total_tokens": self.total_tokens, "tool_uses": self.tool_uses, "duration_ms": duration_ms}
+
+    def start(self, description: str, prompt: str) -> None:
+        self._add(
+            "task_started",
+            tool_use_id=self.call_id,
+            description=description,
+            subagent_type=self.agent,
+            is_backgrounded=False,
+            spawn_depth=1,
+            task_type="local_agent",
+            prompt=prompt,
+        )
+
+    def progress(self, message: AssistantMessage) -> None:
+        for block in message.content:
+            if block.get("type") == "tool_use":
+                self.tool_uses += 1
+                self._add(
+                    "task_progress",
+                    tool_use_id=self.call_id,
+                    description=_activity(block),
+                    subagent_type=self.agent,
+                    usage=self.usage(),
+                    last_tool_name=str(block.get("name")),
+                )
+
+    def end(self, status: str, summary: str, output_file: str) -> None:
+        patch_status = "killed" if status == "stopped" else status
+        self._add("task_updated", patch={"status": patch_status, "end_time": int(time.time() * 1000)})
+        self._add(
+            "task_notification",
+            tool_use_id=self.call_id,
+            status=status,
+            output_file=output_file,
+            summary=summary,
+            usage=self.usage(),
+        )
 
 
 class _ChildHooks:
@@ -216,31 +300,41 @@ class SubagentLauncher:
     async def _run(
         self, agent: AgentDef, model: str, prompt: str, call_id: str, description: str
     ) -> ToolResult:
-        started = time.monotonic()
         child = ChildSession(self.parent.session, agent, model, call_id, description)
         # The parent's own class: this module sits below the loop and never imports it.
         run = type(self.parent)(cast("Session", child), first=False, caller=self.parent.caller)
-        used, tool_uses, result = Usage(), 0, None
+        task = _TaskFrames(self.events, self.parent.session_id, child.agent_id, call_id, agent.name)
+        task.start(description, prompt)
+        output_file = str(child.transcript.path) if child.transcript is not None else ""
+        result = None
         try:
             async for event in run.run(prompt):
                 if isinstance(event, ApiUsage):
-                    used += event.usage
+                    task.total_tokens = event.usage.total_tokens
                 elif isinstance(event, Result):
                     result = event
                 elif isinstance(event, _FORWARDED):
                     if isinstance(event, AssistantMessage):
-                        tool_uses += sum(1 for b in event.content if b.get("type") == "tool_use")
+                        task.progress(event)
                     self.events.append(dataclasses.replace(event, parent_tool_use_id=call_id))
-                elif isinstance(event, (BillingNotice, RateLimit, PermissionDenied)):
+                elif isinstance(event, (BillingNotice, RateLimit, PermissionDenied, TaskEvent)):
                     self.events.append(event)
+        except BaseException as exc:
+            # Interrupted (or broken): the task still ends, for whoever tracks it.
+            stopped = isinstance(exc, (asyncio.CancelledError, KeyboardInterrupt))
+            task.end("stopped" if stopped else "failed", f"{type(exc).__name__}: {exc}", output_file)
+            raise
         finally:
             child.close()
         assert result is not None
         if result.is_error:
             reason = "; ".join(result.errors) or result.subtype
+            task.end("failed", reason, output_file)
             return error(f"Agent '{agent.name}' failed: {reason}")
+        task.end("completed", result.result or "", output_file)
+        usage = task.usage()
         report = (
-            f"agentId: {child.agent_id}\n<usage>total_tokens: {used.input_tokens + used.output_tokens}\n"
-            f"tool_uses: {tool_uses}\nduration_ms: {int((time.monotonic() - started) * 1000)}</usage>"
+            f"agentId: {child.agent_id}\n<usage>total_tokens: {usage['total_tokens']}\n"
+            f"tool_uses: {usage['tool_uses']}\nduration_ms: {usage['duration_ms']}</usage>"
         )
         return ToolResult([{"type": "text", "text": result.result or ""}, {"type": "text", "text": report}])

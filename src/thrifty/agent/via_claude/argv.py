@@ -150,6 +150,8 @@ def claude_argv(
         argv.extend(["--agent", options.agent])
     if options.disable_slash_commands:
         argv.append("--disable-slash-commands")
+    for plugin in options.plugins:
+        argv.extend(["--plugin-dir", str(plugin)])
     if hook_events:
         argv.append("--include-hook-events")
     return argv
