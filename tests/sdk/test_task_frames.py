@@ -51,12 +51,6 @@ def stopping_a_background_command(request: Any) -> dict[str, Any]:
 
 
 STOP_ARGS = ["-p", "go", "--allowedTools", "Bash,TaskStop"]
-#: A background command's frames need the loop to take them from the tool context after each
-#: call (``ctx.background.drain``, docs/tools.md); until it does, these tests fail as expected,
-#: and once it does, strict makes them fail until the mark is removed.
-NEEDS_THE_LOOP_TO_DRAIN = pytest.mark.xfail(
-    strict=True, reason="agent/loop.py does not yet yield ctx.background.drain(...) after each call"
-)
 
 
 def environ(sim: Simulator, home: Path) -> dict[str, str]:
@@ -200,7 +194,6 @@ def test_task_frames_stay_out_of_text_and_json(tmp_path: Path) -> None:
     assert any(f.get("parent_tool_use_id") for f in everything)  # the subagent's messages are there
 
 
-@NEEDS_THE_LOOP_TO_DRAIN
 def test_a_background_command_stopped_with_task_stop(tmp_path: Path) -> None:
     frames = stream(tmp_path, stopping_a_background_command, STOP_ARGS)
     assert sequence(frames) == [
@@ -352,7 +345,6 @@ def test_a_subagent_side_by_side_with_claude(tmp_path: Path) -> None:
         assert keys <= theirs_keys[subtype], (subtype, keys - theirs_keys[subtype])
 
 
-@NEEDS_THE_LOOP_TO_DRAIN
 def test_a_stopped_background_command_side_by_side_with_claude(tmp_path: Path) -> None:
     sbs = pytest.importorskip("tests.sdk.test_side_by_side_features")
     ours, theirs = sbs.side_by_side(tmp_path, stopping_a_background_command, STOP_ARGS, "stream-json")

@@ -149,6 +149,9 @@ class AgentRun:
                 yield note
             failure = InterruptedTools() if self.in_tools else Interrupted()
             ending, text = ending_for(failure), str(failure)
+        if self.prepared.ctx.background is not None:  # commands that ended since the last call
+            for event in self.prepared.ctx.background.drain(self.session_id, None):
+                yield event
         yield self._result(ending, text, started, failure)
 
     def _repair_after_interrupt(self) -> UserMessage | None:
@@ -331,6 +334,9 @@ class AgentRun:
             outcome = await self.runner.run_call(call)
             for event in self.subagents.drain() if self.subagents is not None else ():
                 yield event
+            if self.prepared.ctx.background is not None:  # only once a shell was started
+                for event in self.prepared.ctx.background.drain(self.session_id, str(call.get("id"))):
+                    yield event
             batch.add(outcome)
             if outcome.denial is not None:
                 self.denials.append(outcome.denial.denial())
