@@ -231,6 +231,11 @@ def main() -> None:
     )
     ap.add_argument("--no-subprocess", action="store_true", help="only the in-process figures")
     args = ap.parse_args()
+    # As an install leaves it: every module compiled (startup_bench does the same). A checkout
+    # run with PYTHONDONTWRITEBYTECODE would otherwise compile its changed modules on each start.
+    import compileall
+
+    compileall.compile_dir(str(REPO / "src" / "thrifty"), quiet=1)
     if args.session_turns:
         print(json.dumps(measure_in_process(args.session_turns)), flush=True)
     if args.no_subprocess:
