@@ -12,7 +12,6 @@ The side-by-side tests hold the sequence of subtypes and statuses to the real ``
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
@@ -23,6 +22,7 @@ import pytest
 
 import thrifty
 from tests.sdk.feature_scripts import delegating
+from tests.sdk.test_side_by_side_features import environ
 from thrifty.testing import Simulator
 from thrifty.tools import bash_background
 from thrifty.tools.base import ToolContext
@@ -51,20 +51,6 @@ def stopping_a_background_command(request: Any) -> dict[str, Any]:
 
 
 STOP_ARGS = ["-p", "go", "--allowedTools", "Bash,TaskStop"]
-
-
-def environ(sim: Simulator, home: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("ANTHROPIC_", "CLAUDE_", "THRIFTY_"))}
-    env.update(
-        ANTHROPIC_BASE_URL=sim.base_url,
-        ANTHROPIC_API_KEY=sim.api_key,
-        HOME=str(home),
-        CLAUDE_CONFIG_DIR=str(home / ".claude"),
-        THRIFTY_CONFIG_DIR=str(home / ".thrifty-config"),
-        THRIFTY_DATA_DIR=str(home / ".thrifty-data"),
-        THRIFTY_KEYRING="0",
-    )
-    return env
 
 
 def thrifty_cli(tmp_path: Path, script: Any, args: list[str], fmt: str, *extra: str) -> str:

@@ -105,28 +105,9 @@ def ledger_row(
     who: Who,
     at: datetime,
 ) -> LedgerRow:
-    usage = Usage.from_api(message.get("usage") or {})
-    model = str(message.get("model") or "")
-    return LedgerRow(
-        request_id=request_id(batch_id, custom_id),
-        session_id=f"batch:{batch_id}",
-        mode="batch",
-        account=who.account,
-        model=model,
-        input_tokens=usage.input_tokens,
-        output_tokens=usage.output_tokens,
-        cache_write_5m_tokens=usage.cache_write_5m_tokens,
-        cache_write_1h_tokens=usage.cache_write_1h_tokens,
-        cache_read_tokens=usage.cache_read_tokens,
-        cost_usd=prices.cost(model, usage, batch=True, at=at),
-        price_version=prices.version_for(model),
-        project=who.project,
-        recorded_at=at,
-        tags={"batch_id": batch_id, "custom_id": custom_id, "item_id": str(item_id)},
-        message_id=message.get("id"),
-        web_search_requests=usage.web_search_requests,
-        web_fetch_requests=usage.web_fetch_requests,
-    )
+    """The row of one ``thrifty batch`` result: its own session, tagged with where it came from."""
+    tags = {"batch_id": batch_id, "custom_id": custom_id, "item_id": str(item_id)}
+    return _row(batch_id, custom_id, message, prices, at, f"batch:{batch_id}", who.account, who.project, tags)
 
 
 def batch_row(
@@ -134,13 +115,28 @@ def batch_row(
 ) -> LedgerRow:
     """The row the session's meter writes for this result (same request id, so one of the two is
     kept): the pool writes it for a result no session took, and a rerun for a killed run's."""
+    who = (owner.session_id, owner.account, owner.project)
+    return _row(batch_id, custom_id, message, prices, at, *who, dict(owner.tags))
+
+
+def _row(
+    batch_id: str,
+    custom_id: str,
+    message: dict[str, Any],
+    prices: PriceTable,
+    at: datetime,
+    session_id: str,
+    account: str,
+    project: str,
+    tags: dict[str, str],
+) -> LedgerRow:
     usage = Usage.from_api(message.get("usage") or {})
     model = str(message.get("model") or "")
     return LedgerRow(
         request_id=request_id(batch_id, custom_id),
-        session_id=owner.session_id,
+        session_id=session_id,
         mode="batch",
-        account=owner.account,
+        account=account,
         model=model,
         input_tokens=usage.input_tokens,
         output_tokens=usage.output_tokens,
@@ -149,9 +145,9 @@ def batch_row(
         cache_read_tokens=usage.cache_read_tokens,
         cost_usd=prices.cost(model, usage, batch=True, at=at),
         price_version=prices.version_for(model),
-        project=owner.project,
+        project=project,
         recorded_at=at,
-        tags=dict(owner.tags),
+        tags=tags,
         message_id=message.get("id"),
         web_search_requests=usage.web_search_requests,
         web_fetch_requests=usage.web_fetch_requests,
