@@ -203,6 +203,33 @@ def test_an_old_ledger_gains_the_reservations_table(tmp_path: Path) -> None:
 
 
 # -- scoped caps through the agent loop ---------------------------------------------------------------
+def status_outputs(tmp_path: Path, ledger_path: Path) -> dict[str | None, str]:
+    """``thrifty status --json`` and plain ``thrifty status`` (keyed by the flag) as a user runs
+    them in ``tmp_path``, on ``ledger_path``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ANTHROPIC_", "CLAUDE_", "THRIFTY_"))}
+    env.update(
+        ANTHROPIC_API_KEY="sk-ant-test",
+        THRIFTY_CONFIG_DIR=str(tmp_path / "cfg"),
+        THRIFTY_DATA_DIR=str(tmp_path / "data"),
+        THRIFTY_LEDGER=str(ledger_path),
+        THRIFTY_KEYRING="0",
+        HOME=str(tmp_path),
+    )
+    out: dict[str | None, str] = {}
+    for flag in ("--json", None):
+        proc = subprocess.run(
+            [sys.executable, "-m", "thrifty", "status", *([flag] if flag else [])],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert proc.returncode == 0, proc.stderr
+        out[flag] = proc.stdout
+    return out
+
+
 def _config(cwd: Path, budgets: dict[str, Any], project: str | None = None) -> None:
     data: dict[str, Any] = {"budgets": budgets}
     if project is not None:
@@ -298,27 +325,7 @@ def test_status_shows_each_scope_against_its_cap(tmp_path: Path) -> None:
         tmp_path,
         {"api": {"daily": "10"}, "project:payments": {"monthly": "200"}, "tag:team=infra": {"daily": "20"}},
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("ANTHROPIC_", "CLAUDE_", "THRIFTY_"))}
-    env.update(
-        ANTHROPIC_API_KEY="sk-ant-test",
-        THRIFTY_CONFIG_DIR=str(tmp_path / "cfg"),
-        THRIFTY_DATA_DIR=str(tmp_path / "data"),
-        THRIFTY_LEDGER=str(ledger_path),
-        THRIFTY_KEYRING="0",
-        HOME=str(tmp_path),
-    )
-    out = {}
-    for flag in ("--json", None):
-        proc = subprocess.run(
-            [sys.executable, "-m", "thrifty", "status", *([flag] if flag else [])],
-            cwd=tmp_path,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        assert proc.returncode == 0, proc.stderr
-        out[flag] = proc.stdout
+    out = status_outputs(tmp_path, ledger_path)
     budgets = {(b["scope"], b["period"]): b for b in json.loads(out["--json"])["budgets"]}
     assert {k: (b["capUsd"], b["spentUsd"], b["reservedUsd"]) for k, b in budgets.items()} == {
         ("api", "daily"): ("10", "5.5", "0"),

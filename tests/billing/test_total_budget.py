@@ -9,9 +9,6 @@ and through ``thrifty status`` as a subprocess.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -20,6 +17,7 @@ from typing import Any
 import pytest
 
 from tests.billing.factory import make_row
+from tests.billing.test_reservations import status_outputs
 from thrifty.billing.budget import BudgetGuard
 from thrifty.billing.config import Budget, ConfigError, load_billing_config
 from thrifty.billing.ledger import Ledger, Reservation, open_ledger
@@ -159,27 +157,7 @@ def test_status_shows_a_total_cap_with_every_month_counted(tmp_path: Path) -> No
     store.append(make_row("new", tags={"fleet": "abc"}, cost_usd=Decimal("1.25"), recorded_at=now))
     store.close()
     _config(tmp_path, {"tag:fleet=abc": {"monthly": "5", "total": "20"}})
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("ANTHROPIC_", "CLAUDE_", "THRIFTY_"))}
-    env.update(
-        ANTHROPIC_API_KEY="sk-ant-test",
-        THRIFTY_CONFIG_DIR=str(tmp_path / "cfg"),
-        THRIFTY_DATA_DIR=str(tmp_path / "data"),
-        THRIFTY_LEDGER=str(ledger_path),
-        THRIFTY_KEYRING="0",
-        HOME=str(tmp_path),
-    )
-    out = {}
-    for flag in ("--json", None):
-        proc = subprocess.run(
-            [sys.executable, "-m", "thrifty", "status", *([flag] if flag else [])],
-            cwd=tmp_path,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        assert proc.returncode == 0, proc.stderr
-        out[flag] = proc.stdout
+    out = status_outputs(tmp_path, ledger_path)
     budgets = {(b["scope"], b["period"]): b for b in json.loads(out["--json"])["budgets"]}
     assert {k: (b["capUsd"], b["spentUsd"]) for k, b in budgets.items()} == {
         ("tag:fleet=abc", "monthly"): ("5", "1.25"),
