@@ -180,6 +180,15 @@ def test_via_batch_takes_no_stream_json_input(tmp_path: Path) -> None:
     ]
 
 
+def _sent(path: Path) -> bool:
+    """Whether a run's journal entry names its batch; a file the run is replacing or removing
+    just then reads as not yet."""
+    try:
+        return bool(json.loads(path.read_text()).get("batch_id"))
+    except (OSError, ValueError):
+        return False
+
+
 def test_a_killed_runs_ended_batch_is_recorded_by_the_next_run(tmp_path: Path) -> None:
     work = setup(tmp_path)
     clock = ManualClock()
@@ -194,7 +203,7 @@ def test_a_killed_runs_ended_batch_is_recorded_by_the_next_run(tmp_path: Path) -
         )
         try:
             deadline = time.monotonic() + 120
-            while not [p for p in runs.glob("*/*.json") if json.loads(p.read_text()).get("batch_id")]:
+            while not [p for p in runs.glob("*/*.json") if _sent(p)]:
                 assert proc.poll() is None and time.monotonic() < deadline, "the run sent no batch"
                 time.sleep(0.02)
         finally:
