@@ -4,9 +4,10 @@ Why not ``httpx2``: a Messages API stream is one POST and an SSE body, and the g
 layers (anyio backends, pool bookkeeping, request and response models) cost more than the
 request itself, ~50 ms of imports at start and over a millisecond per call. Why not ``h11``
 either (it carried this path before): its per-event state machine, header validation and stream
-reader cost about a fifth of a turn. The exchange this path makes is narrow (a request we
-compose, an answer framed by ``content-length`` or chunked encoding), so the bytes are read
-here, by ``_Framing``, and the framing rules are RFC 9112's; ``tests/agent/test_http11_framing.py``
+reader cost about a seventh of a turn (2.5 ms to 2.15 ms when this replaced it). The exchange
+this path makes is narrow (a request we compose, an answer framed by ``content-length`` or
+chunked encoding), so the bytes are read here, by ``framing.Framing``, and the framing rules are
+RFC 9112's; ``tests/agent/test_http11_framing.py``
 holds the parser to ``h11``'s reading of the same bytes, cut at every point.
 
 Kept from the httpx client this replaced: keep-alive connections reused per origin, a connect
