@@ -50,7 +50,7 @@ def tree() -> dict[str, Node]:
     from thrifty.cli.flags import build_parser
 
     nodes: dict[str, Node] = {}
-    _walk(build_parser(), "", nodes)
+    _walk(build_parser(()), "", nodes)
     nodes[""].words = [*COMMANDS, "help"]
     top = OneLineParser(prog="thrifty")
     subs = top.add_subparsers(dest="command")

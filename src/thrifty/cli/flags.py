@@ -8,12 +8,13 @@ pass is either implemented or parsed with its real arity and ignored; none is mi
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from thrifty.agent.permissions.policy import PERMISSION_MODES
 from thrifty.cli.commands import COMMANDS
 from thrifty.cli.errors import OneLineParser
-from thrifty.cli.help_text import EXAMPLES, Formatter, examples_block
 
 MODE_CHOICES = [*PERMISSION_MODES, "manual"]
 #: Flags of Claude Code and the Agent SDK that thrifty accepts and ignores: flag -> how many
@@ -38,7 +39,16 @@ IGNORED_FLAGS: dict[str, int | str] = {
 }
 
 
-def build_parser() -> OneLineParser:
+def build_parser(argv: Sequence[str] | None = None) -> OneLineParser:
+    """The headless parser. Its help's examples and reflowing (``help_text``) are attached only
+    when ``argv`` asks for help (None: a help page is being printed), so a plain ``-p`` run does
+    not load them."""
+    if argv is None or "-h" in argv or "--help" in argv:
+        from thrifty.cli.help_text import EXAMPLES, Formatter, examples_block
+
+        looks: dict[str, Any] = {"epilog": examples_block(EXAMPLES[""]), "formatter_class": Formatter}
+    else:
+        looks = {}
     p = OneLineParser(
         prog="thrifty",
         usage="thrifty -p PROMPT [options]   |   thrifty COMMAND ...",
@@ -48,8 +58,7 @@ def build_parser() -> OneLineParser:
             "--verbose, prompts and control requests come as NDJSON on stdin, as the Agent SDK sends "
             f"them (no -p needed). Commands: {', '.join(COMMANDS)} (see `thrifty COMMAND --help`)."
         ),
-        epilog=examples_block(EXAMPLES[""]),
-        formatter_class=Formatter,
+        **looks,
     )
     p.add_argument(
         "prompt", nargs="?", help="the task (with -p, or with piped stdin); piped stdin is appended after it"

@@ -257,7 +257,8 @@ def _mcp_servers(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
 
 
 def run(argv: list[str]) -> int:
-    args = build_parser().parse_args(debug.normalize_argv(argv))
+    argv = debug.normalize_argv(argv)
+    args = build_parser(argv).parse_args(argv)
     debug.configure(args.debug, args.debug_file)
     piped: str | None = None
     if not args.print and args.prompt is not None and args.input_format != "stream-json":
