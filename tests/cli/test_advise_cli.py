@@ -6,9 +6,6 @@ so a verdict that does not follow from what was printed fails.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -18,49 +15,19 @@ from typing import Any
 import pytest
 
 from tests.cli.conftest import Run
+from tests.ledger_sandbox import LedgerSandbox
 from tests.usage.history import START, Profile, generate
 from tests.usage.rows import make_row
-from thrifty.billing.ledger import LedgerRow, open_ledger
 
 PERIOD = ["--since", "2025-03-03", "--until", "2025-03-30", "--timezone", "UTC"]  # 28 whole days
 
 
-class Advise:
+class Advise(LedgerSandbox):
     def __init__(self, tmp: Path) -> None:
-        self.project = tmp / "project"
-        self.data = tmp / "data"
-        self.config = tmp / "config"
-        self.ledger = self.data / "ledger.sqlite3"
-        self.project.mkdir()
-        self.data.mkdir()
-        (tmp / "home").mkdir()
-        self.env = {k: v for k, v in os.environ.items() if not k.startswith(("THRIFTY_", "ANTHROPIC_"))}
-        self.env.update(
-            HOME=str(tmp / "home"),
-            THRIFTY_CONFIG_DIR=str(self.config),
-            THRIFTY_DATA_DIR=str(self.data),
-            THRIFTY_KEYRING="0",
-            COLUMNS="200",
-        )
-
-    def fill(self, rows: list[LedgerRow]) -> None:
-        ledger = open_ledger(str(self.ledger))
-        try:
-            assert ledger.append_many(rows) == len(rows)
-        finally:
-            ledger.close()
+        super().__init__(tmp, COLUMNS="200")
 
     def __call__(self, *args: str, command: str = "advise", stdin: str | None = None) -> Run:
-        result = subprocess.run(
-            [sys.executable, "-m", "thrifty", command, *args],
-            cwd=self.project,
-            env=self.env,
-            input=stdin,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        return Run(result.returncode, result.stdout, result.stderr)
+        return self.run(command, *args, stdin=stdin)
 
 
 @pytest.fixture

@@ -7,9 +7,6 @@ waits to be imported, and ``thrifty advise`` leading with its verdict.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -17,48 +14,16 @@ from pathlib import Path
 import pytest
 
 from tests.cli.conftest import Run
+from tests.ledger_sandbox import LedgerSandbox
 from tests.usage.history import Profile, generate
 from tests.usage.rows import make_row
-from thrifty.billing.ledger import LedgerRow, open_ledger
 
 DAY = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 
 
-class Thrifty:
-    def __init__(self, tmp: Path) -> None:
-        self.cwd = tmp / "project"
-        self.home = tmp / "home"
-        self.ledger = tmp / "data" / "ledger.sqlite3"
-        for folder in (self.cwd, self.home, self.ledger.parent):
-            folder.mkdir(parents=True)
-        self.env = {
-            k: v for k, v in os.environ.items() if not k.startswith(("THRIFTY_", "ANTHROPIC_", "CLAUDE_"))
-        }
-        self.env.update(
-            HOME=str(self.home),
-            THRIFTY_CONFIG_DIR=str(tmp / "config"),
-            THRIFTY_DATA_DIR=str(self.ledger.parent),
-            THRIFTY_KEYRING="0",
-        )
-
-    def fill(self, rows: list[LedgerRow]) -> None:
-        ledger = open_ledger(str(self.ledger))
-        try:
-            assert ledger.append_many(rows) == len(rows)
-        finally:
-            ledger.close()
-
+class Thrifty(LedgerSandbox):
     def __call__(self, *args: str, **env: str) -> Run:
-        result = subprocess.run(
-            [sys.executable, "-m", "thrifty", *args],
-            cwd=self.cwd,
-            env={**self.env, **env},
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        return Run(result.returncode, result.stdout, result.stderr)
+        return self.run(*args, **env)
 
 
 @pytest.fixture

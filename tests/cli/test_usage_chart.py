@@ -102,7 +102,7 @@ def test_weekly_and_filters(box: Sandbox) -> None:
 )
 def test_chart_mistakes(box: Sandbox, args: list[str], message: str) -> None:
     result = box.run(*args)
-    assert result.returncode != 0
+    assert result.code != 0
     assert message in result.stderr
     assert "Traceback" not in result.stderr
 

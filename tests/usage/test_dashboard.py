@@ -9,10 +9,7 @@ markup. The browser test (``test_dashboard_browser.py``) then checks what a brow
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from html.parser import HTMLParser
@@ -21,8 +18,9 @@ from typing import Any
 
 import pytest
 
+from tests.ledger_sandbox import LedgerSandbox
 from tests.usage.rows import make_row
-from thrifty.billing.ledger import LedgerRow, open_ledger
+from thrifty.billing.ledger import LedgerRow
 
 SONNET, OPUS, HAIKU = "claude-sonnet-4-5", "claude-opus-4-1", "claude-haiku-4-5"
 HOSTILE = "</script><script>alert(1)</script><b onmouseover=x>&amp;\"'"
@@ -50,48 +48,15 @@ def sample_rows() -> list[LedgerRow]:
     return rows
 
 
-class Sandbox:
+class Sandbox(LedgerSandbox):
     """A project folder, a home, and a ledger of known rows; ``thrifty`` runs as a subprocess."""
 
     def __init__(self, tmp: Path) -> None:
-        self.tmp = tmp
-        self.project = tmp / "project"
-        self.data = tmp / "data"
-        self.config = tmp / "config"
-        self.ledger = self.data / "ledger.sqlite3"
-        for folder in (self.project, self.data, tmp / "home"):
-            folder.mkdir(parents=True, exist_ok=True)
-        drop = ("THRIFTY_", "ANTHROPIC_", "CLAUDE_")
-        self.env = {k: v for k, v in os.environ.items() if not k.startswith(drop) and k != "FORCE_COLOR"}
-        self.env.update(
-            HOME=str(tmp / "home"),
-            THRIFTY_CONFIG_DIR=str(self.config),
-            THRIFTY_DATA_DIR=str(self.data),
-            THRIFTY_KEYRING="0",
-            COLUMNS="100",
-        )
-
-    def fill(self, rows: list[LedgerRow]) -> None:
-        ledger = open_ledger(str(self.ledger))
-        try:
-            assert ledger.append_many(rows) == len(rows)
-        finally:
-            ledger.close()
-
-    def run(self, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "thrifty", *args],
-            cwd=self.project,
-            env={**self.env, **env},
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        super().__init__(tmp, COLUMNS="100")
 
     def ok(self, *args: str, **env: str) -> str:
         result = self.run(*args, **env)
-        assert result.returncode == 0, result.stderr
+        assert result.code == 0, result.stderr
         assert "Traceback" not in result.stderr
         return result.stdout
 
@@ -102,7 +67,7 @@ class Sandbox:
         """Write the dashboard to a file and read it back, with its data blob parsed."""
         out = self.tmp / "dash.html"
         result = self.run("dashboard", "--output", str(out), *args)
-        assert result.returncode == 0, result.stderr
+        assert result.code == 0, result.stderr
         assert result.stdout == ""
         text = out.read_text("utf-8")
         return text, blob(text)
@@ -199,7 +164,7 @@ def test_hostile_project_names_are_escaped(sandbox: Sandbox) -> None:
 def test_usage_html_writes_the_same_page(sandbox: Sandbox) -> None:
     out = sandbox.tmp / "usage.html"
     result = sandbox.run("usage", "--html", str(out), *SPAN)
-    assert result.returncode == 0, result.stderr
+    assert result.code == 0, result.stderr
     assert str(out) in result.stderr
     _, data = sandbox.page(*SPAN)
     mine = blob(out.read_text("utf-8"))
@@ -211,7 +176,7 @@ def test_usage_html_writes_the_same_page(sandbox: Sandbox) -> None:
 
 def test_default_output_is_in_the_data_directory(sandbox: Sandbox) -> None:
     result = sandbox.run("dashboard", *SPAN)
-    assert result.returncode == 0, result.stderr
+    assert result.code == 0, result.stderr
     assert (sandbox.data / "dashboard.html").is_file()
 
 
@@ -258,7 +223,7 @@ def test_a_configured_plan_shows_its_windows(sandbox: Sandbox) -> None:
 )
 def test_mistakes_are_one_line(sandbox: Sandbox, args: list[str], message: str) -> None:
     result = sandbox.run(*args)
-    assert result.returncode != 0
+    assert result.code != 0
     assert "Traceback" not in result.stderr
     assert message in result.stderr
     assert len(result.stderr.strip().splitlines()) <= 2  # argparse adds its usage line

@@ -180,9 +180,7 @@ class _Connection(asyncio.Protocol):
 
     def close(self) -> None:
         self.reusable = False
-        if self._watch is not None:
-            self._watch.cancel()
-            self._watch = None
+        self.quiet()
         if self.transport is not None:
             with contextlib.suppress(Exception):
                 self.transport.close()
