@@ -1,13 +1,14 @@
 """Agent harness figures against the simulator: cold start, CPU per turn, first-request tokens.
 
     .venv/bin/python bench/agent_bench.py [--runs 5] [--turns 20] [--session-turns 210]
-                                          [--claude PATH] [--no-subprocess]
+                                          [--claude PATH] [--no-subprocess] [--think-ms 40]
 
 Everything runs against a simulator, so the model costs nothing and takes no time: what is left
 is the harness. Two kinds of figure:
 
 * In process (thrifty only): a ``Session`` in this process runs ``--session-turns`` requests
-  (one Read of a small file each, then a text answer) against a simulator in a child process,
+  (one Read of a small file each, then a text answer) against a simulator in a child process
+  (once with answers at once, once with ``--think-ms`` before each, for cold caches),
   and ``time.process_time()`` is read at each assistant message. One turn's CPU is the time
   between two of them: the tool run, the transcript, the request and its budget estimate, the
   client's round trip and the metering. The simulator's CPU is not in it. Printed: the median at
@@ -180,12 +181,20 @@ async def _session_turns(base_url: str, api_key: str, work: Path, turns: int) ->
     return [b - a for a, b in itertools.pairwise(marks)]
 
 
-def measure_in_process(turns: int) -> dict[str, Any]:
-    """Per-turn harness CPU of a Session in this process; the simulator runs in a child."""
+def measure_in_process(turns: int, think_ms: float = 0.0) -> dict[str, Any]:
+    """Per-turn harness CPU of a Session in this process; the simulator runs in a child.
+
+    ``think_ms``: every answer starts that long after its request, as a model's would. The
+    process then sits idle between turns, and each turn starts with caches other work has
+    evicted (a real model takes seconds), so this is the figure a real session sees."""
     work = Path(tempfile.mkdtemp(prefix="thrifty-bench-"))
     (work / "notes.txt").write_text("bench\n")
-    read = {"tool_use": {"name": "Read", "input": {"file_path": str(work / "notes.txt")}}}
-    script = [read] * turns + [{"text": "done"}]
+    read: dict[str, Any] = {"tool_use": {"name": "Read", "input": {"file_path": str(work / "notes.txt")}}}
+    done: dict[str, Any] = {"text": "done"}
+    if think_ms:
+        think = {"fault": {"kind": "slow", "delay": think_ms / 1000, "times": 0}}
+        read, done = {**read, **think}, {**done, **think}
+    script = [read] * turns + [done]
     ctx = multiprocessing.get_context("spawn")
     parent, child = ctx.Pipe()
     proc = ctx.Process(target=_serve, args=(script, child), daemon=True)
@@ -201,7 +210,8 @@ def measure_in_process(turns: int) -> dict[str, Any]:
     early = statistics.median(cpu[:10])
     late = statistics.median(cpu[max(0, last - 10) : last])
     return {
-        "name": "thrifty in process",
+        "name": "thrifty in process"
+        + (f", answers after {think_ms:g} ms" if think_ms else ", answers at once"),
         "turns": len(cpu),
         "cpu_ms_per_turn_p50_turns_1_10": round(early * 1000, 2),
         f"cpu_ms_per_turn_p50_turns_{max(1, last - 10)}_{last}": round(late * 1000, 2),
@@ -230,6 +240,13 @@ def main() -> None:
         "--session-turns", type=int, default=210, help="requests of the in-process session (0: skip it)"
     )
     ap.add_argument("--no-subprocess", action="store_true", help="only the in-process figures")
+    ap.add_argument(
+        "--think-ms",
+        type=float,
+        default=40.0,
+        help="a second in-process session whose answers each come this late, so every turn starts "
+        "cold as with a real model (0: skip it)",
+    )
     args = ap.parse_args()
     # As an install leaves it: every module compiled (startup_bench does the same). A checkout
     # run with PYTHONDONTWRITEBYTECODE would otherwise compile its changed modules on each start.
@@ -238,6 +255,8 @@ def main() -> None:
     compileall.compile_dir(str(REPO / "src" / "thrifty"), quiet=1)
     if args.session_turns:
         print(json.dumps(measure_in_process(args.session_turns)), flush=True)
+        if args.think_ms:
+            print(json.dumps(measure_in_process(args.session_turns, args.think_ms)), flush=True)
     if args.no_subprocess:
         return
     with Simulator() as sim:

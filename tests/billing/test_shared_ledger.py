@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ import pytest
 from tests import pg
 from tests.billing.factory import at, make_row
 from thrifty.billing.context import open_billing
-from thrifty.billing.ledger import LedgerError, RowQuery, SharedLedger, open_ledger, shared_ledger
+from thrifty.billing.ledger import Ledger, LedgerError, RowQuery, SharedLedger, open_ledger, shared_ledger
 from thrifty.billing.ledger.conformance import CASES, Case, Harness
 from thrifty.billing.ledger.shared import open_count
 from thrifty.billing.ledger.sql import SqlLedger
@@ -133,7 +134,8 @@ async def test_a_write_in_progress_does_not_block_other_sessions(tmp_path: Path)
     """The write waits for something only another coroutine does: on the event loop it would
     deadlock; on the writer thread the loop runs the other coroutine meanwhile."""
     other_ran = threading.Event()
-    with shared_ledger(str(tmp_path / "ledger.sqlite3")) as ledger:
+    path = str(tmp_path / "ledger.sqlite3")
+    with shared_ledger(path) as ledger, shared_ledger(path):  # two sessions share it
 
         def slow_write(inner: object) -> bool:
             assert isinstance(inner, SqlLedger)
@@ -153,7 +155,7 @@ async def test_a_write_in_progress_does_not_block_other_sessions(tmp_path: Path)
 async def test_a_cancelled_session_still_gets_its_row_written(tmp_path: Path) -> None:
     path = tmp_path / "ledger.sqlite3"
     gate = threading.Event()
-    with shared_ledger(str(path)) as ledger:
+    with shared_ledger(str(path)) as ledger, shared_ledger(str(path)):  # two sessions share it
 
         def gated(inner: object) -> bool:
             gate.wait(timeout=30)
@@ -168,6 +170,89 @@ async def test_a_cancelled_session_still_gets_its_row_written(tmp_path: Path) ->
             await task
         await ledger.append_async(make_row("after"))  # queued behind it: it has run by now
     assert _raw_ids(path) == ["after", "cancelled-mid-write"]
+
+
+def _writer_threads() -> list[str]:
+    return [t.name for t in threading.enumerate() if t.name.startswith("thrifty-ledger-writer")]
+
+
+@pytest.mark.anyio
+async def test_a_lone_session_writes_on_the_loop_and_a_second_one_moves_writes_to_the_thread(
+    tmp_path: Path,
+) -> None:
+    """One handle: no other session can be stalled, so the hand-off to the writer thread (two
+    cross-thread wake-ups per call) is skipped. Two handles: writes leave the loop."""
+    path = tmp_path / "ledger.sqlite3"
+    loop_thread = threading.get_ident()
+    ran_on: list[int] = []
+
+    def write(request_id: str) -> Callable[[Ledger], bool]:
+        def job(inner: Ledger) -> bool:
+            ran_on.append(threading.get_ident())
+            return inner.append(make_row(request_id))
+
+        return job
+
+    with shared_ledger(str(path)) as ledger:
+        assert await ledger.run_async(write("alone")) is True
+        assert ran_on == [loop_thread] and _writer_threads() == []
+        assert _raw_ids(path) == ["alone"]  # committed: another connection sees it
+        with shared_ledger(str(path)):
+            assert await ledger.run_async(write("shared")) is True
+        assert ran_on[1] != loop_thread
+        assert await ledger.run_async(write("alone again")) is True
+        assert ran_on[2] == loop_thread
+    assert _raw_ids(path) == ["alone", "alone again", "shared"]
+
+
+@pytest.mark.anyio
+async def test_a_lone_write_that_would_wait_for_another_process_waits_on_the_thread(tmp_path: Path) -> None:
+    """Another connection holds the write lock: the loop must not wait out the busy timeout, so
+    the write goes to the thread, which waits; the loop runs on; nothing is spooled or lost."""
+    path = tmp_path / "ledger.sqlite3"
+    spool = Spool(tmp_path / "spool.jsonl")
+    with shared_ledger(str(path)) as ledger:
+        meter = Meter(MeterContext("s1", "api", "k", "/p"), ledger, spool=spool)
+        other = sqlite3.connect(path, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")  # another process mid-write
+        try:
+            task = asyncio.ensure_future(meter.record_async(_usage("req_waited")))
+            ticks = 0
+            while ticks < 20:  # the loop keeps turning while the write waits for the lock
+                await asyncio.sleep(0.01)
+                ticks += 1
+            assert not task.done()
+            assert _writer_threads()
+        finally:
+            other.execute("COMMIT")
+            other.close()
+        row = await asyncio.wait_for(task, 30)
+        assert row.request_id == "req_waited"
+        assert _raw_ids(path) == ["req_waited"]
+        assert meter.problems == [] and list(spool.pending()) == []
+        # The lone path is back: the next write runs on the loop with the waiting restored.
+        await meter.record_async(_usage("req_next"))
+        assert _raw_ids(path) == ["req_next", "req_waited"]
+
+
+def test_outside_the_no_wait_mode_a_locked_ledger_is_waited_for(tmp_path: Path) -> None:
+    """``immediate()`` must put the 30 s busy timeout back: a plain append still queues."""
+    path = tmp_path / "ledger.sqlite3"
+    with shared_ledger(str(path)) as ledger:
+        inner = ledger._entry.ledger
+        assert isinstance(inner, SqlLedger)
+        with inner.immediate():  # type: ignore[attr-defined]
+            inner.append(make_row("quick"))
+        other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        other.execute("BEGIN IMMEDIATE")
+        release = threading.Timer(0.3, lambda: other.execute("COMMIT"))
+        release.start()
+        try:
+            assert ledger.append(make_row("waited")) is True
+        finally:
+            release.join()
+            other.close()
+    assert _raw_ids(path) == ["quick", "waited"]
 
 
 @pytest.mark.anyio

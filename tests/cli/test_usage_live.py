@@ -58,10 +58,19 @@ class Terminal:
         return bool(chunk)
 
     def finish(self, limit: float = 30.0) -> int:
-        code = self.proc.wait(timeout=limit)
+        """Wait for the exit while still reading the terminal: a view that has filled the pty's
+        buffer blocks on its next write (its last frame, the cursor it restores) until read."""
+        deadline = time.monotonic() + limit
+        while self.proc.poll() is None:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise subprocess.TimeoutExpired(self.proc.args, limit, output=self.output[-3000:])
+            ready, _, _ = select.select([self.master], [], [], min(left, 0.1))
+            if ready:
+                self._read()
         while self._read():
             pass
-        return code
+        return self.proc.returncode
 
     def close(self) -> None:
         if self.proc.poll() is None:

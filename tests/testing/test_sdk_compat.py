@@ -193,3 +193,13 @@ def test_files_upload_list_retrieve_delete(simulator: Simulator) -> None:
     assert client.files.delete(uploaded.id).type == "file_deleted"
     with pytest.raises(anthropic.NotFoundError):
         client.files.retrieve_metadata(uploaded.id)
+
+
+def test_connections_send_without_nagle_delay() -> None:
+    """The head and each SSE event are separate small writes: with Nagle's algorithm on, each
+    after the first waited for the client's delayed ACK (40 ms on Linux), so every streamed
+    answer stalled 40 ms, slowing every test and leaving the harness idle (and its caches cold)
+    between turns in the per-turn bench. API servers send with TCP_NODELAY."""
+    from thrifty.testing.server import Handler
+
+    assert Handler.disable_nagle_algorithm is True

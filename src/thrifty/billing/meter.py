@@ -17,7 +17,7 @@ from decimal import Decimal
 from functools import partial
 from typing import TYPE_CHECKING
 
-from thrifty.billing.ledger import Ledger, LedgerError, LedgerRow, SharedLedger
+from thrifty.billing.ledger import Ledger, LedgerBusy, LedgerError, LedgerRow, SharedLedger
 from thrifty.billing.prices import PriceTable, bundled_prices
 from thrifty.billing.spool import Spool
 from thrifty.billing.tally import Tally
@@ -144,6 +144,8 @@ class Meter:
                 ledger.append(row, settle=settle)
             else:
                 ledger.append(row)
+        except LedgerBusy:  # nothing written: the shared ledger runs this again where it may wait
+            raise
         except Exception as exc:  # any driver error: the row must survive it
             if self.spool is None:
                 raise

@@ -82,6 +82,10 @@ class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: SimServer
     server_version = "thrifty-sim"
+    # TCP_NODELAY, as API servers set it: the head and each SSE chunk are separate small writes,
+    # and with Nagle each one after the first waited for the client's delayed ACK (40 ms on
+    # Linux), so every streamed answer stalled 40 ms between its head and its first event.
+    disable_nagle_algorithm = True
 
     def log_message(self, format: str, *args: Any) -> None:
         """Quiet: the request log is the record, not stderr."""

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import os
 import stat
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -108,16 +110,15 @@ def _read_image(path: Path, suffix: str) -> ToolResult:
     return ToolResult(content=[block])
 
 
-def _read_text(path: Path, params: ReadInput) -> ToolResult:
+def _numbered(lines: Iterable[str], params: ReadInput) -> ToolResult:
+    """The window ``offset``/``limit`` of ``lines`` (each with or without its line end)."""
     start = max(params.offset or 1, 1)
     limit = params.limit or DEFAULT_LINE_LIMIT
     selected: list[str] = []
     total = 0
-    # newline="\n" splits on LF only, so numbering agrees with grep, sed and editors.
-    with path.open(encoding="utf-8", errors="replace", newline="\n") as handle:
-        for total, raw in enumerate(handle, start=1):
-            if start <= total < start + limit:
-                selected.append(raw.removesuffix("\n").removesuffix("\r"))
+    for total, raw in enumerate(lines, start=1):
+        if start <= total < start + limit:
+            selected.append(raw.removesuffix("\n").removesuffix("\r"))
     if total == 0:
         return ToolResult(
             "<system-reminder>Warning: the file exists but the contents are empty.</system-reminder>"
@@ -137,6 +138,22 @@ def _read_text(path: Path, params: ReadInput) -> ToolResult:
     return ToolResult(text)
 
 
+def _split_lines(data: bytes) -> list[str]:
+    """Lines split on LF only, so numbering agrees with grep, sed and editors; like iterating a
+    file opened with ``newline="\n"`` (no empty line after a final LF)."""
+    lines = data.decode("utf-8", "replace").split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    return lines
+
+
+def _binary_error(path: Path) -> ToolResult:
+    return error(
+        f"This tool cannot read binary files. {path} appears to be a binary file. "
+        "Use the Bash tool with a suitable tool (file, xxd, unzip -l, ...) to inspect it."
+    )
+
+
 def _read(path: Path, params: ReadInput) -> ToolResult:
     suffix = path.suffix.lower()
     if suffix == ".pdf":
@@ -153,22 +170,31 @@ def _read(path: Path, params: ReadInput) -> ToolResult:
         return error(cells) if isinstance(cells, str) else ToolResult(content=cells)
     if suffix in IMAGE_MEDIA_TYPES:
         return _read_image(path, suffix)
-    with path.open("rb") as handle:
+    if suffix.removeprefix(".") in BINARY_EXTENSIONS:
+        return _binary_error(path)
+    # Unbuffered: one open, one fstat and the reads, for the sniff, the size check and the text.
+    with path.open("rb", buffering=0) as handle:
         head = handle.read(BINARY_SNIFF_BYTES)
-    if suffix.removeprefix(".") in BINARY_EXTENSIONS or b"\x00" in head:
-        return error(
-            f"This tool cannot read binary files. {path} appears to be a binary file. "
-            "Use the Bash tool with a suitable tool (file, xxd, unzip -l, ...) to inspect it."
-        )
-    size = path.stat().st_size
-    if size > MAX_TEXT_BYTES and params.offset is None and params.limit is None and not params.allow_large:
-        return error(
-            f"File content ({size // 1024} KiB) exceeds the maximum allowed size "
-            f"({MAX_TEXT_BYTES // 1024} KiB). "
-            "Use the offset and limit parameters to read specific portions of the file, "
-            "or use the Grep tool to search for specific content."
-        )
-    return _read_text(path, params)
+        if b"\x00" in head:
+            return _binary_error(path)
+        size = os.fstat(handle.fileno()).st_size
+        if (
+            size > MAX_TEXT_BYTES
+            and params.offset is None
+            and params.limit is None
+            and not params.allow_large
+        ):
+            return error(
+                f"File content ({size // 1024} KiB) exceeds the maximum allowed size "
+                f"({MAX_TEXT_BYTES // 1024} KiB). "
+                "Use the offset and limit parameters to read specific portions of the file, "
+                "or use the Grep tool to search for specific content."
+            )
+        if size <= MAX_TEXT_BYTES:  # small enough to hold whole: read the rest and split it
+            return _numbered(_split_lines(head + handle.readall()), params)
+    # A large file read with offset/limit is streamed, never held whole.
+    with path.open(encoding="utf-8", errors="replace", newline="\n") as text:
+        return _numbered(text, params)
 
 
 class ReadTool(Tool):

@@ -25,6 +25,12 @@ class LedgerError(RuntimeError):
     """The ledger cannot be opened or written (bad URL, missing driver, unreachable server)."""
 
 
+class LedgerBusy(LedgerError):
+    """Only inside a ledger's ``immediate()`` block: the statement would have had to wait (for
+    another process's write lock, or for this connection in use on another thread). Nothing was
+    written; run it again where waiting is allowed."""
+
+
 def read_logged_cost(text: str | None) -> Decimal | None:
     """A ``logged_cost_usd`` tag as an exact amount; ``None`` when absent, unreadable or not finite."""
     if text is None:

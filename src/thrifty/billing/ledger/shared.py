@@ -19,6 +19,12 @@ sessions for the length of an fsync. Here:
   its row is durable, while the loop keeps running every other session. Not ``asyncio.to_thread``:
   a thousand writes queued behind one lock would occupy the default executor, which also resolves
   host names for the HTTP client. Nothing is batched: each row is still its own transaction.
+- One exception: a SQLite ledger with a single handle (one session in this process) whose writer
+  is idle writes on the loop, in the ledger's ``immediate()`` mode. No other session exists to
+  be stalled, and the hand-off to the thread and back (two cross-thread wake-ups, about a third
+  of a millisecond of CPU per call on a 2-core VM, a sixth of a turn) is saved. The write still
+  waits for its fsync; a write that would wait for a lock (another process writing) is handed
+  to the thread instead, so the loop never waits out the busy timeout.
 """
 
 from __future__ import annotations
@@ -40,6 +46,7 @@ from thrifty.billing.ledger.contract import (
     Bucket,
     CapCheck,
     Ledger,
+    LedgerBusy,
     LedgerError,
     Recorded,
     Refusal,
@@ -76,6 +83,12 @@ class _Writer:
         self._jobs = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
+        #: Jobs submitted and not yet finished (read without the lock: a hint for ``idle``).
+        self._pending = 0
+
+    @property
+    def idle(self) -> bool:
+        return self._pending == 0
 
     def submit(self, job: Job, loop: asyncio.AbstractEventLoop, future: asyncio.Future[Any]) -> None:
         with self._start_lock:
@@ -84,6 +97,7 @@ class _Writer:
                     target=self._run, name=f"thrifty-ledger-writer {self._ledger.location}", daemon=True
                 )
                 self._thread.start()
+            self._pending += 1
             self._jobs.put((job, loop, future))
 
     def _run(self) -> None:
@@ -95,6 +109,8 @@ class _Writer:
                 result = job(self._ledger)
             except BaseException as exc:  # handed to the awaiting session, never lost here
                 error = exc
+            with self._start_lock:
+                self._pending -= 1
             with contextlib.suppress(RuntimeError):  # that loop is closed: nobody is waiting
                 loop.call_soon_threadsafe(_settle, future, result, error)
 
@@ -115,6 +131,14 @@ class _Entry:
     ledger: Ledger
     writer: _Writer
     refs: int = 0
+
+    def immediate(self) -> contextlib.AbstractContextManager[None] | None:
+        """The ledger's no-wait mode, where a write may run on the loop (see the module's note)."""
+        mode = getattr(self.ledger, "immediate", None)  # SQLite's; a server's commit stays off the loop
+        if mode is None or self.refs != 1 or not self.writer.idle:
+            return None
+        opened: contextlib.AbstractContextManager[None] = mode()
+        return opened
 
     def shut(self) -> None:
         try:
@@ -238,8 +262,17 @@ class SharedLedger:
         """Run ``job(ledger)`` on the ledger's writer thread; return (or raise) what it did.
 
         The job runs to its end even if the awaiting task is cancelled meanwhile, and the
-        connection is not closed before every queued job has run."""
-        self._ledger()  # a closed handle refuses here, not later on the writer thread
+        connection is not closed before every queued job has run. A lone handle may run it on
+        the loop instead (see the module's note): a job that catches errors must let
+        ``LedgerBusy`` through, and it is then run again on the thread."""
+        ledger = self._ledger()  # a closed handle refuses here, not later on the writer thread
+        immediate = self._entry.immediate()
+        if immediate is not None:
+            try:
+                with immediate:
+                    return job(ledger)
+            except LedgerBusy:
+                pass  # another process (or thread) is writing: wait for it on the writer thread
         import asyncio  # here: status and reports open this ledger and never need an event loop
 
         loop = asyncio.get_running_loop()

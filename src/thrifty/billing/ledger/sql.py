@@ -166,7 +166,8 @@ class SqlLedger:
         self.dialect = dialect
         self._insert = insert_sql(dialect)
         self._upsert = upsert_sql(dialect)
-        self._lock = threading.Lock()
+        # Re-entrant: a backend's ``immediate()`` holds it around statements that take it again.
+        self._lock = threading.RLock()
 
     # -- hooks ------------------------------------------------------------------------------------
     def _guard(self) -> AbstractContextManager[None]:

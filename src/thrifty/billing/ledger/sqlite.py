@@ -23,11 +23,12 @@ from pathlib import Path
 from typing import Any
 
 from thrifty.billing.ledger import holds
-from thrifty.billing.ledger.contract import LOGGED_COST_TAG, LedgerError, Recorded
+from thrifty.billing.ledger.contract import LOGGED_COST_TAG, LedgerBusy, LedgerError, Recorded
 from thrifty.billing.ledger.migrations import MIGRATIONS_TABLE, migrate
 from thrifty.billing.ledger.sql import Dialect, SqlLedger
 
 BUSY_TIMEOUT_S = 30.0
+BUSY_TIMEOUT_MS = int(BUSY_TIMEOUT_S * 1000)
 MEMORY = ":memory:"
 
 
@@ -131,6 +132,15 @@ def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
         raise
 
 
+def _is_lock_wait(exc: sqlite3.Error) -> bool:
+    """SQLITE_BUSY or SQLITE_LOCKED: another connection holds what this statement needs."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+    text = str(exc).lower()
+    return "locked" in text or "busy" in text
+
+
 def _until_unlocked(step: Callable[[], None]) -> None:
     """Run ``step``, retrying while another process holds the database lock, for up to the busy
     timeout. Switching a new file to WAL can answer "database is locked" at once, without the
@@ -152,6 +162,7 @@ class SqliteLedger(SqlLedger):
         memory = str(path) == MEMORY
         location = MEMORY if memory else str(Path(path).expanduser().absolute())
         super().__init__(location, DIALECT)
+        self._immediate = False
         try:
             if not memory:
                 _create_private(Path(location))
@@ -163,7 +174,7 @@ class SqliteLedger(SqlLedger):
             raise LedgerError(f"cannot open SQLite ledger at {location}: {_one_line(exc)}") from None
         try:
             with self._guard():
-                self._conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+                self._conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
                 _until_unlocked(lambda: self._set_up(location, memory))
         except BaseException:
             self._conn.close()
@@ -183,7 +194,32 @@ class SqliteLedger(SqlLedger):
         try:
             yield
         except sqlite3.Error as exc:
+            if self._immediate and _is_lock_wait(exc):
+                raise LedgerBusy(
+                    f"SQLite ledger at {self.location} is being written by another process"
+                ) from exc
             raise LedgerError(f"SQLite ledger at {self.location}: {_one_line(exc)}") from exc
+
+    @contextmanager
+    def immediate(self) -> Iterator[None]:
+        """A block whose statements never wait: where one would wait for another process's write
+        lock, or for this connection in use on another thread, it raises ``LedgerBusy`` at once,
+        having written nothing. For a writer on an event loop, which must not stall for up to
+        the busy timeout; a write inside still waits for its own fsync."""
+        if not self._lock.acquire(blocking=False):
+            raise LedgerBusy(f"SQLite ledger at {self.location} is in use on another thread")
+        try:
+            with self._guard():
+                self._conn.execute("PRAGMA busy_timeout = 0")
+            self._immediate = True
+            try:
+                yield
+            finally:
+                self._immediate = False
+                with self._guard():
+                    self._conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        finally:
+            self._lock.release()
 
     def _execute(self, sql: str, params: Sequence[Any]) -> int:
         # Autocommit: the statement is its own transaction, committed (and fsynced) when it returns.
