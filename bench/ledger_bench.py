@@ -9,8 +9,10 @@ the agent records calls). The figures:
 - ``thrifty-postgres``: our team ledger on a throwaway server started here (``tests/pg.py``,
   fsync on, synchronous_commit on), over loopback TCP;
 - ``thrifty-sqlite-async`` / ``thrifty-postgres-async``: the same through the path a session
-  takes: the process's shared handle (``shared_ledger``), each ``append_async`` awaited, so the
-  durable write runs on the ledger's writer thread (still one transaction per append);
+  takes: the process's shared handle (``shared_ledger``), each ``append_async`` awaited. With
+  one handle per process (one session), a SQLite write runs on the loop when it can take the
+  lock at once and goes to the ledger's writer thread when another process holds it; a
+  PostgreSQL write always runs on the writer thread (still one transaction per append);
 - ``naive-sqlite``: the peer in the same run, the same table and INSERTs through a plain
   ``sqlite3.connect`` (rollback journal, default 5 s timeout); its "database is locked" failures
   are counted, not retried.

@@ -163,6 +163,8 @@ class SqliteLedger(SqlLedger):
         location = MEMORY if memory else str(Path(path).expanduser().absolute())
         super().__init__(location, DIALECT)
         self._immediate = False
+        #: The busy timeout is 0 (left so by ``immediate``) until the next statement outside it.
+        self._waits_off = False
         try:
             if not memory:
                 _create_private(Path(location))
@@ -192,6 +194,9 @@ class SqliteLedger(SqlLedger):
     @contextmanager
     def _guard(self) -> Iterator[None]:
         try:
+            if self._waits_off and not self._immediate:  # every statement outside runs under this
+                self._conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+                self._waits_off = False
             yield
         except sqlite3.Error as exc:
             if self._immediate and _is_lock_wait(exc):
@@ -205,19 +210,22 @@ class SqliteLedger(SqlLedger):
         """A block whose statements never wait: where one would wait for another process's write
         lock, or for this connection in use on another thread, it raises ``LedgerBusy`` at once,
         having written nothing. For a writer on an event loop, which must not stall for up to
-        the busy timeout; a write inside still waits for its own fsync."""
+        the busy timeout; a write inside still waits for its own fsync.
+
+        The busy timeout is put back by the next statement outside such a block (``_guard``),
+        not on leaving it, so a session's run of writes costs no extra statement each."""
         if not self._lock.acquire(blocking=False):
             raise LedgerBusy(f"SQLite ledger at {self.location} is in use on another thread")
         try:
-            with self._guard():
-                self._conn.execute("PRAGMA busy_timeout = 0")
+            if not self._waits_off:
+                with self._guard():
+                    self._conn.execute("PRAGMA busy_timeout = 0")
+                self._waits_off = True
             self._immediate = True
             try:
                 yield
             finally:
                 self._immediate = False
-                with self._guard():
-                    self._conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         finally:
             self._lock.release()
 
