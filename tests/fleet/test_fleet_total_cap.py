@@ -23,7 +23,7 @@ from thrifty.billing.ledger import open_ledger
 from thrifty.billing.ledger.conformance import make_row
 from thrifty.core.endings import BudgetExceeded
 from thrifty.fleet import run_fleet
-from thrifty.fleet.run import cap_fleet
+from thrifty.fleet.attempt import cap_fleet
 from thrifty.sdk.runner import open_session
 from thrifty.testing import Simulator
 

@@ -27,7 +27,7 @@ from thrifty.batch.pool_journal import PoolJournal
 if TYPE_CHECKING:
     from thrifty.billing.ledger import Ledger
     from thrifty.fleet.jobs import Job
-    from thrifty.fleet.run import JobResult, JobTask
+    from thrifty.fleet.results import JobResult, JobTask
     from thrifty.sdk.options import Options
 
 log = logging.getLogger("thrifty.batch")

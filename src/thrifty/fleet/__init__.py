@@ -7,7 +7,7 @@ Every job's calls are ledger rows tagged ``fleet=<fleet id>`` and ``job=<id>``; 
 
 from thrifty.fleet.executor import DEFAULT_CONCURRENCY, EmbeddedExecutor, Executor
 from thrifty.fleet.jobs import FleetInputError, Job, read_jobs
-from thrifty.fleet.run import (
+from thrifty.fleet.results import (
     BUDGET_EXCEEDED,
     FAILED,
     SUCCEEDED,
@@ -16,8 +16,8 @@ from thrifty.fleet.run import (
     FleetSummary,
     JobResult,
     JobTask,
-    run_fleet,
 )
+from thrifty.fleet.run import run_fleet
 
 __all__ = [
     "BUDGET_EXCEEDED",

@@ -22,7 +22,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from thrifty.fleet.run import JobResult, JobTask
+    from thrifty.fleet.results import JobResult, JobTask
 
 DEFAULT_CONCURRENCY = 8
 

@@ -37,13 +37,14 @@ import os
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from thrifty.fleet.attempt import run_job_sync
 from thrifty.fleet.executor import DEFAULT_CONCURRENCY, check_concurrency, run_pool
-from thrifty.fleet.run import FAILED, FleetError, JobResult, run_job_sync
+from thrifty.fleet.results import FAILED, FleetError, JobResult
 
 if TYPE_CHECKING:
     from types import ModuleType
 
-    from thrifty.fleet.run import JobTask
+    from thrifty.fleet.results import JobTask
     from thrifty.sdk.options import Options
 
 NEEDS_RAY = "fleet --ray-address needs: pip install 'thrifty[ray]'"

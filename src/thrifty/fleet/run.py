@@ -17,274 +17,35 @@ from __future__ import annotations
 import dataclasses
 import os
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from thrifty.fleet.attempt import job_options, run_job
 from thrifty.fleet.executor import DEFAULT_CONCURRENCY, EmbeddedExecutor, Executor
 from thrifty.fleet.jobs import FleetInputError, Job, jobs_hash, parse_jobs, read_jobs
 from thrifty.fleet.journal import FleetBusy, FleetJournal, check_fleet_id
+from thrifty.fleet.results import (
+    BUDGET_EXCEEDED,
+    FAILED,
+    SUCCEEDED,
+    FleetError,
+    FleetEvents,
+    FleetSummary,
+    JobResult,
+    JobTask,
+)
 
 if TYPE_CHECKING:
-    from thrifty.agent.session import Session
     from thrifty.batch.fleet_pool import ViaBatch
     from thrifty.batch.pool import BatchPool
     from thrifty.billing.ledger import Ledger
     from thrifty.sdk.options import Options
 
-SUCCEEDED = "succeeded"
-FAILED = "failed"
-BUDGET_EXCEEDED = "budget_exceeded"
-#: The run cap's own words (``BudgetGuard.check``): a stop by the job's budget, not a shared one.
-RUN_CAP_WORDS = "Reached maximum budget"
 #: Where the fleet's spend is counted from (``thrifty.billing.budget.EPOCH``, the ``total`` period).
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-class FleetError(RuntimeError):
-    """The fleet cannot run (another coordinator holds it, no ledger): one line."""
-
-
-@dataclass
-class JobResult:
-    """One job's outcome: a line of the results JSONL."""
-
-    id: str | int
-    status: str
-    result: str | None = None
-    #: This attempt's cost (the session's ``total_cost_usd``); the summary's per-job cost is the
-    #: ledger's, every attempt included.
-    cost_usd: float = 0.0
-    num_turns: int = 0
-    session_id: str | None = None
-    error: str | None = None
-    attempt: int = 0
-    #: For ``budget_exceeded``: ``"job"`` (its own max_budget_usd) or ``"shared"`` (the fleet's
-    #: budget or another shared cap; such a job runs again on a rerun).
-    budget: str | None = None
-    #: The commit checked out, for a job with a repo.
-    commit: str | None = None
-    #: ``failed`` because the attempt was cut short where it ran (a Ray worker died), not by the
-    #: job itself: a rerun runs it again, like a job in flight when the coordinator died.
-    lost: bool | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        line: dict[str, Any] = {
-            "id": self.id,
-            "status": self.status,
-            "result": self.result,
-            "cost_usd": self.cost_usd,
-            "num_turns": self.num_turns,
-            "session_id": self.session_id,
-            "attempt": self.attempt,
-        }
-        for key in ("error", "budget", "commit", "lost"):
-            if getattr(self, key) is not None:
-                line[key] = getattr(self, key)
-        return line
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> JobResult:
-        names = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in names})
-
-
-@dataclass
-class JobTask:
-    """What a worker needs to run one attempt of a job: plain data."""
-
-    job: Job
-    fleet_id: str
-    session_id: str
-    attempt: int
-    #: The fleet's options (every job's base), its ledger already resolved.
-    options: Options
-    #: The checkout folder, for a job with a repo.
-    work_dir: Path | None = None
-    #: The fleet's budget in USD: the ``total`` (whole-life) cap on ``tag:fleet=<fleet id>``.
-    fleet_cap: Decimal | None = None
-
-
-@dataclass
-class FleetSummary:
-    fleet_id: str
-    #: Every job's latest result, in the jobs' order (earlier runs' for skipped jobs).
-    results: list[JobResult]
-    #: Jobs finished by an earlier run of this fleet and not run again.
-    skipped: int
-    #: From the ledger: the rows tagged ``fleet=<fleet id>`` (every attempt, every run).
-    total_cost_usd: Decimal
-    #: From the ledger, per job: its sessions' rows (every attempt).
-    job_cost_usd: dict[str, Decimal]
-    ledger_rows: int
-    #: Calls whose model had no known price (their cost is not in the totals).
-    unpriced_calls: int
-    #: Attempts that were run again after an earlier one was cut short or stopped.
-    reruns: int
-    state_dir: Path
-    ledger: str
-
-    def count(self, status: str) -> int:
-        return sum(1 for r in self.results if r.status == status)
-
-    @property
-    def ok(self) -> bool:
-        return all(r.status == SUCCEEDED for r in self.results)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "fleet_id": self.fleet_id,
-            "jobs": len(self.results),
-            "succeeded": self.count(SUCCEEDED),
-            "failed": self.count(FAILED),
-            "budget_exceeded": self.count(BUDGET_EXCEEDED),
-            "skipped": self.skipped,
-            "reruns": self.reruns,
-            "total_cost_usd": str(self.total_cost_usd),
-            "ledger_rows": self.ledger_rows,
-            "unpriced_calls": self.unpriced_calls,
-            "job_cost_usd": {k: str(v) for k, v in self.job_cost_usd.items()},
-            "state_dir": str(self.state_dir),
-            "ledger": self.ledger,
-        }
-
-
-class FleetEvents:
-    """What the coordinator reports as it goes (the CLI's progress bar); every method a no-op."""
-
-    def planned(self, fleet_id: str, to_run: int, skipped: Sequence[JobResult]) -> None:
-        """Before the first job starts: how many will run, and the results kept from earlier runs."""
-
-    def started(self, job: Job) -> None:
-        """A job was handed to the executor."""
-
-    def finished(self, result: JobResult) -> None:
-        """A job ended (or will not start: the fleet's budget is spent)."""
-
-
-# -- one job -----------------------------------------------------------------------------------
-
-
-def job_options(base: Options, job: Job, fleet_id: str, cwd: Path | None, session_id: str | None) -> Options:
-    """The fleet's options with the job's on top, tagged with the fleet and the job."""
-    changes: dict[str, Any] = {
-        "tags": {**base.tags, "fleet": fleet_id, "job": job.id},
-        "session_id": session_id,
-    }
-    if cwd is not None:
-        changes["cwd"] = cwd
-    if job.model is not None:
-        changes["model"] = job.model
-    if job.allowed_tools is not None:
-        changes["allowed_tools"] = list(job.allowed_tools)
-    if job.max_turns is not None:
-        changes["max_turns"] = job.max_turns
-    if job.max_budget_usd is not None:
-        changes["max_budget_usd"] = job.max_budget_usd
-    if job.system_prompt is not None:
-        changes["system_prompt"] = job.system_prompt
-    if job.permission_mode is not None:
-        changes["permission_mode"] = job.permission_mode
-    return dataclasses.replace(base, **changes)
-
-
-def cap_fleet(session: Session, fleet_id: str, cap: Decimal) -> None:
-    """Add the fleet's budget to the session's caps, as a cap on ``tag:fleet=<id>``: the check
-    before each call then reserves its estimate against the fleet's spend in the ledger.
-
-    It is a ``total`` cap, counted from the ledger's beginning: a job in flight across a month's
-    turn, or a rerun weeks later, is checked against everything the fleet ever spent, in the same
-    locked step as every other cap (a configured cap on the scope stays; the lower total wins)."""
-    import dataclasses as dc
-
-    from thrifty.billing.config import Budget
-
-    guard = session.guard
-    scope = f"tag:fleet={fleet_id}"
-    known = guard.scope_caps.get(scope) or Budget()
-    total = cap if known.total is None else min(cap, known.total)
-    guard.scope_caps = {**guard.scope_caps, scope: dc.replace(known, total=total)}
-
-
-async def run_job(task: JobTask, pool: BatchPool | None = None) -> JobResult:
-    """Run one attempt of a job to its end; every failure is a ``failed`` result, never raised.
-    With ``pool``, its calls wait in the fleet's shared Message Batches (``thrifty.batch.caller``)."""
-    from thrifty.core.events import Result
-    from thrifty.fleet.workdir import CheckoutError, checkout
-    from thrifty.sdk.runner import open_session
-
-    job = task.job
-    out = JobResult(job.raw_id, FAILED, session_id=task.session_id, attempt=task.attempt)
-    try:
-        cwd = Path(job.cwd) if job.cwd is not None and job.repo is None else None
-        if job.repo is not None:
-            assert task.work_dir is not None
-            out.commit = await checkout(job.repo, job.ref, task.work_dir)
-            cwd = task.work_dir / job.cwd if job.cwd else task.work_dir
-            if not cwd.is_dir():
-                raise CheckoutError(f"cwd {job.cwd!r} is not a folder of {job.repo} at {out.commit[:12]}")
-        options = job_options(task.options, job, task.fleet_id, cwd, task.session_id)
-        if pool is None:
-            session = open_session(options)
-        else:
-            from thrifty.batch.caller import open_batch_session
-
-            session = open_batch_session(options, pool)
-    except Exception as exc:  # SetupError, CheckoutError, OSError; a job's bug must not end the fleet
-        out.error = _one_line(exc)
-        return out
-    try:
-        if task.fleet_cap is not None:
-            cap_fleet(session, task.fleet_id, task.fleet_cap)
-        result: Result | None = None
-        async for event in session.turn(job.prompt):
-            if isinstance(event, Result):
-                result = event
-    except Exception as exc:  # a job's bug must not end the fleet
-        out.error = _one_line(exc)
-        return out
-    finally:
-        await session.close()
-    if result is None:
-        out.error = "the session ended without a result"
-        return out
-    out.result = result.result
-    out.cost_usd = result.total_cost_usd
-    out.num_turns = result.num_turns
-    out.session_id = result.session_id
-    if result.subtype == "error_max_budget_usd":
-        out.status = BUDGET_EXCEEDED
-        out.error = _first_error(result)
-        out.budget = "job" if (out.error or "").startswith(RUN_CAP_WORDS) else "shared"
-    elif result.is_error:
-        out.error = _first_error(result) or result.subtype
-    else:
-        out.status = SUCCEEDED
-    return out
-
-
-def run_job_sync(task: JobTask) -> JobResult:
-    """``run_job`` in an event loop of its own: what a remote worker (Ray) calls."""
-    import asyncio
-
-    return asyncio.run(run_job(task))
-
-
-def _first_error(result: Any) -> str | None:
-    errors = [e for e in result.errors if isinstance(e, str) and e]
-    text = errors[0] if errors else result.result
-    return text.splitlines()[0] if isinstance(text, str) and text else None
-
-
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
-
-
-# -- the fleet ---------------------------------------------------------------------------------
 
 
 def _amount(value: Decimal | str | float | int | None) -> Decimal | None:
@@ -515,18 +276,4 @@ def _summary(
     )
 
 
-__all__ = [
-    "BUDGET_EXCEEDED",
-    "FAILED",
-    "SUCCEEDED",
-    "FleetError",
-    "FleetEvents",
-    "FleetSummary",
-    "JobResult",
-    "JobTask",
-    "cap_fleet",
-    "job_options",
-    "run_fleet",
-    "run_job",
-    "run_job_sync",
-]
+__all__ = ["run_fleet"]
