@@ -4,11 +4,9 @@ commands (``usage``, ``advise``, ``dashboard``, ...) run as a user runs them, as
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
-from tests.cli.conftest import Run
+from tests.cli.conftest import Run, run_thrifty
 from thrifty.billing.ledger import LedgerRow, open_ledger
 
 
@@ -43,14 +41,4 @@ class LedgerSandbox:
 
     def run(self, *args: str, stdin: str | None = None, **env: str) -> Run:
         """``stdin=None``: no input at all (``/dev/null``); a string is piped."""
-        result = subprocess.run(
-            [sys.executable, "-m", "thrifty", *args],
-            cwd=self.project,
-            env={**self.env, **env},
-            input=stdin,
-            stdin=subprocess.DEVNULL if stdin is None else None,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        return Run(result.returncode, result.stdout, result.stderr)
+        return run_thrifty(*args, cwd=self.project, env={**self.env, **env}, stdin=stdin)

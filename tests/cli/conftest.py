@@ -30,6 +30,22 @@ class Run:
         return [json.loads(line) for line in self.stdout.splitlines() if line.strip()]
 
 
+def run_thrifty(*args: str, cwd: Path, env: dict[str, str], stdin: str | None = None) -> Run:
+    """``thrifty ARGS`` as a subprocess in ``cwd``; ``stdin=None``: no input at all (``/dev/null``),
+    as in CI; a string is piped."""
+    result = subprocess.run(
+        [sys.executable, "-m", "thrifty", *args],
+        cwd=cwd,
+        env=env,
+        input=stdin,
+        stdin=subprocess.DEVNULL if stdin is None else None,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    return Run(result.returncode, result.stdout, result.stderr)
+
+
 class Cli:
     """Runs ``thrifty`` as a user would: a subprocess in a project directory, against the simulator."""
 
@@ -60,17 +76,7 @@ class Cli:
 
     def __call__(self, *args: str, stdin: str | None = None, env: dict[str, str] | None = None) -> Run:
         """``stdin=None``: no input at all (``/dev/null``), as in CI; a string is piped."""
-        result = subprocess.run(
-            [sys.executable, "-m", "thrifty", *args],
-            cwd=self.cwd,
-            env=env or self.env(),
-            input=stdin,
-            stdin=subprocess.DEVNULL if stdin is None else None,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        return Run(result.returncode, result.stdout, result.stderr)
+        return run_thrifty(*args, cwd=self.cwd, env=env or self.env(), stdin=stdin)
 
 
 @pytest.fixture

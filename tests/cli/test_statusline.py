@@ -9,8 +9,6 @@ reports, so a wrong sum or a figure from the wrong place fails as a plain mismat
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -18,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.cli.conftest import Cli, Run
+from tests.cli.conftest import Cli, Run, run_thrifty
 from tests.cli.test_light_commands import heavy, imported
 from tests.cli.test_usage_cli import Usage, make_row
 from thrifty.billing.ledger import LedgerRow
@@ -33,17 +31,7 @@ def status(usage: Usage, *args: str, stdin: str | None = "{}", **env: str) -> Ru
 
 def thrifty(usage: Usage, *args: str, stdin: str | None, **env: str) -> Run:
     """``thrifty ARGS`` in the project, ``stdin`` piped (``None``: no input at all)."""
-    result = subprocess.run(
-        [sys.executable, "-m", "thrifty", *args],
-        cwd=usage.project,
-        env={**usage.base_env, **env},
-        input=stdin,
-        stdin=subprocess.DEVNULL if stdin is None else None,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    return Run(result.returncode, result.stdout, result.stderr)
+    return run_thrifty(*args, cwd=usage.project, env={**usage.base_env, **env}, stdin=stdin)
 
 
 def payload(session: str = "cc-1", **extra: Any) -> str:

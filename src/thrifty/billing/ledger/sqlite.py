@@ -134,11 +134,8 @@ def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
 
 def _is_lock_wait(exc: sqlite3.Error) -> bool:
     """SQLITE_BUSY or SQLITE_LOCKED: another connection holds what this statement needs."""
-    code = getattr(exc, "sqlite_errorcode", None)
-    if code is not None:
-        return code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
-    text = str(exc).lower()
-    return "locked" in text or "busy" in text
+    code = getattr(exc, "sqlite_errorcode", None)  # absent on the driver's own errors
+    return code is not None and code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
 
 def _until_unlocked(step: Callable[[], None]) -> None:
